@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds FerretDB v1 (MongoDB wire protocol on PostgreSQL) from its Go module, once, and starts it on
+# 127.0.0.1:27017 unless something already answers there. Used by CI and by developers without Docker.
+set -euo pipefail
+
+FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
+CACHE_DIR="${CHAT_CACHE_DIR:-$HOME/.cache/realtime-chat}"
+BIN="$CACHE_DIR/ferretdb-$FERRETDB_VERSION"
+PG_URL="${FERRETDB_POSTGRESQL_URL:-postgres://postgres@127.0.0.1:5432/ferretdb}"
+LOG="$CACHE_DIR/ferretdb.log"
+
+mkdir -p "$CACHE_DIR"
+
+port_open() { (exec 3<>/dev/tcp/127.0.0.1/27017) 2>/dev/null; }
+
+if port_open; then
+  echo "ferretdb: something already answers on 127.0.0.1:27017, reusing it"
+  exit 0
+fi
+
+if [ ! -x "$BIN" ]; then
+  echo "ferretdb: building $FERRETDB_VERSION from its Go module (one time)"
+  # The module does not ship build/version/version.txt, and a v1 binary built without it panics at start,
+  # so build from a writable copy of the module source with that file written in.
+  src_json=$(cd "$CACHE_DIR" && GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION")
+  src_dir=$(printf '%s' "$src_json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [ -d "$src_dir" ] || { echo "ferretdb: go mod download gave no source folder" >&2; exit 1; }
+  work=$(mktemp -d)
+  cp -r "$src_dir/." "$work/"
+  chmod -R u+w "$work"
+  printf '%s' "$FERRETDB_VERSION" > "$work/build/version/version.txt"
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$BIN.tmp" ./cmd/ferretdb)
+  mv "$BIN.tmp" "$BIN"
+  rm -rf "$work"
+fi
+
+# The PostgreSQL backend needs its database; creating it twice is harmless.
+psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ferretdb'" | grep -q 1 \
+  || psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE ferretdb"
+
+echo "ferretdb: starting on 127.0.0.1:27017 (log: $LOG)"
+nohup "$BIN" \
+  --listen-addr=127.0.0.1:27017 \
+  --handler=postgresql \
+  --postgresql-url="$PG_URL" \
+  --telemetry=disable \
+  --debug-addr=- \
+  --log-level=warn \
+  >"$LOG" 2>&1 &
+
+for _ in $(seq 1 100); do
+  if port_open; then echo "ferretdb: ready"; exit 0; fi
+  sleep 0.1
+done
+echo "ferretdb: did not start; last log lines:" >&2
+tail -n 30 "$LOG" >&2
+exit 1

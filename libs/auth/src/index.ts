@@ -1,0 +1,2 @@
+export { createTokenVerifier } from './verifier.ts';
+export type { AuthConfig, AuthUser, TokenVerifier } from './verifier.ts';

@@ -1,0 +1,172 @@
+import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
+import { ServiceError } from '@nats-io/services';
+import { context } from '@opentelemetry/api';
+import { ChatError, ErrorPayloadSchema, toChatError, type Channel } from '@chat/contracts';
+import type { Logger } from '@chat/logger';
+import type { z } from 'zod';
+import { decode, encode } from './codec.ts';
+import { headersWithTraceContext, traceContextOf } from './trace-context.ts';
+
+export interface BusOptions {
+  servers: string[];
+  /** The connection's name as NATS monitoring shows it, e.g. `gateway`. */
+  name: string;
+  logger: Logger;
+  /** How long the first connect may take before start-up fails. */
+  connectTimeoutMs?: number;
+}
+
+export interface PublishOptions {
+  /** JetStream dedupe id (`Nats-Msg-Id`): a second publish with it inside the window is a no-op. */
+  msgId?: string;
+}
+
+export interface SubscribeOptions {
+  /** Queue group: each message goes to one member. */
+  queue?: string;
+}
+
+/**
+ * One NATS connection per process: typed, validated publish / subscribe / request, trace context in headers.
+ * Reconnects forever once connected; the first connect fails fast so a misconfigured service stops at boot.
+ */
+export class Bus {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly #logger: Logger;
+
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, logger: Logger) {
+    this.nc = nc;
+    this.jsm = jsm;
+    this.js = jetstream(nc);
+    this.#logger = logger;
+  }
+
+  static async connect({ servers, name, logger, connectTimeoutMs = 5000 }: BusOptions): Promise<Bus> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers,
+        name,
+        timeout: connectTimeoutMs,
+        reconnect: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        pingInterval: 10_000,
+      });
+    } catch (error) {
+      throw new Error(`cannot connect to NATS at ${servers.join(', ')}: ${(error as Error).message}`, { cause: error });
+    }
+    const log = logger.child({ component: 'bus' });
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'disconnect' || status.type === 'reconnect') log.warn({ server: status.server }, `nats ${status.type}`);
+        else if (status.type === 'error') log.error({ err: status.error }, 'nats error');
+      }
+    })();
+    let jsm: JetStreamManager;
+    try {
+      jsm = await jetstreamManager(nc, { timeout: connectTimeoutMs });
+    } catch (error) {
+      await nc.close();
+      throw new Error(`NATS at ${servers.join(', ')} has no JetStream: ${(error as Error).message}`, { cause: error });
+    }
+    log.info({ server: nc.getServer() }, 'connected to NATS');
+    return new Bus(nc, jsm, log);
+  }
+
+  /** Core NATS publish: at most once, to whoever is subscribed now. */
+  publish<T>(channel: Channel<T>, payload: T): void {
+    this.nc.publish(channel.subject, encode(channel.schema, payload, channel.subject), {
+      headers: headersWithTraceContext(),
+    });
+  }
+
+  /** JetStream publish: resolves once the stream stored it (or recognised it as a duplicate). */
+  async publishDurable<T>(channel: Channel<T>, payload: T, options: PublishOptions = {}): Promise<PubAck> {
+    const data = encode(channel.schema, payload, channel.subject);
+    return this.js.publish(channel.subject, data, {
+      headers: headersWithTraceContext(),
+      ...(options.msgId === undefined ? {} : { msgID: options.msgId }),
+    });
+  }
+
+  /**
+   * Subscribes with a validated handler. A payload that fails its schema is logged and dropped; a handler
+   * that throws is logged: neither stops the subscription.
+   */
+  subscribe<T>(
+    channel: Channel<T>,
+    handler: (payload: T, msg: Msg) => void | Promise<void>,
+    options: SubscribeOptions = {},
+  ): Subscription {
+    return this.nc.subscribe(channel.subject, {
+      ...(options.queue === undefined ? {} : { queue: options.queue }),
+      callback: (error, msg) => {
+        if (error) {
+          this.#logger.error({ err: error, subject: channel.subject }, 'subscription failed');
+          return;
+        }
+        let payload: T;
+        try {
+          payload = decode(channel.schema, msg.data, msg.subject);
+        } catch (decodeError) {
+          this.#logger.warn({ err: decodeError, subject: msg.subject }, 'dropped an invalid message');
+          return;
+        }
+        context.with(traceContextOf(msg.headers), async () => {
+          try {
+            await handler(payload, msg);
+          } catch (handlerError) {
+            this.#logger.error({ err: handlerError, subject: msg.subject }, 'handler failed');
+          }
+        });
+      },
+    });
+  }
+
+  /**
+   * Request/reply to a NATS service endpoint. A service error comes back as the `ChatError` the service
+   * threw; no responder or no answer in time is `UNAVAILABLE`.
+   */
+  async request<Req, Res>(
+    channel: Channel<Req>,
+    payload: Req,
+    replySchema: z.ZodType<Res>,
+    { timeoutMs = 5000 }: { timeoutMs?: number } = {},
+  ): Promise<Res> {
+    let reply: Msg;
+    try {
+      reply = await this.nc.request(channel.subject, encode(channel.schema, payload, channel.subject), {
+        timeout: timeoutMs,
+        headers: headersWithTraceContext(),
+      });
+    } catch (error) {
+      throw new ChatError('UNAVAILABLE', `no answer from ${channel.subject}: ${(error as Error).message}`);
+    }
+    if (ServiceError.isServiceError(reply)) throw chatErrorFromServiceReply(reply);
+    return decode(replySchema, reply.data, `reply of ${channel.subject}`);
+  }
+
+  /** Lets in-flight messages finish, then closes. */
+  async drain(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await this.nc.drain().catch((error: unknown) => this.#logger.warn({ err: error }, 'nats drain failed'));
+  }
+
+  async close(): Promise<void> {
+    if (!this.nc.isClosed()) await this.nc.close();
+  }
+}
+
+function chatErrorFromServiceReply(reply: Msg): ChatError {
+  try {
+    const payload = ErrorPayloadSchema.parse(JSON.parse(new TextDecoder().decode(reply.data)));
+    return new ChatError(payload.code, payload.message, payload.details);
+  } catch {
+    const serviceError = ServiceError.toServiceError(reply);
+    return toChatError(new Error(serviceError?.message ?? 'service error'));
+  }
+}

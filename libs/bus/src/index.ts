@@ -1,0 +1,10 @@
+export { Bus } from './bus.ts';
+export type { BusOptions, PublishOptions, SubscribeOptions } from './bus.ts';
+export { decode, encode } from './codec.ts';
+export { ensureConsumer, ensureStream } from './streams.ts';
+export { ensureChatStreams } from './chat-streams.ts';
+export { consumeDurable } from './durable-consumer.ts';
+export type { DurableConsumerOptions, DurableWorker } from './durable-consumer.ts';
+export { addEndpoint, createService } from './service-endpoint.ts';
+export type { EndpointOptions, ServiceOptions } from './service-endpoint.ts';
+export { headersWithTraceContext, traceContextOf } from './trace-context.ts';

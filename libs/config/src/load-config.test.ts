@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { busEnv, ConfigError, loadConfig, port, positiveInt, url } from './index.ts';
+
+const schema = z.object({
+  ...busEnv,
+  PORT: port(4000),
+  LIMIT: positiveInt(10),
+  MONGO_URL: url(['mongodb', 'mongodb+srv']),
+});
+
+describe('loadConfig', () => {
+  it('applies defaults and coerces numbers', () => {
+    const config = loadConfig('svc', schema, { MONGO_URL: 'mongodb://localhost/x', LIMIT: '5' });
+    expect(config).toMatchObject({ PORT: 4000, LIMIT: 5, CHAT_NAMESPACE: 'chat', LOG_LEVEL: 'info' });
+    expect(config.NATS_URL).toEqual(['nats://127.0.0.1:4222']);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig('svc', schema, { MONGO_URL: 'mongodb://h/x', PORT: '' }).PORT).toBe(4000);
+  });
+
+  it('names every bad or missing variable in one error', () => {
+    const bad = { PORT: 'abc', LIMIT: '-1', NATS_URL: 'http://x', CHAT_NAMESPACE: 'Bad.Name', LOG_LEVEL: 'loud' };
+    let error: unknown;
+    try {
+      loadConfig('svc', schema, bad);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['PORT', 'LIMIT', 'NATS_URL', 'CHAT_NAMESPACE', 'LOG_LEVEL', 'MONGO_URL']) {
+      expect(message).toContain(name);
+    }
+    expect((error as ConfigError).problems).toHaveLength(6);
+  });
+});

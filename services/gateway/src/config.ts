@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { DEFAULT_MESSAGE_PARTITIONS } from '@chat/contracts';
+import { busEnv, loadConfig, port, positiveInt, url } from '@chat/config';
+
+export const GatewayConfigSchema = z
+  .object({
+    ...busEnv,
+    SOCKET_PORT: port(4000),
+    HOST: z.string().default('0.0.0.0'),
+    /** Allowed browser origins, comma-separated; `*` allows any (the spec's default). */
+    CLIENT_URL: z
+      .string()
+      .default('*')
+      .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+      .pipe(z.array(z.union([z.literal('*'), url(['http', 'https'])])).min(1)),
+    /** HS256 secret; or JWT_JWKS_URL for RS256/ES256. Exactly one of the two. */
+    JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    JWT_JWKS_URL: url(['http', 'https']).optional(),
+    JWT_ISSUER: z.string().optional(),
+    JWT_AUDIENCE: z.string().optional(),
+    /** A socket that has not authenticated within this time is disconnected. */
+    AUTH_TIMEOUT_MS: positiveInt(10_000),
+    /** How long a `send_message` ack waits for the stored message. */
+    SEND_ACK_TIMEOUT_MS: positiveInt(10_000),
+    /** Largest Socket.IO packet; larger ones close the connection (a text is at most 4,000 characters). */
+    SOCKET_MAX_PAYLOAD_BYTES: positiveInt(2 * 1024 * 1024),
+    /** Must equal the messages service's value. */
+    MESSAGE_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(DEFAULT_MESSAGE_PARTITIONS),
+  })
+  .superRefine((config, ctx) => {
+    if (Boolean(config.JWT_SECRET) === Boolean(config.JWT_JWKS_URL)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'set exactly one of JWT_SECRET (HS256) and JWT_JWKS_URL (RS256/ES256)',
+      });
+    }
+  });
+export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
+
+export const loadGatewayConfig = (env?: Record<string, string | undefined>): GatewayConfig =>
+  loadConfig('gateway', GatewayConfigSchema, env);

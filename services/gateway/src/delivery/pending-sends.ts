@@ -1,0 +1,68 @@
+import { ChatError, type Message, type UserId } from '@chat/contracts';
+
+interface Waiter {
+  resolve: (message: Message) => void;
+  reject: (error: ChatError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Sends waiting for their stored message, keyed by sender and clientMessageId. */
+export class PendingSends {
+  readonly #waiters = new Map<string, Set<Waiter>>();
+
+  static key(senderId: UserId, clientMessageId: string): string {
+    return `${senderId}\u0000${clientMessageId}`;
+  }
+
+  /**
+   * Registers a waiter, before the command is published so that a fast answer cannot be missed. Call
+   * `cancel` when the answer came another way.
+   */
+  wait(senderId: UserId, clientMessageId: string, timeoutMs: number): { promise: Promise<Message>; cancel: () => void } {
+    const key = PendingSends.key(senderId, clientMessageId);
+    let waiter!: Waiter;
+    const promise = new Promise<Message>((resolve, reject) => {
+      waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#remove(key, waiter);
+          reject(new ChatError('STORE_TIMEOUT'));
+        }, timeoutMs),
+      };
+    });
+    let waiters = this.#waiters.get(key);
+    if (!waiters) this.#waiters.set(key, (waiters = new Set()));
+    waiters.add(waiter);
+    return {
+      promise,
+      cancel: () => {
+        clearTimeout(waiter.timer);
+        this.#remove(key, waiter);
+      },
+    };
+  }
+
+  /** The stored message of a send arrived: answer everyone waiting for it. */
+  resolve(message: Message): void {
+    const key = PendingSends.key(message.senderId, message.clientMessageId);
+    const waiters = this.#waiters.get(key);
+    if (!waiters) return;
+    this.#waiters.delete(key);
+    for (const waiter of waiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(message);
+    }
+  }
+
+  get size(): number {
+    return this.#waiters.size;
+  }
+
+  #remove(key: string, waiter: Waiter): void {
+    const waiters = this.#waiters.get(key);
+    if (!waiters) return;
+    waiters.delete(waiter);
+    if (waiters.size === 0) this.#waiters.delete(key);
+  }
+}

@@ -1,0 +1,4 @@
+export { GatewayConfigSchema, loadGatewayConfig } from './config.ts';
+export type { GatewayConfig } from './config.ts';
+export { startGateway } from './server.ts';
+export type { Gateway } from './server.ts';

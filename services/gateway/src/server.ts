@@ -1,0 +1,87 @@
+import Fastify from 'fastify';
+import cors from '@fastify/cors';
+import { Server } from 'socket.io';
+import type { AddressInfo } from 'node:net';
+import { busNames } from '@chat/contracts';
+import { createTokenVerifier, type TokenVerifier } from '@chat/auth';
+import { Bus, ensureChatStreams } from '@chat/bus';
+import type { Logger } from '@chat/logger';
+import type { GatewayConfig } from './config.ts';
+import { PendingSends } from './delivery/pending-sends.ts';
+import { UserDeliveries } from './delivery/user-deliveries.ts';
+import { setUpConnections } from './socket/connection.ts';
+import type { ChatServer } from './socket/types.ts';
+
+export interface Gateway {
+  /** The port it listens on (useful with SOCKET_PORT=0). */
+  readonly port: number;
+  readonly url: string;
+  readonly io: ChatServer;
+  /** Closes every socket and the HTTP server, then drains NATS. */
+  stop(): Promise<void>;
+}
+
+export function createVerifier(config: GatewayConfig): TokenVerifier {
+  return createTokenVerifier({
+    ...(config.JWT_SECRET ? { secret: config.JWT_SECRET } : {}),
+    ...(config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : {}),
+    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+  });
+}
+
+/** Starts the gateway; rejects (having closed what it opened) when NATS is unreachable or the port is taken. */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  const verifier = createVerifier(config);
+  const bus = await Bus.connect({ servers: config.NATS_URL, name: 'gateway', logger });
+  const app = Fastify({ logger: false });
+  try {
+    const names = busNames(config.CHAT_NAMESPACE);
+    await ensureChatStreams(bus, names);
+
+    const origin = config.CLIENT_URL.includes('*') ? true : config.CLIENT_URL;
+    await app.register(cors, { origin, credentials: true });
+    app.get('/healthz', async () => ({ status: 'ok' }));
+
+    const io: ChatServer = new Server(app.server, {
+      cors: { origin, methods: ['GET', 'POST'], credentials: true },
+      pingTimeout: 60_000,
+      pingInterval: 25_000,
+      maxHttpBufferSize: config.SOCKET_MAX_PAYLOAD_BYTES,
+    });
+    const pending = new PendingSends();
+    const deliveries = new UserDeliveries({ bus, names, io, pending, logger });
+    setUpConnections({
+      io,
+      verifier,
+      bus,
+      names,
+      deliveries,
+      pending,
+      logger,
+      authTimeoutMs: config.AUTH_TIMEOUT_MS,
+      sendAckTimeoutMs: config.SEND_ACK_TIMEOUT_MS,
+      partitions: config.MESSAGE_PARTITIONS,
+    });
+
+    await app.listen({ port: config.SOCKET_PORT, host: config.HOST });
+    const { port } = app.server.address() as AddressInfo;
+    logger.info({ port, namespace: config.CHAT_NAMESPACE }, 'gateway listening');
+
+    return {
+      port,
+      url: `http://127.0.0.1:${port}`,
+      io,
+      async stop() {
+        await io.close();
+        await app.close();
+        await bus.drain();
+        logger.info('gateway stopped');
+      },
+    };
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    await bus.close();
+    throw error;
+  }
+}

@@ -1,0 +1,128 @@
+import { ChatError, toChatError, type BusNames } from '@chat/contracts';
+import type { TokenVerifier } from '@chat/auth';
+import type { Bus } from '@chat/bus';
+import type { Logger } from '@chat/logger';
+import type { PendingSends } from '../delivery/pending-sends.ts';
+import type { UserDeliveries } from '../delivery/user-deliveries.ts';
+import { userRoom } from '../rooms.ts';
+import { authenticate } from './handlers/authenticate.ts';
+import { joinConversation } from './handlers/join-conversation.ts';
+import { sendMessage } from './handlers/send-message.ts';
+import { registerHandler } from './register-handler.ts';
+import type { ChatServer, ChatSocket } from './types.ts';
+
+export interface ConnectionDeps {
+  io: ChatServer;
+  verifier: TokenVerifier;
+  bus: Bus;
+  names: BusNames;
+  deliveries: UserDeliveries;
+  pending: PendingSends;
+  logger: Logger;
+  authTimeoutMs: number;
+  sendAckTimeoutMs: number;
+  partitions: number;
+}
+
+type Handshake = ChatSocket['handshake'];
+
+/** The token of the handshake: `auth.token` (the spec's clients) or `Authorization: Bearer`. */
+function tokenOf(handshake: Handshake): string | undefined {
+  const fromAuth = (handshake.auth as { token?: unknown } | undefined)?.token;
+  if (typeof fromAuth === 'string' && fromAuth.length > 0) return fromAuth;
+  const header = handshake.headers.authorization;
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** Wires authentication and every client event of a socket. */
+export function setUpConnections(deps: ConnectionDeps): void {
+  const { io, verifier, deliveries, logger } = deps;
+
+  // A handshake with a token must carry a good one; without a token the socket may still `authenticate`.
+  io.use(async (socket, next) => {
+    const token = tokenOf(socket.handshake);
+    if (!token) return next();
+    try {
+      socket.data.user = await verifier.verify(token);
+      next();
+    } catch (error) {
+      const chatError = toChatError(error);
+      const refusal = new Error(chatError.message) as Error & { data?: unknown };
+      refusal.data = chatError.toPayload();
+      next(refusal);
+    }
+  });
+
+  io.on('connection', (socket) => {
+    const log = logger.child({ socket: socket.id });
+    let subscribedAs: string | undefined;
+    let authTimer: NodeJS.Timeout | undefined;
+
+    const onAuthenticated = async (authed: ChatSocket): Promise<void> => {
+      const user = authed.data.user;
+      if (!user) return;
+      clearTimeout(authTimer);
+      await authed.join(userRoom(user.userId));
+      await deliveries.acquire(user.userId);
+      subscribedAs = user.userId;
+      if (authed.disconnected) {
+        deliveries.release(user.userId);
+        subscribedAs = undefined;
+        return;
+      }
+      authed.emit('authenticated', { userId: user.userId, success: true });
+      log.debug({ userId: user.userId }, 'socket authenticated');
+    };
+
+    registerHandler(socket, 'authenticate', authenticate(verifier, onAuthenticated), log, { public: true });
+    registerHandler(socket, 'join_conversation', joinConversation, log);
+    registerHandler(
+      socket,
+      'send_message',
+      sendMessage({
+        bus: deps.bus,
+        names: deps.names,
+        pending: deps.pending,
+        partitions: deps.partitions,
+        ackTimeoutMs: deps.sendAckTimeoutMs,
+        logger: log,
+      }),
+      log,
+    );
+
+    // Anything this server does not handle is answered, never silently dropped.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (socket.listeners(event as never).length > 0) return;
+      const error = new ChatError('UNKNOWN_EVENT', `'${String(event).slice(0, 64)}' is not an event this server handles`);
+      const payload = error.toPayload({ event: String(event).slice(0, 64) });
+      socket.emit('error', payload);
+      const ack = args.at(-1);
+      if (typeof ack === 'function') ack({ ok: false, error: payload });
+    });
+
+    socket.on('disconnect', (reason) => {
+      clearTimeout(authTimer);
+      if (subscribedAs) deliveries.release(subscribedAs as never);
+      log.debug({ reason, userId: socket.data.user?.userId }, 'socket disconnected');
+    });
+
+    if (socket.data.user) {
+      onAuthenticated(socket).catch((error: unknown) => {
+        log.error({ err: error }, 'could not set up an authenticated socket');
+        socket.disconnect(true);
+      });
+    } else {
+      authTimer = setTimeout(() => {
+        if (socket.data.user) return;
+        socket.emit(
+          'error',
+          new ChatError('AUTH_ERROR', 'Authentication timed out: send a token at connect or with authenticate', {
+            reason: 'missing_token',
+          }).toPayload(),
+        );
+        socket.disconnect(true);
+      }, deps.authTimeoutMs);
+    }
+  });
+}

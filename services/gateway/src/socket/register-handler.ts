@@ -1,0 +1,64 @@
+import {
+  ChatError,
+  clientEvents,
+  toChatError,
+  validationError,
+  type Ack,
+  type ClientEventAckData,
+  type ClientEventName,
+  type ParsedClientEventPayload,
+} from '@chat/contracts';
+import type { AuthUser } from '@chat/auth';
+import type { Logger } from '@chat/logger';
+import type { ChatSocket } from './types.ts';
+
+export interface HandlerContext {
+  socket: ChatSocket;
+  /** The authenticated user; handlers registered with `public: true` may run without one. */
+  user: AuthUser;
+}
+
+export type EventHandler<E extends ClientEventName> = (
+  context: HandlerContext,
+  payload: ParsedClientEventPayload<E>,
+) => Promise<ClientEventAckData<E>>;
+
+/**
+ * The one wrapper every client event goes through: authenticated? → validate → call → ack. Any failure
+ * answers the spec's `error` event with a stable code, and the ack (when the client gave one) with
+ * `{ ok: false, error }`; nothing a client sends can throw out of here.
+ */
+export function registerHandler<E extends ClientEventName>(
+  socket: ChatSocket,
+  event: E,
+  handler: EventHandler<E>,
+  logger: Logger,
+  { public: isPublic = false }: { public?: boolean } = {},
+): void {
+  // The listen map types payloads as `unknown`; this listener takes the raw arguments to find the ack.
+  socket.on(event, (async (...args: unknown[]) => {
+    const ack = typeof args.at(-1) === 'function' ? (args.at(-1) as (response: Ack<ClientEventAckData<E>>) => void) : undefined;
+    const raw = args.length > 0 && typeof args[0] !== 'function' ? args[0] : undefined;
+    try {
+      const user = socket.data.user;
+      if (!user && !isPublic) throw new ChatError('UNAUTHENTICATED');
+      const parsed = clientEvents[event].payload.safeParse(raw);
+      if (!parsed.success) throw validationError(parsed.error, `${event} payload`);
+      const data = await handler({ socket, user: user as AuthUser }, parsed.data as ParsedClientEventPayload<E>);
+      ack?.({ ok: true, data });
+    } catch (error) {
+      const chatError = toChatError(error);
+      if (chatError.code === 'INTERNAL_ERROR') logger.error({ err: error, event }, 'event handler failed');
+      const payload = chatError.toPayload({ event, ...clientMessageIdOf(raw) });
+      socket.emit('error', payload);
+      ack?.({ ok: false, error: payload });
+    }
+  }) as never);
+}
+
+/** Echo the client's message id on errors, so it can mark the right message as failed. */
+function clientMessageIdOf(raw: unknown): { clientMessageId?: string } {
+  if (typeof raw !== 'object' || raw === null) return {};
+  const id = (raw as { clientMessageId?: unknown }).clientMessageId;
+  return typeof id === 'string' && id.length <= 64 ? { clientMessageId: id } : {};
+}

@@ -1,0 +1,12 @@
+import type { FindByClientMessageIdRequest, FindByClientMessageIdResponse } from '@chat/contracts';
+import { toMessage } from '../store/documents.ts';
+import type { MessageStore } from '../store/message-store.ts';
+
+/** The stored message of a send, if it was stored; a gateway asks when JetStream said "duplicate". */
+export function findByClientMessageIdHandler({ store }: { store: MessageStore }) {
+  return async ({ senderId, clientMessageId }: FindByClientMessageIdRequest): Promise<FindByClientMessageIdResponse> => {
+    const doc = await store.findByClientMessageId(senderId, clientMessageId);
+    // Not yet published: the sender's pending ack will get it from the delivery.
+    return { message: doc?.publishedAt ? toMessage(doc) : null };
+  };
+}

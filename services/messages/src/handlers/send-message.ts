@@ -1,0 +1,54 @@
+import type { BusNames, SendMessageCommand } from '@chat/contracts';
+import type { Bus } from '@chat/bus';
+import type { Logger } from '@chat/logger';
+import { toMessage } from '../store/documents.ts';
+import type { MessageStore } from '../store/message-store.ts';
+
+export interface SendMessageDeps {
+  store: MessageStore;
+  bus: Bus;
+  names: BusNames;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/**
+ * Stores a sent message and tells both participants. Every step is idempotent, so a redelivery after a crash
+ * at any point finishes the work without a second message, a second count or (once published) a second emit.
+ */
+export function sendMessageHandler({ store, bus, names, logger, now = () => new Date() }: SendMessageDeps) {
+  return async (command: SendMessageCommand): Promise<void> => {
+    const { conversationId, senderId, receiverId, clientMessageId } = command;
+    let doc = await store.findByClientMessageId(senderId, clientMessageId);
+    if (!doc) {
+      const at = now();
+      const seq = await store.nextSeq(conversationId, at);
+      doc = await store.insert(
+        {
+          conversationId,
+          senderId,
+          receiverId,
+          clientMessageId,
+          messageType: command.messageType,
+          content: command.content,
+          timestamp: new Date(command.sentAt),
+        },
+        seq,
+        at,
+      );
+    }
+    await store.applyToConversation(doc);
+
+    const message = toMessage(doc);
+    if (doc.publishedAt) {
+      // Already delivered once: only answer the sender's retry.
+      bus.publish(names.userDelivery(senderId), { type: 'send_result', message });
+      return;
+    }
+    await bus.publishDurable(names.messageCreated(conversationId), { message }, { msgId: `created:${message._id}` });
+    bus.publish(names.userDelivery(senderId), { type: 'new_message', message });
+    bus.publish(names.userDelivery(receiverId), { type: 'new_message', message });
+    await store.markPublished(doc._id, now());
+    logger.debug({ messageId: message._id, conversationId, seq: message.seq }, 'message stored');
+  };
+}

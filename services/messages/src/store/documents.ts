@@ -1,0 +1,51 @@
+import type { ObjectId } from 'mongodb';
+import type { ConversationId, Message, MessageStatus, MessageType, TextContent, UserId } from '@chat/contracts';
+
+/** A message as stored: the spec's Message model plus the fields that make writes idempotent. */
+export interface MessageDoc {
+  _id: ObjectId;
+  conversationId: ConversationId;
+  senderId: UserId;
+  receiverId: UserId;
+  messageType: MessageType;
+  content: TextContent;
+  status: MessageStatus;
+  seq: number;
+  clientMessageId: string;
+  timestamp: Date;
+  createdAt: Date;
+  /** Set once the created event and deliveries went out: a redelivered command then only answers the sender. */
+  publishedAt?: Date;
+}
+
+/** A conversation as stored: `_id` is the deterministic room id. */
+export interface ConversationDoc {
+  _id: ConversationId;
+  participants: [UserId, UserId];
+  lastMessage?: { messageId: ObjectId; text: string; senderId: UserId; timestamp: Date; seq: number };
+  unreadCount: Partial<Record<UserId, number>>;
+  /** The last sequence number handed out. */
+  lastSeq: number;
+  /** The highest sequence number already counted in lastMessage/unreadCount: makes applying idempotent. */
+  appliedSeq: number;
+  jobId?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The stored message as clients see it. */
+export function toMessage(doc: MessageDoc): Message {
+  return {
+    _id: doc._id.toHexString(),
+    conversationId: doc.conversationId,
+    senderId: doc.senderId,
+    receiverId: doc.receiverId,
+    messageType: doc.messageType,
+    content: doc.content,
+    status: doc.status,
+    seq: doc.seq,
+    clientMessageId: doc.clientMessageId,
+    timestamp: doc.timestamp.toISOString(),
+    createdAt: doc.createdAt.toISOString(),
+  };
+}
