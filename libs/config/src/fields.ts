@@ -7,9 +7,12 @@ export const port = (fallback: number) => z.coerce.number().int().min(0).max(655
 
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 export const url = (protocols: readonly string[]) =>
-  z.url().refine((value) => protocols.some((p) => value.startsWith(`${p}://`)), {
-    message: `must be a ${protocols.join(' or ')} URL`,
+  z.url({
+    protocol: new RegExp(`^(${protocols.map(escape).join('|')})$`),
+    error: `must be a ${protocols.join(' or ')} URL`,
   });
 
 /** A comma-separated list of URLs, for clients that accept several servers. */

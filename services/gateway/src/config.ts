@@ -27,14 +27,11 @@ export const GatewayConfigSchema = z
     /** Must equal the messages service's value. */
     MESSAGE_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(DEFAULT_MESSAGE_PARTITIONS),
   })
-  .superRefine((config, ctx) => {
-    if (Boolean(config.JWT_SECRET) === Boolean(config.JWT_JWKS_URL)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['JWT_SECRET'],
-        message: 'set exactly one of JWT_SECRET (HS256) and JWT_JWKS_URL (RS256/ES256)',
-      });
-    }
+  .refine((config) => Boolean(config.JWT_SECRET) !== Boolean(config.JWT_JWKS_URL), {
+    path: ['JWT_SECRET'],
+    message: 'set exactly one of JWT_SECRET (HS256) and JWT_JWKS_URL (RS256/ES256)',
+    // Report it together with any other problem, not only once the rest is valid.
+    when: () => true,
   });
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
 

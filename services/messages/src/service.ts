@@ -5,6 +5,7 @@ import { busNames, SendMessageCommandSchema } from '@chat/contracts';
 import { addEndpoint, Bus, consumeDurable, createService, ensureChatStreams, ensureConsumer, type DurableWorker } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { MessagesConfig } from './config.ts';
+import { parseFailpoints } from './failpoints.ts';
 import { findByClientMessageIdHandler } from './handlers/find-by-client-message-id.ts';
 import { sendMessageHandler } from './handlers/send-message.ts';
 import { MessageStore } from './store/message-store.ts';
@@ -45,7 +46,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
       logger,
     });
 
-    const handler = sendMessageHandler({ store, bus, names, logger });
+    const handler = sendMessageHandler({ store, bus, names, logger, failpoint: parseFailpoints(config.FAILPOINTS) });
     const workers: DurableWorker[] = [];
     for (let partition = 0; partition < config.MESSAGE_PARTITIONS; partition++) {
       const consumer = names.consumers.sendMessage(partition);

@@ -1,6 +1,7 @@
 import type { BusNames, SendMessageCommand } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
+import type { Failpoints } from '../failpoints.ts';
 import { toMessage } from '../store/documents.ts';
 import type { MessageStore } from '../store/message-store.ts';
 
@@ -9,6 +10,7 @@ export interface SendMessageDeps {
   bus: Bus;
   names: BusNames;
   logger: Logger;
+  failpoint?: Failpoints;
   now?: () => Date;
 }
 
@@ -16,7 +18,7 @@ export interface SendMessageDeps {
  * Stores a sent message and tells both participants. Every step is idempotent, so a redelivery after a crash
  * at any point finishes the work without a second message, a second count or (once published) a second emit.
  */
-export function sendMessageHandler({ store, bus, names, logger, now = () => new Date() }: SendMessageDeps) {
+export function sendMessageHandler({ store, bus, names, logger, failpoint = () => undefined, now = () => new Date() }: SendMessageDeps) {
   return async (command: SendMessageCommand): Promise<void> => {
     const { conversationId, senderId, receiverId, clientMessageId } = command;
     let doc = await store.findByClientMessageId(senderId, clientMessageId);
@@ -38,6 +40,7 @@ export function sendMessageHandler({ store, bus, names, logger, now = () => new 
       );
     }
     await store.applyToConversation(doc);
+    failpoint('send.after-store');
 
     const message = toMessage(doc);
     if (doc.publishedAt) {
@@ -50,5 +53,6 @@ export function sendMessageHandler({ store, bus, names, logger, now = () => new 
     bus.publish(names.userDelivery(receiverId), { type: 'new_message', message });
     await store.markPublished(doc._id, now());
     logger.debug({ messageId: message._id, conversationId, seq: message.seq }, 'message stored');
+    failpoint('send.before-ack');
   };
 }

@@ -1,0 +1,101 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { conversationIdOf, type UserId } from '@chat/contracts';
+import type { Gateway } from '@chat/gateway';
+import { collectEvents, connectClient, createTestContext, emitWithAck, nextEvent, signToken, waitFor, type ChatClient } from '@chat/testing';
+import { serviceEnv, startTestGateway } from '../support/system.ts';
+import { spawnService, type ServiceProcess } from '../support/processes.ts';
+
+/**
+ * The messages service is killed (SIGKILL, by a failpoint) at the worst moments of handling a send; JetStream
+ * redelivers the unacknowledged command to the next instance, which must finish the work without storing,
+ * counting or delivering anything twice.
+ */
+const ctx = createTestContext();
+let gateway: Gateway;
+let mongo: MongoClient;
+const processes: ServiceProcess[] = [];
+const clients: ChatClient[] = [];
+
+const messagesEnv = (failpoints?: string) =>
+  serviceEnv(ctx, {
+    COMMAND_ACK_WAIT_MS: '1000',
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+    ...(failpoints ? { FAILPOINTS: failpoints } : {}),
+  });
+
+async function startMessages(failpoints?: string): Promise<ServiceProcess> {
+  const service = spawnService('messages', messagesEnv(failpoints));
+  processes.push(service);
+  await service.waitForLog('messages service started');
+  return service;
+}
+
+async function connectAs(userId: string): Promise<ChatClient> {
+  const client = await connectClient(gateway.url, { token: await signToken({ userId }) });
+  clients.push(client);
+  await nextEvent(client, 'authenticated');
+  return client;
+}
+
+beforeAll(async () => {
+  gateway = await startTestGateway(ctx, { SEND_ACK_TIMEOUT_MS: '20000' });
+  mongo = await new MongoClient(ctx.mongoUrl).connect();
+});
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.disconnect();
+  await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await mongo?.close();
+  await ctx.cleanup();
+});
+
+describe.each([
+  ['after storing, before publishing', 'send.after-store'],
+  ['after publishing, before acking', 'send.before-ack'],
+])('messages service killed %s', (_label, failpoint) => {
+  it('leaves exactly one message, one unread count and one delivery', async () => {
+    const sender = `s-${failpoint.replace(/\W/g, '')}` as UserId;
+    const receiver = `r-${failpoint.replace(/\W/g, '')}` as UserId;
+    const conversationId = conversationIdOf(sender, receiver);
+    const a = await connectAs(sender);
+    const b = await connectAs(receiver);
+    const delivered = collectEvents(b, 'new_message');
+
+    const doomed = await startMessages(`${failpoint}=kill`);
+    const ack = emitWithAck(
+      a,
+      'send_message',
+      { conversationId, receiverId: receiver, messageType: 'text', content: { text: 'survives a crash' }, clientMessageId: 'crash-1' },
+      30_000,
+    );
+    expect(await doomed.exited).toBe('SIGKILL');
+
+    await startMessages();
+    const answer = await ack;
+    expect(answer.ok).toBe(true);
+
+    // A later message of the same conversation is handled after the redelivered one: once it has arrived,
+    // any repeated delivery of the first would have arrived before it.
+    const sentinel = await emitWithAck(a, 'send_message', {
+      conversationId,
+      receiverId: receiver,
+      messageType: 'text',
+      content: { text: 'after' },
+    });
+    expect(sentinel.ok).toBe(true);
+    await waitFor(() => delivered.some((m) => m.content.text === 'after'));
+
+    const db = mongo.db();
+    expect(await db.collection('messages').countDocuments({ conversationId })).toBe(2);
+    const conversation = await db.collection('conversations').findOne({ _id: conversationId as never });
+    expect(conversation?.unreadCount).toEqual({ [receiver]: 2 });
+    expect(delivered.map((m) => m.content.text)).toEqual(['survives a crash', 'after']);
+    if (answer.ok) expect(delivered[0]!._id).toBe(answer.data._id);
+  });
+});

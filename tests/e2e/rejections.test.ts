@@ -1,0 +1,124 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { conversationIdOf, type UserId } from '@chat/contracts';
+import type { Gateway } from '@chat/gateway';
+import type { MessagesService } from '@chat/messages';
+import { collectEvents, connectClient, createTestContext, emitWithAck, nextEvent, signToken, type ChatClient } from '@chat/testing';
+import { startTestGateway, startTestMessages } from '../support/system.ts';
+
+const ctx = createTestContext();
+let gateway: Gateway;
+let messages: MessagesService;
+const clients: ChatClient[] = [];
+
+async function connectAs(userId: string): Promise<ChatClient> {
+  const client = await connectClient(gateway.url, { token: await signToken({ userId }) });
+  clients.push(client);
+  await nextEvent(client, 'authenticated');
+  return client;
+}
+
+beforeAll(async () => {
+  messages = await startTestMessages(ctx);
+  gateway = await startTestGateway(ctx);
+});
+afterEach(() => {
+  for (const client of clients.splice(0)) client.disconnect();
+});
+afterAll(async () => {
+  await gateway?.stop();
+  await messages?.stop();
+  await ctx.cleanup();
+});
+
+const mallory = 'mallory' as UserId;
+const alice = 'alice' as UserId;
+const bob = 'bob' as UserId;
+const aliceAndBob = conversationIdOf(alice, bob);
+
+describe('a user who is not a participant', () => {
+  it('cannot join, and cannot send: nothing is stored or delivered', async () => {
+    const m = await connectAs(mallory);
+    const a = await connectAs(alice);
+    const b = await connectAs(bob);
+    const seenByAlice = collectEvents(a, 'new_message');
+    const seenByBob = collectEvents(b, 'new_message');
+
+    const errorEvent = nextEvent(m, 'error');
+    expect(await emitWithAck(m, 'join_conversation', { conversationId: aliceAndBob })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_PARTICIPANT', event: 'join_conversation' },
+    });
+    expect(await errorEvent).toMatchObject({ code: 'NOT_PARTICIPANT' });
+
+    expect(
+      await emitWithAck(m, 'send_message', { conversationId: aliceAndBob, receiverId: bob, messageType: 'text', content: { text: 'hi' } }),
+    ).toMatchObject({ ok: false, error: { code: 'NOT_PARTICIPANT' } });
+
+    // Alice's own message travels the same path: once it has arrived, Mallory's would have too.
+    const ok = await emitWithAck(a, 'send_message', { conversationId: aliceAndBob, receiverId: bob, messageType: 'text', content: { text: 'real' } });
+    expect(ok.ok).toBe(true);
+    await nextEvent(b, 'new_message').catch(() => undefined);
+    expect(seenByBob.map((x) => x.content.text)).toEqual(['real']);
+    expect(seenByAlice.map((x) => x.content.text)).toEqual(['real']);
+    expect(await messages.store.messages.countDocuments({ senderId: mallory })).toBe(0);
+  });
+
+  it('cannot join as someone else', async () => {
+    const m = await connectAs(mallory);
+    expect(await emitWithAck(m, 'join_conversation', { conversationId: conversationIdOf(mallory, bob), userId: 'bob' })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+  });
+});
+
+describe('malformed payloads', () => {
+  const valid = { conversationId: aliceAndBob, receiverId: 'bob', messageType: 'text', content: { text: 'ok' } };
+
+  it.each([
+    ['a missing conversationId', { ...valid, conversationId: undefined }, 'VALIDATION_ERROR'],
+    ['a missing content', { ...valid, content: undefined }, 'VALIDATION_ERROR'],
+    ['a number as text', { ...valid, content: { text: 42 } }, 'VALIDATION_ERROR'],
+    ['an unknown messageType', { ...valid, messageType: 'video' }, 'VALIDATION_ERROR'],
+    ['a type that is not supported yet', { ...valid, messageType: 'image' }, 'UNSUPPORTED_MESSAGE_TYPE'],
+    ['1 MB of text', { ...valid, content: { text: 'x'.repeat(1024 * 1024) } }, 'VALIDATION_ERROR'],
+    ['4,001 characters', { ...valid, content: { text: 'x'.repeat(4001) } }, 'VALIDATION_ERROR'],
+    ['only white space', { ...valid, content: { text: ' \n\t ' } }, 'VALIDATION_ERROR'],
+    ['a control character', { ...valid, content: { text: 'bell\u0007' } }, 'VALIDATION_ERROR'],
+    ['an unsorted conversation id', { ...valid, conversationId: 'bob_alice' }, 'VALIDATION_ERROR'],
+    ['a subject wildcard in an id', { ...valid, conversationId: 'alice_bob.>', receiverId: 'bob.>' }, 'VALIDATION_ERROR'],
+    ['the wrong receiver', { ...valid, receiverId: 'carol' }, 'INVALID_RECEIVER'],
+    ['a bad clientMessageId', { ...valid, clientMessageId: 'has spaces' }, 'VALIDATION_ERROR'],
+    ['a string', 'hello', 'VALIDATION_ERROR'],
+    ['a number', 7, 'VALIDATION_ERROR'],
+    ['an array', [valid], 'VALIDATION_ERROR'],
+    ['null', null, 'VALIDATION_ERROR'],
+  ])('refuses %s with %s', async (_name, payload, code) => {
+    const a = await connectAs(alice);
+    const errorEvent = nextEvent(a, 'error');
+    const ack = await emitWithAck(a, 'send_message', payload as never);
+    expect(ack).toMatchObject({ ok: false, error: { code, event: 'send_message' } });
+    expect(await errorEvent).toMatchObject({ code });
+  });
+
+  it('answers an event without an ack or a payload with the error event', async () => {
+    const a = await connectAs(alice);
+    const errorEvent = nextEvent(a, 'error');
+    (a.emit as (event: string) => void)('send_message');
+    expect(await errorEvent).toMatchObject({ code: 'VALIDATION_ERROR', event: 'send_message' });
+  });
+
+  it('answers an unknown event with UNKNOWN_EVENT', async () => {
+    const a = await connectAs(alice);
+    const ack = await (a.timeout(5000).emitWithAck as (event: string, payload: unknown) => Promise<unknown>)('drop_database', {});
+    expect(ack).toMatchObject({ ok: false, error: { code: 'UNKNOWN_EVENT' } });
+  });
+
+  it('keeps serving after all of that, and stored none of it', async () => {
+    const a = await connectAs(alice);
+    const ack = await emitWithAck(a, 'send_message', { ...valid, content: { text: 'still here' } } as never);
+    expect(ack.ok).toBe(true);
+    const texts = (await messages.store.messages.find({ conversationId: aliceAndBob }).toArray()).map((m) => m.content.text);
+    expect(texts.sort()).toEqual(['real', 'still here']);
+  });
+});

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  /** Everything it wrote, stdout and stderr. */
+  readonly output: () => string;
+  /** Resolves with the exit code (or the signal's name). */
+  readonly exited: Promise<number | string>;
+  /** Resolves once a log line contains `text`. */
+  waitForLog(text: string, timeoutMs?: number): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** Runs a service's `main.ts` as its own process, as `npm start` does. */
+export function spawnService(service: 'gateway' | 'messages', env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ['--conditions=source', `services/${service}/src/main.ts`], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const listener of listeners) listener();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+  });
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitForLog(text, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!output.includes(text)) return;
+          cleanup();
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`${service} did not log '${text}' within ${timeoutMs} ms; output:\n${output}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        void exited.then(() => {
+          if (!output.includes(text)) {
+            cleanup();
+            reject(new Error(`${service} exited before logging '${text}'; output:\n${output}`));
+          }
+        });
+        check();
+      });
+    },
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
