@@ -69,13 +69,21 @@ export type FindByClientMessageIdResponse = z.infer<typeof FindByClientMessageId
  */
 export const DEFAULT_MESSAGE_PARTITIONS = 16;
 
-/** FNV-1a 32-bit: stable across processes and versions, which is all a partition function needs. */
+/**
+ * FNV-1a 32-bit with a final avalanche (MurmurHash3's fmix32): stable across processes and versions, and the
+ * low bits (which `%` keeps) depend on every character, which plain FNV-1a's do not.
+ */
 export function partitionOf(conversationId: ConversationId, partitions: number): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < conversationId.length; i++) {
     hash ^= conversationId.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
   return (hash >>> 0) % partitions;
 }
 

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { context, propagation, trace, TraceFlags } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ChatError, type Channel } from '@chat/contracts';
+import { createLogger } from '@chat/logger';
+import { createTestContext } from '@chat/testing';
+import { Bus } from './bus.ts';
+import { addEndpoint, createService } from './service-endpoint.ts';
+import { ensureStream } from './streams.ts';
+
+const ctx = createTestContext();
+const logger = createLogger({ service: 'bus-test', level: 'silent' });
+let bus: Bus;
+
+const Greeting = z.object({ name: z.string().min(1) });
+const greetings: Channel<z.infer<typeof Greeting>> = { subject: `${ctx.namespace}.test.greeting`, schema: Greeting };
+
+beforeAll(async () => {
+  bus = await Bus.connect({ servers: [ctx.natsUrl], name: 'bus-test', logger });
+});
+afterAll(async () => {
+  await bus?.close();
+  await ctx.cleanup();
+});
+
+describe('Bus.connect', () => {
+  it('fails fast with a clear message when NATS cannot be reached', async () => {
+    const started = Date.now();
+    await expect(Bus.connect({ servers: ['nats://127.0.0.1:1'], name: 'x', logger, connectTimeoutMs: 2000 })).rejects.toThrow(
+      /cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/,
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe('typed publish and subscribe', () => {
+  it('refuses to publish a payload its channel does not allow', () => {
+    expect(() => bus.publish(greetings, { name: '' })).toThrow(ChatError);
+  });
+
+  it('drops what fails the schema on arrival and delivers the rest', async () => {
+    const seen: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      bus.subscribe(greetings, ({ name }) => {
+        seen.push(name);
+        if (name === 'last') resolve();
+      });
+    });
+    await bus.nc.flush();
+    bus.nc.publish(greetings.subject, 'not json');
+    bus.nc.publish(greetings.subject, JSON.stringify({ name: 42 }));
+    bus.publish(greetings, { name: 'ok' });
+    bus.publish(greetings, { name: 'last' });
+    await done;
+    expect(seen).toEqual(['ok', 'last']);
+  });
+
+  it('carries W3C trace context in headers to the handler', async () => {
+    // What the OpenTelemetry SDK registers in a service.
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    try {
+      const spanContext = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED };
+      const channel = { ...greetings, subject: `${ctx.namespace}.test.traced` };
+      const received = new Promise<{ traceparent: string | undefined; activeTraceId: string | undefined }>((resolve) => {
+        bus.subscribe(channel, (_payload, msg) => {
+          resolve({
+            traceparent: msg.headers?.get('traceparent'),
+            activeTraceId: trace.getSpanContext(context.active())?.traceId,
+          });
+        });
+      });
+      await bus.nc.flush();
+      context.with(trace.setSpanContext(context.active(), spanContext), () => bus.publish(channel, { name: 'traced' }));
+      const { traceparent, activeTraceId } = await received;
+      expect(traceparent).toBe(`00-${spanContext.traceId}-${spanContext.spanId}-01`);
+      expect(activeTraceId).toBe(spanContext.traceId);
+    } finally {
+      propagation.disable();
+      context.disable();
+    }
+  });
+});
+
+describe('request to a service endpoint', () => {
+  it('returns the validated reply, and rebuilds a ChatError the handler threw', async () => {
+    const service = await createService(bus, { name: `${ctx.namespace}-greeter`, version: '0.0.1' });
+    const Reply = z.object({ text: z.string() });
+    addEndpoint(service, {
+      name: 'greet',
+      channel: { ...greetings, subject: `${ctx.namespace}.rpc.greet` },
+      reply: Reply,
+      logger,
+      handler: async ({ name }) => {
+        if (name === 'nobody') throw new ChatError('NOT_FOUND', 'no such person');
+        return { text: `hello ${name}` };
+      },
+    });
+    const channel = { ...greetings, subject: `${ctx.namespace}.rpc.greet` };
+    await expect(bus.request(channel, { name: 'ann' }, Reply)).resolves.toEqual({ text: 'hello ann' });
+    await expect(bus.request(channel, { name: 'nobody' }, Reply)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no such person' });
+    await service.stop();
+    await expect(bus.request(channel, { name: 'ann' }, Reply, { timeoutMs: 500 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});
+
+describe('ensureStream', () => {
+  it('is idempotent and safe to run concurrently', async () => {
+    const config = { name: `${ctx.namespace.toUpperCase()}_ENSURE`, subjects: [`${ctx.namespace}.ensure.>`] };
+    await Promise.all([ensureStream(bus.jsm, config), ensureStream(bus.jsm, config), ensureStream(bus.jsm, config)]);
+    await ensureStream(bus.jsm, { ...config, max_msgs: 10 });
+    expect((await bus.jsm.streams.info(config.name)).config.max_msgs).toBe(10);
+  });
+});
