@@ -36,7 +36,8 @@ describe('authentication at the handshake', () => {
   it('accepts a good token (auth.token or Authorization: Bearer) and says authenticated', async () => {
     const viaAuth = await connectClient(gateway.url, { token: await signToken({ userId: 'u1' }), wait: false });
     clients.push(viaAuth);
-    expect(await nextEvent(viaAuth, 'authenticated')).toEqual({ userId: 'u1', success: true });
+    const authenticated = nextEvent(viaAuth, 'authenticated');
+    expect(await authenticated).toEqual({ userId: 'u1', success: true });
 
     const viaHeader = await connectClient(gateway.url, { bearer: await signToken({ userId: 'u2' }), wait: false });
     clients.push(viaHeader);

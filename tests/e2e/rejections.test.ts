@@ -13,7 +13,6 @@ const clients: ChatClient[] = [];
 async function connectAs(userId: string): Promise<ChatClient> {
   const client = await connectClient(gateway.url, { token: await signToken({ userId }) });
   clients.push(client);
-  await nextEvent(client, 'authenticated');
   return client;
 }
 

@@ -17,16 +17,16 @@ import { startTestGateway, startTestMessages } from '../support/system.ts';
 const ctx = createTestContext();
 let gateway: Gateway;
 let messages: MessagesService;
+let otherGateway: Gateway | undefined;
 const clients: ChatClient[] = [];
 
 const alice = 'alice' as UserId;
 const bob = 'bob' as UserId;
 const conversationId = conversationIdOf(alice, bob);
 
-async function connectAs(userId: string): Promise<ChatClient> {
-  const client = await connectClient(gateway.url, { token: await signToken({ userId }) });
+async function connectAs(userId: string, via: Gateway = gateway): Promise<ChatClient> {
+  const client = await connectClient(via.url, { token: await signToken({ userId }) });
   clients.push(client);
-  await nextEvent(client, 'authenticated').catch(() => undefined);
   return client;
 }
 
@@ -40,6 +40,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
+  await otherGateway?.stop();
   await gateway?.stop();
   await messages?.stop();
   await ctx.cleanup();
@@ -91,5 +92,33 @@ describe('send_message', () => {
     expect(doc?.unreadCount).toEqual({ dave: 1 });
     await waitFor(() => seenByDave.length >= 1);
     expect(seenByDave.map((m) => m._id)).toEqual([first.data._id]);
+  });
+
+  it('reaches every socket of both users once, across gateways, joined to the room or not', async () => {
+    otherGateway = await startTestGateway(ctx);
+    const erin = 'erin' as UserId;
+    const frank = 'frank' as UserId;
+    const conversation = conversationIdOf(erin, frank);
+    const erinPhone = await connectAs(erin);
+    const erinLaptop = await connectAs(erin, otherGateway);
+    const frankPhone = await connectAs(frank, otherGateway);
+    const frankLaptop = await connectAs(frank, otherGateway);
+    // In the conversation room and in the user room: still one copy.
+    expect((await emitWithAck(frankPhone, 'join_conversation', { conversationId: conversation, userId: frank })).ok).toBe(true);
+    expect((await emitWithAck(erinPhone, 'join_conversation', { conversationId: conversation })).ok).toBe(true);
+    const sockets = { erinPhone, erinLaptop, frankPhone, frankLaptop };
+    const seen = Object.fromEntries(Object.entries(sockets).map(([name, socket]) => [name, collectEvents(socket, 'new_message')]));
+
+    const first = await emitWithAck(erinPhone, 'send_message', { conversationId: conversation, receiverId: frank, messageType: 'text', content: { text: 'one' } });
+    const second = await emitWithAck(frankLaptop, 'send_message', { conversationId: conversation, receiverId: erin, messageType: 'text', content: { text: 'two' } });
+    expect(first.ok && second.ok).toBe(true);
+
+    await waitFor(() => Object.values(seen).every((list) => list.length >= 2));
+    // One more round trip on every socket, so that a duplicate would have arrived by now.
+    await Promise.all(Object.values(sockets).map((socket) => emitWithAck(socket, 'join_conversation', { conversationId: conversation })));
+    for (const list of Object.values(seen)) {
+      expect(list.map((m) => m.content.text)).toEqual(['one', 'two']);
+      expect(list.map((m) => m.seq)).toEqual([1, 2]);
+    }
   });
 });

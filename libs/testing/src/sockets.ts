@@ -16,25 +16,34 @@ export interface ConnectOptions {
   token?: string;
   /** Sent as `Authorization: Bearer` instead of `auth.token`. */
   bearer?: string;
-  /** Wait for the connection (default) or return at once. */
-  wait?: boolean;
+  /**
+   * What to wait for: the server's `authenticated` (default with a token: the socket is then fully set up),
+   * the connection only, or nothing.
+   */
+  wait?: 'authenticated' | 'connect' | false;
 }
 
 /** A socket.io client on the websocket transport, as the Flutter client connects. */
-export async function connectClient(url: string, { token, bearer, wait = true }: ConnectOptions = {}): Promise<ChatClient> {
+export async function connectClient(url: string, { token, bearer, wait }: ConnectOptions = {}): Promise<ChatClient> {
   const socket: ChatClient = io(url, {
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
+    autoConnect: false,
     ...(token === undefined ? {} : { auth: { token } }),
     ...(bearer === undefined ? {} : { extraHeaders: { authorization: `Bearer ${bearer}` } }),
   });
-  if (wait) {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', (error) => reject(error));
-    });
-  }
+  const until = wait ?? (token === undefined && bearer === undefined ? 'connect' : 'authenticated');
+  // Listen before connecting: the server may say `authenticated` in the same breath as the connect.
+  const ready =
+    until === false
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          socket.once(until === 'authenticated' ? 'authenticated' : 'connect', () => resolve());
+          socket.once('connect_error', (error) => reject(error));
+        });
+  socket.connect();
+  await ready;
   return socket;
 }
 
