@@ -1,31 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import type { Gateway } from '@chat/gateway';
-import { connectClient, createTestContext, emitWithAck, nextEvent, signToken, TEST_JWT_SECRET, type ChatClient } from '@chat/testing';
-import { startTestGateway } from '../support/system.ts';
+import { connectClient, emitWithAck, nextEvent, signToken, TEST_JWT_SECRET } from '@chat/testing';
+import { useSystem } from '../support/system.ts';
 
-const ctx = createTestContext();
-let gateway: Gateway;
-const clients: ChatClient[] = [];
-
-beforeAll(async () => {
-  gateway = await startTestGateway(ctx, { AUTH_TIMEOUT_MS: '1500' });
-});
-afterEach(() => {
-  for (const client of clients.splice(0)) client.disconnect();
-});
-afterAll(async () => {
-  await gateway?.stop();
-  await ctx.cleanup();
-});
+const system = useSystem({ messages: false, gateway: { AUTH_TIMEOUT_MS: '1500' } });
 
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** Connects and returns the refusal's `{ message, data }`. */
 async function refusalOf(options: { token?: string; bearer?: string }): Promise<{ message: string; data: { code: string; details?: { reason?: string } } }> {
   try {
-    const client = await connectClient(gateway.url, options);
-    clients.push(client);
+    const client = await connectClient(system.gateway.url, options);
+    system.track(client);
   } catch (error) {
     return error as never;
   }
@@ -34,13 +20,13 @@ async function refusalOf(options: { token?: string; bearer?: string }): Promise<
 
 describe('authentication at the handshake', () => {
   it('accepts a good token (auth.token or Authorization: Bearer) and says authenticated', async () => {
-    const viaAuth = await connectClient(gateway.url, { token: await signToken({ userId: 'u1' }), wait: false });
-    clients.push(viaAuth);
+    const viaAuth = await connectClient(system.gateway.url, { token: await signToken({ userId: 'u1' }), wait: false });
+    system.track(viaAuth);
     const authenticated = nextEvent(viaAuth, 'authenticated');
     expect(await authenticated).toEqual({ userId: 'u1', success: true });
 
-    const viaHeader = await connectClient(gateway.url, { bearer: await signToken({ userId: 'u2' }), wait: false });
-    clients.push(viaHeader);
+    const viaHeader = await connectClient(system.gateway.url, { bearer: await signToken({ userId: 'u2' }), wait: false });
+    system.track(viaHeader);
     expect(await nextEvent(viaHeader, 'authenticated')).toEqual({ userId: 'u2', success: true });
   });
 
@@ -65,8 +51,8 @@ describe('authentication at the handshake', () => {
 
 describe('connecting without a token', () => {
   it('may do nothing but authenticate, then works after authenticate', async () => {
-    const client = await connectClient(gateway.url);
-    clients.push(client);
+    const client = await connectClient(system.gateway.url);
+    system.track(client);
 
     const refused = await emitWithAck(client, 'join_conversation', { conversationId: 'u1_u2' });
     expect(refused).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED', event: 'join_conversation' } });
@@ -83,8 +69,8 @@ describe('connecting without a token', () => {
   });
 
   it('is told why and disconnected when it does not authenticate in time', async () => {
-    const client = await connectClient(gateway.url);
-    clients.push(client);
+    const client = await connectClient(system.gateway.url);
+    system.track(client);
     const error = nextEvent(client, 'error', 5000);
     const disconnected = new Promise<string>((resolve) => client.once('disconnect', resolve));
     expect(await error).toMatchObject({ code: 'AUTH_ERROR', details: { reason: 'missing_token' } });
@@ -92,8 +78,8 @@ describe('connecting without a token', () => {
   });
 
   it('cannot switch to another user on the same socket', async () => {
-    const client = await connectClient(gateway.url, { token: await signToken({ userId: 'u1' }) });
-    clients.push(client);
+    const client = await connectClient(system.gateway.url, { token: await signToken({ userId: 'u1' }) });
+    system.track(client);
     const ack = await emitWithAck(client, 'authenticate', { token: await signToken({ userId: 'u2' }) });
     expect(ack).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
   });

@@ -1,9 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MongoClient } from 'mongodb';
 import { conversationIdOf, type UserId } from '@chat/contracts';
-import type { Gateway } from '@chat/gateway';
-import { collectEvents, connectClient, createTestContext, emitWithAck, nextEvent, signToken, waitFor, type ChatClient } from '@chat/testing';
-import { serviceEnv, startTestGateway } from '../support/system.ts';
+import { collectEvents, emitWithAck, waitFor } from '@chat/testing';
+import { serviceEnv, useSystem } from '../support/system.ts';
 import { spawnService, type ServiceProcess } from '../support/processes.ts';
 
 /**
@@ -11,47 +10,33 @@ import { spawnService, type ServiceProcess } from '../support/processes.ts';
  * redelivers the unacknowledged command to the next instance, which must finish the work without storing,
  * counting or delivering anything twice.
  */
-const ctx = createTestContext();
-let gateway: Gateway;
-let mongo: MongoClient;
+const system = useSystem({ messages: false, gateway: { SEND_ACK_TIMEOUT_MS: '20000' } });
 const processes: ServiceProcess[] = [];
-const clients: ChatClient[] = [];
+let mongo: MongoClient;
 
-const messagesEnv = (failpoints?: string) =>
-  serviceEnv(ctx, {
+async function startMessages(failpoints?: string): Promise<ServiceProcess> {
+  const env = serviceEnv(system.ctx, {
     COMMAND_ACK_WAIT_MS: '1000',
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
     ...(failpoints ? { FAILPOINTS: failpoints } : {}),
   });
-
-async function startMessages(failpoints?: string): Promise<ServiceProcess> {
-  const service = spawnService('messages', messagesEnv(failpoints));
+  const service = spawnService('messages', env);
   processes.push(service);
   await service.waitForLog('messages service started');
   return service;
 }
 
-async function connectAs(userId: string): Promise<ChatClient> {
-  const client = await connectClient(gateway.url, { token: await signToken({ userId }) });
-  clients.push(client);
-  return client;
-}
-
 beforeAll(async () => {
-  gateway = await startTestGateway(ctx, { SEND_ACK_TIMEOUT_MS: '20000' });
-  mongo = await new MongoClient(ctx.mongoUrl).connect();
+  mongo = await new MongoClient(system.ctx.mongoUrl).connect();
 });
 
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.disconnect();
   await Promise.all(processes.splice(0).map((p) => p.kill('SIGKILL')));
 });
 
 afterAll(async () => {
-  await gateway?.stop();
   await mongo?.close();
-  await ctx.cleanup();
 });
 
 describe.each([
@@ -62,8 +47,8 @@ describe.each([
     const sender = `s-${failpoint.replace(/\W/g, '')}` as UserId;
     const receiver = `r-${failpoint.replace(/\W/g, '')}` as UserId;
     const conversationId = conversationIdOf(sender, receiver);
-    const a = await connectAs(sender);
-    const b = await connectAs(receiver);
+    const a = await system.connectAs(sender);
+    const b = await system.connectAs(receiver);
     const delivered = collectEvents(b, 'new_message');
 
     const doomed = await startMessages(`${failpoint}=kill`);

@@ -1,33 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { conversationIdOf, type UserId } from '@chat/contracts';
-import type { Gateway } from '@chat/gateway';
-import type { MessagesService } from '@chat/messages';
-import { collectEvents, connectClient, createTestContext, emitWithAck, nextEvent, signToken, type ChatClient } from '@chat/testing';
-import { startTestGateway, startTestMessages } from '../support/system.ts';
+import { collectEvents, emitWithAck, nextEvent } from '@chat/testing';
+import { useSystem } from '../support/system.ts';
 
-const ctx = createTestContext();
-let gateway: Gateway;
-let messages: MessagesService;
-const clients: ChatClient[] = [];
-
-async function connectAs(userId: string): Promise<ChatClient> {
-  const client = await connectClient(gateway.url, { token: await signToken({ userId }) });
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  messages = await startTestMessages(ctx);
-  gateway = await startTestGateway(ctx);
-});
-afterEach(() => {
-  for (const client of clients.splice(0)) client.disconnect();
-});
-afterAll(async () => {
-  await gateway?.stop();
-  await messages?.stop();
-  await ctx.cleanup();
-});
+const system = useSystem();
+const connectAs = (userId: string) => system.connectAs(userId);
+const store = () => system.messages!.store;
 
 const mallory = 'mallory' as UserId;
 const alice = 'alice' as UserId;
@@ -59,7 +37,7 @@ describe('a user who is not a participant', () => {
     await nextEvent(b, 'new_message').catch(() => undefined);
     expect(seenByBob.map((x) => x.content.text)).toEqual(['real']);
     expect(seenByAlice.map((x) => x.content.text)).toEqual(['real']);
-    expect(await messages.store.messages.countDocuments({ senderId: mallory })).toBe(0);
+    expect(await store().messages.countDocuments({ senderId: mallory })).toBe(0);
   });
 
   it('cannot join as someone else', async () => {
@@ -117,7 +95,7 @@ describe('malformed payloads', () => {
     const a = await connectAs(alice);
     const ack = await emitWithAck(a, 'send_message', { ...valid, content: { text: 'still here' } } as never);
     expect(ack.ok).toBe(true);
-    const texts = (await messages.store.messages.find({ conversationId: aliceAndBob }).toArray()).map((m) => m.content.text);
+    const texts = (await store().messages.find({ conversationId: aliceAndBob }).toArray()).map((m) => m.content.text);
     expect(texts.sort()).toEqual(['real', 'still here']);
   });
 });

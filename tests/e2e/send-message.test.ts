@@ -1,55 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { conversationIdOf, type UserId } from '@chat/contracts';
-import type { Gateway } from '@chat/gateway';
-import type { MessagesService } from '@chat/messages';
-import {
-  collectEvents,
-  connectClient,
-  createTestContext,
-  emitWithAck,
-  nextEvent,
-  signToken,
-  waitFor,
-  type ChatClient,
-} from '@chat/testing';
-import { startTestGateway, startTestMessages } from '../support/system.ts';
+import { collectEvents, emitWithAck, nextEvent, waitFor } from '@chat/testing';
+import { useSystem } from '../support/system.ts';
 
-const ctx = createTestContext();
-let gateway: Gateway;
-let messages: MessagesService;
-let otherGateway: Gateway | undefined;
-const clients: ChatClient[] = [];
+const system = useSystem();
+const store = () => system.messages!.store;
 
 const alice = 'alice' as UserId;
 const bob = 'bob' as UserId;
 const conversationId = conversationIdOf(alice, bob);
 
-async function connectAs(userId: string, via: Gateway = gateway): Promise<ChatClient> {
-  const client = await connectClient(via.url, { token: await signToken({ userId }) });
-  clients.push(client);
-  return client;
-}
-
-beforeAll(async () => {
-  messages = await startTestMessages(ctx);
-  gateway = await startTestGateway(ctx);
-});
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.disconnect();
-});
-
-afterAll(async () => {
-  await otherGateway?.stop();
-  await gateway?.stop();
-  await messages?.stop();
-  await ctx.cleanup();
-});
-
 describe('send_message', () => {
   it('stores the message once, delivers it to the receiver and acks the sender with it', async () => {
-    const a = await connectAs(alice);
-    const b = await connectAs(bob);
+    const a = await system.connectAs(alice);
+    const b = await system.connectAs(bob);
     const received = nextEvent(b, 'new_message');
 
     const ack = await emitWithAck(a, 'send_message', {
@@ -63,20 +27,20 @@ describe('send_message', () => {
     if (!ack.ok) return;
     const message = await received;
     expect(message._id).toBe(ack.data._id);
-    expect(message).toMatchObject({ conversationId, senderId: alice, receiverId: bob, content: { text: 'Hello!' }, status: 'sent' });
+    expect(message).toMatchObject({ conversationId, senderId: alice, receiverId: bob, content: { text: 'Hello!' }, status: 'sent', seq: 1 });
     expect(Date.parse(message.timestamp)).not.toBeNaN();
 
-    const stored = await messages.store.messages.find({ conversationId }).toArray();
+    const stored = await store().messages.find({ conversationId }).toArray();
     expect(stored).toHaveLength(1);
     expect(stored[0]!._id.toHexString()).toBe(message._id);
-    const conversation = await messages.store.conversations.findOne({ _id: conversationId });
+    const conversation = await store().conversations.findOne({ _id: conversationId });
     expect(conversation?.unreadCount).toEqual({ bob: 1 });
     expect(conversation?.lastMessage?.text).toBe('Hello!');
   });
 
   it('stores a resend with the same clientMessageId once and acks both with the same message', async () => {
-    const a = await connectAs('carol');
-    const b = await connectAs('dave');
+    const a = await system.connectAs('carol');
+    const b = await system.connectAs('dave');
     const conversation = conversationIdOf('carol' as UserId, 'dave' as UserId);
     const seenByDave = collectEvents(b, 'new_message');
     const payload = { conversationId: conversation, receiverId: 'dave', messageType: 'text' as const, content: { text: 'once' }, clientMessageId: 'c-1' };
@@ -87,22 +51,25 @@ describe('send_message', () => {
     expect(first.ok && second.ok).toBe(true);
     if (!first.ok || !second.ok) return;
     expect(second.data._id).toBe(first.data._id);
-    expect(await messages.store.messages.countDocuments({ conversationId: conversation })).toBe(1);
-    const doc = await messages.store.conversations.findOne({ _id: conversation });
+    expect(await store().messages.countDocuments({ conversationId: conversation })).toBe(1);
+    const doc = await store().conversations.findOne({ _id: conversation });
     expect(doc?.unreadCount).toEqual({ dave: 1 });
-    await waitFor(() => seenByDave.length >= 1);
-    expect(seenByDave.map((m) => m._id)).toEqual([first.data._id]);
+    // A later message arrives after any repeat of the first would have.
+    const later = await emitWithAck(a, 'send_message', { ...payload, clientMessageId: 'c-2', content: { text: 'later' } });
+    expect(later.ok).toBe(true);
+    await waitFor(() => seenByDave.length >= 2);
+    expect(seenByDave.map((m) => m.content.text)).toEqual(['once', 'later']);
   });
 
   it('reaches every socket of both users once, across gateways, joined to the room or not', async () => {
-    otherGateway = await startTestGateway(ctx);
+    const otherGateway = await system.addGateway();
     const erin = 'erin' as UserId;
     const frank = 'frank' as UserId;
     const conversation = conversationIdOf(erin, frank);
-    const erinPhone = await connectAs(erin);
-    const erinLaptop = await connectAs(erin, otherGateway);
-    const frankPhone = await connectAs(frank, otherGateway);
-    const frankLaptop = await connectAs(frank, otherGateway);
+    const erinPhone = await system.connectAs(erin);
+    const erinLaptop = await system.connectAs(erin, otherGateway);
+    const frankPhone = await system.connectAs(frank, otherGateway);
+    const frankLaptop = await system.connectAs(frank, otherGateway);
     // In the conversation room and in the user room: still one copy.
     expect((await emitWithAck(frankPhone, 'join_conversation', { conversationId: conversation, userId: frank })).ok).toBe(true);
     expect((await emitWithAck(erinPhone, 'join_conversation', { conversationId: conversation })).ok).toBe(true);

@@ -1,7 +1,8 @@
 import { createLogger, type Logger } from '@chat/logger';
 import { loadGatewayConfig, startGateway, type Gateway } from '@chat/gateway';
 import { loadMessagesConfig, startMessagesService, type MessagesService } from '@chat/messages';
-import { TEST_JWT_SECRET, type TestContext } from '@chat/testing';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { connectClient, createTestContext, signToken, TEST_JWT_SECRET, type ChatClient, type TestContext } from '@chat/testing';
 
 export const testLogger = (service: string): Logger =>
   createLogger({ service, level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });
@@ -30,4 +31,72 @@ export function startTestGateway(ctx: TestContext, overrides: Record<string, str
 
 export function startTestMessages(ctx: TestContext, overrides: Record<string, string> = {}): Promise<MessagesService> {
   return startMessagesService(loadMessagesConfig(serviceEnv(ctx, overrides)), testLogger('messages'));
+}
+
+export interface SystemOptions {
+  /** Start a messages service in-process (default true). */
+  messages?: boolean;
+  gateway?: Record<string, string>;
+}
+
+/**
+ * A chat system for one test file: its own namespace, database and key prefix; gateways and a messages service
+ * in-process; clients that are disconnected after each test. Everything is removed after the file.
+ */
+export class TestSystem {
+  readonly ctx = createTestContext();
+  readonly gateways: Gateway[] = [];
+  messages: MessagesService | undefined;
+  readonly #clients: ChatClient[] = [];
+
+  /** The first gateway. */
+  get gateway(): Gateway {
+    const gateway = this.gateways[0];
+    if (!gateway) throw new Error('the system is not started');
+    return gateway;
+  }
+
+  async start({ messages = true, gateway = {} }: SystemOptions = {}): Promise<void> {
+    if (messages) this.messages = await startTestMessages(this.ctx);
+    await this.addGateway(gateway);
+  }
+
+  async addGateway(overrides: Record<string, string> = {}): Promise<Gateway> {
+    const gateway = await startTestGateway(this.ctx, overrides);
+    this.gateways.push(gateway);
+    return gateway;
+  }
+
+  /** A client authenticated as `userId` (its `authenticated` already received). */
+  async connectAs(userId: string, via: Gateway = this.gateway): Promise<ChatClient> {
+    const client = await connectClient(via.url, { token: await signToken({ userId }) });
+    this.#clients.push(client);
+    return client;
+  }
+
+  /** Registers a client made elsewhere, so it is disconnected after the test. */
+  track(client: ChatClient): ChatClient {
+    this.#clients.push(client);
+    return client;
+  }
+
+  disconnectClients(): void {
+    for (const client of this.#clients.splice(0)) client.disconnect();
+  }
+
+  async stop(): Promise<void> {
+    this.disconnectClients();
+    for (const gateway of this.gateways.splice(0).reverse()) await gateway.stop();
+    await this.messages?.stop();
+    await this.ctx.cleanup();
+  }
+}
+
+/** A `TestSystem` started before the file's tests and stopped after them. */
+export function useSystem(options: SystemOptions = {}): TestSystem {
+  const system = new TestSystem();
+  beforeAll(() => system.start(options));
+  afterEach(() => system.disconnectClients());
+  afterAll(() => system.stop());
+  return system;
 }
