@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { ClientMessageIdSchema, ConversationIdSchema, UserIdSchema, type ConversationId, type UserId } from './ids.ts';
 import { MessageBodySchema, MessageSchema } from './message.ts';
+import {
+  MessageDeliveredPayloadSchema,
+  MessageReadPayloadSchema,
+  UserOnlineStatusPayloadSchema,
+  UserTypingPayloadSchema,
+} from './socket-events.ts';
 
 /**
  * Every NATS subject, stream and payload of the system. Subjects are built only by these functions, from
@@ -41,13 +47,19 @@ export type MessageCreatedEvent = z.infer<typeof MessageCreatedEventSchema>;
 /**
  * Anything for the sockets of one user, on whichever gateways hold them (core NATS: a gateway that is not
  * subscribed has no socket of that user to deliver to).
- * - `new_message`: emit to the user's sockets.
+ * - `new_message`: emit to the user's sockets (and resolve the sender's pending ack).
  * - `send_result`: the stored message for a send that was already stored once (a retry); it resolves the
  *   sender's pending ack and is not emitted as a new message.
+ * - `message_delivered`, `message_read`, `user_typing`, `user_online_status`: emitted as the socket event of
+ *   the same name with `payload`.
  */
 export const UserDeliverySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('new_message'), message: MessageSchema }),
   z.object({ type: z.literal('send_result'), message: MessageSchema }),
+  z.object({ type: z.literal('message_delivered'), payload: MessageDeliveredPayloadSchema }),
+  z.object({ type: z.literal('message_read'), payload: MessageReadPayloadSchema }),
+  z.object({ type: z.literal('user_typing'), payload: UserTypingPayloadSchema }),
+  z.object({ type: z.literal('user_online_status'), payload: UserOnlineStatusPayloadSchema }),
 ]);
 export type UserDelivery = z.infer<typeof UserDeliverySchema>;
 

@@ -54,13 +54,26 @@ export class UserDeliveries {
   }
 
   #deliver(userId: UserId, delivery: UserDelivery): void {
+    const room = this.#io.to(userRoom(userId));
     switch (delivery.type) {
       case 'new_message':
         if (delivery.message.senderId === userId) this.#pending.resolve(delivery.message);
-        this.#io.to(userRoom(userId)).emit('new_message', delivery.message);
+        room.emit('new_message', delivery.message);
         return;
       case 'send_result':
         this.#pending.resolve(delivery.message);
+        return;
+      case 'message_delivered':
+        room.emit('message_delivered', delivery.payload);
+        return;
+      case 'message_read':
+        room.emit('message_read', delivery.payload);
+        return;
+      case 'user_typing':
+        room.emit('user_typing', delivery.payload);
+        return;
+      case 'user_online_status':
+        room.emit('user_online_status', delivery.payload);
         return;
       default:
         this.#logger.warn({ delivery }, 'unknown delivery type');
