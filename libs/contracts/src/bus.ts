@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { ClientMessageIdSchema, ConversationIdSchema, UserIdSchema, type ConversationId, type UserId } from './ids.ts';
+import { ClientMessageIdSchema, ConversationIdSchema, MessageIdSchema, UserIdSchema, type ConversationId, type UserId } from './ids.ts';
 import { MessageBodySchema, MessageSchema } from './message.ts';
+import { ConversationSummarySchema, JobIdSchema, MessagesPageSchema, ProfileSchema } from './rest.ts';
 import {
   MessageDeliveredPayloadSchema,
   MessageReadPayloadSchema,
@@ -27,18 +28,51 @@ const channel = <T>(subject: string, schema: z.ZodType<T>): Channel<T> => ({ sub
 
 // ---- payloads -----------------------------------------------------------------------------------------
 
-/** gateway → messages: store this message. Durable (JetStream), deduplicated by `sendMessageMsgId`. */
-export const SendMessageCommandSchema = z
-  .object({
-    conversationId: ConversationIdSchema,
-    senderId: UserIdSchema,
-    receiverId: UserIdSchema,
-    clientMessageId: ClientMessageIdSchema,
-    /** When the gateway accepted it: the message's `timestamp`. */
-    sentAt: z.iso.datetime({ offset: true }),
-  })
-  .and(MessageBodySchema);
+/**
+ * gateway → messages: the commands that change a conversation. They travel on one subject per partition of
+ * conversations and are applied one at a time per partition, so a conversation's sends, receipts and reads
+ * are applied in order and can be made idempotent with single-document writes.
+ */
+export const SendMessageCommandSchema = z.object({
+  type: z.literal('send'),
+  conversationId: ConversationIdSchema,
+  senderId: UserIdSchema,
+  receiverId: UserIdSchema,
+  clientMessageId: ClientMessageIdSchema,
+  /** When the gateway accepted it: the message's `timestamp`. */
+  sentAt: z.iso.datetime({ offset: true }),
+  body: MessageBodySchema,
+});
 export type SendMessageCommand = z.infer<typeof SendMessageCommandSchema>;
+
+/** A receiver's device got these messages (reported by the gateway that emitted them). */
+export const MarkDeliveredCommandSchema = z.object({
+  type: z.literal('delivered'),
+  conversationId: ConversationIdSchema,
+  receiverId: UserIdSchema,
+  messageIds: z.array(MessageIdSchema).min(1).max(1000),
+  at: z.iso.datetime({ offset: true }),
+});
+export type MarkDeliveredCommand = z.infer<typeof MarkDeliveredCommandSchema>;
+
+/** The reader read these messages, or everything up to `upToSeq`. */
+export const MarkReadCommandSchema = z.object({
+  type: z.literal('read'),
+  conversationId: ConversationIdSchema,
+  readerId: UserIdSchema,
+  messageIds: z.array(MessageIdSchema).min(1).max(500).optional(),
+  upToSeq: z.number().int().positive().optional(),
+  at: z.iso.datetime({ offset: true }),
+});
+export type MarkReadCommand = z.infer<typeof MarkReadCommandSchema>;
+
+export const ConversationCommandSchema = z.discriminatedUnion('type', [
+  SendMessageCommandSchema,
+  MarkDeliveredCommandSchema,
+  MarkReadCommandSchema,
+]);
+export type ConversationCommand = z.infer<typeof ConversationCommandSchema>;
+export type ConversationCommandType = ConversationCommand['type'];
 
 /** messages → anyone: a message was stored. Durable (JetStream), one per message. */
 export const MessageCreatedEventSchema = z.object({ message: MessageSchema });
@@ -72,6 +106,64 @@ export type FindByClientMessageIdRequest = z.infer<typeof FindByClientMessageIdR
 export const FindByClientMessageIdResponseSchema = z.object({ message: MessageSchema.nullable() });
 export type FindByClientMessageIdResponse = z.infer<typeof FindByClientMessageIdResponseSchema>;
 
+/** The caller's conversations, most recently active first; `otherUser.isOnline` is added by the gateway. */
+export const ListConversationsRequestSchema = z.object({
+  userId: UserIdSchema,
+  limit: z.number().int().min(1).max(100),
+  before: z.iso.datetime({ offset: true }).optional(),
+});
+export type ListConversationsRequest = z.infer<typeof ListConversationsRequestSchema>;
+export const ConversationRecordSchema = ConversationSummarySchema.extend({ otherUser: ProfileSchema });
+export type ConversationRecord = z.infer<typeof ConversationRecordSchema>;
+export const ListConversationsResponseSchema = z.object({ conversations: z.array(ConversationRecordSchema) });
+export type ListConversationsResponse = z.infer<typeof ListConversationsResponseSchema>;
+
+export const CreateConversationRequestSchema = z.object({
+  userId: UserIdSchema,
+  participantId: UserIdSchema,
+  jobId: JobIdSchema.optional(),
+});
+export type CreateConversationRequest = z.infer<typeof CreateConversationRequestSchema>;
+export const CreateConversationResponseSchema = z.object({ conversationId: ConversationIdSchema, created: z.boolean() });
+export type CreateConversationResponse = z.infer<typeof CreateConversationResponseSchema>;
+
+/** A page of a conversation's history for a participant (see `MessagesQuerySchema`). */
+export const HistoryRequestSchema = z.object({
+  userId: UserIdSchema,
+  conversationId: ConversationIdSchema,
+  limit: z.number().int().min(1).max(500),
+  page: z.number().int().positive().optional(),
+  beforeSeq: z.number().int().positive().optional(),
+  afterSeq: z.number().int().min(0).optional(),
+});
+export type HistoryRequest = z.infer<typeof HistoryRequestSchema>;
+export const HistoryResponseSchema = MessagesPageSchema;
+export type HistoryResponse = z.infer<typeof HistoryResponseSchema>;
+
+/**
+ * Messages to a user that no device of theirs has received yet, by conversation and in sequence order, after
+ * an optional cursor (the last message of the previous page).
+ */
+export const UndeliveredRequestSchema = z.object({
+  userId: UserIdSchema,
+  limit: z.number().int().min(1).max(1000),
+  after: z.object({ conversationId: ConversationIdSchema, seq: z.number().int().positive() }).optional(),
+});
+export type UndeliveredRequest = z.infer<typeof UndeliveredRequestSchema>;
+export const UndeliveredResponseSchema = z.object({ messages: z.array(MessageSchema), hasMore: z.boolean() });
+export type UndeliveredResponse = z.infer<typeof UndeliveredResponseSchema>;
+
+/**
+ * A user's name or avatar changed. The surrounding app may publish it (JetStream or core NATS); gateways
+ * publish it from JWT claims at connect. `null` clears a field, an absent field is left as it is.
+ */
+export const UserUpdatedEventSchema = z.object({
+  userId: UserIdSchema,
+  name: z.string().max(200).nullable().optional(),
+  avatar: z.string().max(2048).nullable().optional(),
+});
+export type UserUpdatedEvent = z.infer<typeof UserUpdatedEventSchema>;
+
 // ---- partitions ---------------------------------------------------------------------------------------
 
 /**
@@ -104,6 +196,7 @@ export function partitionOf(conversationId: ConversationId, partitions: number):
 /** Stream and subject names of one namespace. */
 export function busNames(ns: Namespace) {
   const NS = ns.toUpperCase();
+  const rpc = (name: string) => `${ns}.rpc.messages.${name}`;
   return {
     streams: {
       /** Commands for services, work-queue retention: a command leaves once its consumer acks it. */
@@ -112,20 +205,27 @@ export function busNames(ns: Namespace) {
       events: { name: `${NS}_EVENTS`, subjects: [`${ns}.evt.>`] },
     },
     consumers: {
-      /** One durable consumer per partition of the send commands. */
-      sendMessage: (partition: number) => `messages-send-${partition}`,
+      /** One durable consumer per partition of the conversation commands. */
+      conversation: (partition: number) => `messages-conversation-${partition}`,
+      /** The messages service's copy of users' names and avatars. */
+      profiles: 'messages-profiles',
     },
-    sendMessageFilter: (partition: number) => `${ns}.cmd.message.send.${partition}.*`,
-    sendMessage: (partition: number, conversationId: ConversationId) =>
-      channel(`${ns}.cmd.message.send.${partition}.${conversationId}`, SendMessageCommandSchema),
+    conversationFilter: (partition: number) => `${ns}.cmd.conv.${partition}.>`,
+    conversationCommand: (partition: number, conversationId: ConversationId, type: ConversationCommandType) =>
+      channel(`${ns}.cmd.conv.${partition}.${conversationId}.${type}`, ConversationCommandSchema),
     messageCreated: (conversationId: ConversationId) =>
       channel(`${ns}.evt.message.created.${conversationId}`, MessageCreatedEventSchema),
+    userUpdated: (userId: UserId) => channel(`${ns}.evt.user.updated.${userId}`, UserUpdatedEventSchema),
+    userUpdatedFilter: `${ns}.evt.user.updated.*`,
     userDelivery: (userId: UserId) => channel(`${ns}.deliver.user.${userId}`, UserDeliverySchema),
     /** The messages service's request/reply endpoints (a NATS micro service). */
     messagesService: {
       name: 'messages',
-      findByClientMessageId: channel(`${ns}.rpc.messages.find-by-client-id`, FindByClientMessageIdRequestSchema),
-      findByClientMessageIdReply: FindByClientMessageIdResponseSchema,
+      findByClientMessageId: channel(rpc('find-by-client-id'), FindByClientMessageIdRequestSchema),
+      listConversations: channel(rpc('list-conversations'), ListConversationsRequestSchema),
+      createConversation: channel(rpc('create-conversation'), CreateConversationRequestSchema),
+      history: channel(rpc('history'), HistoryRequestSchema),
+      undelivered: channel(rpc('undelivered'), UndeliveredRequestSchema),
     },
   } as const;
 }

@@ -9,7 +9,6 @@ export const ERRORS = {
   UNAUTHENTICATED: { status: 401, message: 'Authenticate first' },
   VALIDATION_ERROR: { status: 400, message: 'Invalid payload' },
   UNKNOWN_EVENT: { status: 400, message: 'Unknown event' },
-  UNSUPPORTED_MESSAGE_TYPE: { status: 400, message: 'This message type is not supported yet' },
   NOT_PARTICIPANT: { status: 403, message: 'You are not a participant of this conversation' },
   INVALID_RECEIVER: { status: 400, message: 'receiverId must be the other participant of the conversation' },
   FORBIDDEN: { status: 403, message: 'Forbidden' },

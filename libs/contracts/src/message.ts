@@ -1,55 +1,134 @@
 import { z } from 'zod';
 import { ClientMessageIdSchema, ConversationIdSchema, MessageIdSchema, UserIdSchema } from './ids.ts';
 
-/** Every message type of the spec. Only `text` is accepted until uploads and offers land. */
+/** Every message type of the spec. */
 export const MESSAGE_TYPES = ['text', 'image', 'file', 'offer'] as const;
 export const MessageTypeSchema = z.enum(MESSAGE_TYPES);
 export type MessageType = z.infer<typeof MessageTypeSchema>;
-
-export const SUPPORTED_MESSAGE_TYPES = ['text'] as const satisfies readonly MessageType[];
 
 export const MAX_TEXT_LENGTH = 4000;
 /** Control characters other than tab (\u0009) and newline (\u000A). */
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F]/;
+// eslint-disable-next-line no-control-regex
+const ANY_CONTROL = /[\u0000-\u001F\u007F]/;
+
+const TextSchema = z
+  .string()
+  .max(MAX_TEXT_LENGTH, `text is at most ${MAX_TEXT_LENGTH} characters`)
+  .refine((t) => t.trim().length > 0, 'text must not be empty')
+  .refine((t) => !FORBIDDEN_CONTROL.test(t), 'text must not contain control characters other than newline and tab');
 
 /** `text` content: 1-4,000 characters with something visible, no control characters but newline and tab. */
-export const TextContentSchema = z.object({
-  text: z
-    .string()
-    .max(MAX_TEXT_LENGTH, `text is at most ${MAX_TEXT_LENGTH} characters`)
-    .refine((t) => t.trim().length > 0, 'text must not be empty')
-    .refine((t) => !FORBIDDEN_CONTROL.test(t), 'text must not contain control characters other than newline and tab'),
-});
+export const TextContentSchema = z.object({ text: TextSchema });
 export type TextContent = z.infer<typeof TextContentSchema>;
 
-/** A message's content, by type: the discriminated union grows as message types land. */
+/** Where an uploaded file is served: a path on this system (`/api/...`, `/uploads/...`) or an https URL. */
+const FileUrlSchema = z
+  .string()
+  .max(2048)
+  .refine((url) => /^\/[^/\\]/.test(url) || /^https:\/\/[^\s]+$/.test(url), 'fileUrl must be a path starting with "/" or an https URL')
+  .refine((url) => !ANY_CONTROL.test(url) && !url.includes('..'), 'fileUrl must not contain control characters or ".."');
+
+/**
+ * `image` and `file` content: a reference to an upload. Whether it exists and belongs to the sender is checked
+ * by the uploads service once it exists; `text` is an optional caption.
+ */
+export const FileContentSchema = z.object({
+  fileUrl: FileUrlSchema,
+  /** The upload's id, as `POST /api/common/upload` answers it. */
+  fileId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'fileId is 1-64 letters, digits, "_" or "-"').optional(),
+  fileName: z
+    .string()
+    .min(1)
+    .max(255)
+    .refine((name) => !ANY_CONTROL.test(name) && !/[/\\]/.test(name), 'fileName must be a plain name'),
+  fileSize: z.number().int().positive().max(1024 * 1024 * 1024),
+  mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'mimeType must be a type/subtype').optional(),
+  text: TextSchema.optional(),
+});
+export type FileContent = z.infer<typeof FileContentSchema>;
+
+const MAX_OFFER_DETAILS_BYTES = 4096;
+const OfferDetailValueSchema = z.union([
+  z.string().max(1000),
+  z.number().finite(),
+  z.boolean(),
+  z.null(),
+  z.array(z.union([z.string().max(200), z.number().finite()])).max(50),
+]);
+
+/** `offer` content: a positive amount, an optional ISO-4217 currency, small flat details, an optional note. */
+export const OfferContentSchema = z.object({
+  offerAmount: z.number().positive().finite().max(1_000_000_000),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as USD').optional(),
+  offerDetails: z
+    .record(z.string().min(1).max(64), OfferDetailValueSchema)
+    .refine((details) => Object.keys(details).length <= 30, 'offerDetails has at most 30 keys')
+    .refine(
+      (details) => new TextEncoder().encode(JSON.stringify(details)).length <= MAX_OFFER_DETAILS_BYTES,
+      `offerDetails is at most ${MAX_OFFER_DETAILS_BYTES} bytes of JSON`,
+    )
+    .optional(),
+  text: TextSchema.optional(),
+});
+export type OfferContent = z.infer<typeof OfferContentSchema>;
+
+/** A message's type and content, each type with its own content rules. */
 export const MessageBodySchema = z.discriminatedUnion('messageType', [
   z.object({ messageType: z.literal('text'), content: TextContentSchema }),
+  z.object({ messageType: z.literal('image'), content: FileContentSchema }),
+  z.object({ messageType: z.literal('file'), content: FileContentSchema }),
+  z.object({ messageType: z.literal('offer'), content: OfferContentSchema }),
 ]);
 export type MessageBody = z.infer<typeof MessageBodySchema>;
+export type MessageContent = MessageBody['content'];
+
+/** The line a conversation list shows for its last message (the spec's `content.text || "File"`). */
+export function previewText(body: MessageBody): string {
+  switch (body.messageType) {
+    case 'text':
+      return body.content.text;
+    case 'image':
+      return body.content.text ?? 'Image';
+    case 'file':
+      return body.content.text ?? body.content.fileName;
+    case 'offer':
+      return body.content.text ?? `Offer: ${body.content.offerAmount}${body.content.currency ? ` ${body.content.currency}` : ''}`;
+  }
+}
 
 export const MessageStatusSchema = z.enum(['sent', 'delivered', 'read']);
 export type MessageStatus = z.infer<typeof MessageStatusSchema>;
+const STATUS_ORDER: Record<MessageStatus, number> = { sent: 0, delivered: 1, read: 2 };
+/** Status only moves forward: sent → delivered → read. */
+export const isStatusAfter = (next: MessageStatus, current: MessageStatus): boolean => STATUS_ORDER[next] > STATUS_ORDER[current];
 
-const IsoDateSchema = z.iso.datetime({ offset: true });
+export const IsoDateSchema = z.iso.datetime({ offset: true });
 
-/**
- * A stored message as clients see it (`new_message`, acks, history): the spec's Message model with ids as
- * strings and dates as ISO-8601. `seq`, `clientMessageId` and `receiverId` are additive.
- */
-export const MessageSchema = z.object({
+const MessageBaseSchema = z.object({
   _id: MessageIdSchema,
   conversationId: ConversationIdSchema,
   senderId: UserIdSchema,
   receiverId: UserIdSchema,
-  messageType: MessageTypeSchema,
-  content: TextContentSchema,
   status: MessageStatusSchema,
   /** Position in its conversation: strictly increasing; a gap is possible only after a crash. */
   seq: z.number().int().positive(),
   clientMessageId: ClientMessageIdSchema,
   timestamp: IsoDateSchema,
   createdAt: IsoDateSchema,
+  deliveredAt: IsoDateSchema.optional(),
+  readAt: IsoDateSchema.optional(),
 });
+
+/**
+ * A stored message as clients see it (`new_message`, acks, history): the spec's Message model with ids as
+ * strings and dates as ISO-8601. `seq`, `clientMessageId`, `receiverId`, `deliveredAt`, `readAt` are additive.
+ */
+export const MessageSchema = z.discriminatedUnion('messageType', [
+  MessageBaseSchema.extend({ messageType: z.literal('text'), content: TextContentSchema }),
+  MessageBaseSchema.extend({ messageType: z.literal('image'), content: FileContentSchema }),
+  MessageBaseSchema.extend({ messageType: z.literal('file'), content: FileContentSchema }),
+  MessageBaseSchema.extend({ messageType: z.literal('offer'), content: OfferContentSchema }),
+]);
 export type Message = z.infer<typeof MessageSchema>;

@@ -28,10 +28,25 @@ export const SendMessagePayloadSchema = z.object({
 
 export const TypingPayloadSchema = z.object({ conversationId: ConversationIdSchema });
 
-export const MarkAsReadPayloadSchema = z.object({
+/** The spec's `messageIds`, or (additive) `upToSeq`: everything received up to that sequence number. */
+export const MarkAsReadPayloadSchema = z
+  .object({
+    conversationId: ConversationIdSchema,
+    messageIds: z.array(MessageIdSchema).min(1).max(500).optional(),
+    upToSeq: z.number().int().positive().optional(),
+  })
+  .refine((p) => (p.messageIds === undefined) !== (p.upToSeq === undefined), {
+    message: 'give exactly one of messageIds and upToSeq',
+    path: ['messageIds'],
+  });
+
+/** Additive: the messages of a conversation after a sequence number, oldest first (catch-up per device). */
+export const SyncMessagesPayloadSchema = z.object({
   conversationId: ConversationIdSchema,
-  messageIds: z.array(MessageIdSchema).min(1).max(500),
+  afterSeq: z.number().int().min(0),
+  limit: z.number().int().min(1).max(500).default(100),
 });
+export const SyncMessagesAckSchema = z.object({ messages: z.array(MessageSchema), hasMore: z.boolean() });
 
 export const GetOnlineStatusPayloadSchema = z.object({ userId: UserIdSchema });
 
@@ -47,6 +62,8 @@ export const MessageReadPayloadSchema = z.object({
   messageIds: z.array(MessageIdSchema),
   readBy: UserIdSchema,
   conversationId: ConversationIdSchema.optional(),
+  /** Set when the reader marked everything up to this sequence number as read. */
+  upToSeq: z.number().int().positive().optional(),
 });
 export const UserTypingPayloadSchema = z.object({
   conversationId: ConversationIdSchema,
@@ -68,7 +85,15 @@ export const clientEvents = {
   send_message: { payload: SendMessagePayloadSchema, ack: MessageSchema },
   typing_start: { payload: TypingPayloadSchema, ack: z.object({}) },
   typing_stop: { payload: TypingPayloadSchema, ack: z.object({}) },
-  mark_as_read: { payload: MarkAsReadPayloadSchema, ack: z.object({ messageIds: z.array(MessageIdSchema) }) },
+  mark_as_read: {
+    payload: MarkAsReadPayloadSchema,
+    ack: z.object({
+      conversationId: ConversationIdSchema,
+      messageIds: z.array(MessageIdSchema).optional(),
+      upToSeq: z.number().int().positive().optional(),
+    }),
+  },
+  sync_messages: { payload: SyncMessagesPayloadSchema, ack: SyncMessagesAckSchema },
   get_online_status: { payload: GetOnlineStatusPayloadSchema, ack: UserOnlineStatusPayloadSchema },
 } as const;
 

@@ -7,10 +7,16 @@ import { createTokenVerifier, type TokenVerifier } from '@chat/auth';
 import { Bus, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { GatewayConfig } from './config.ts';
+import { ConversationCommands } from './delivery/conversation-commands.ts';
+import { DeliveryReceipts } from './delivery/delivery-receipts.ts';
 import { PendingSends } from './delivery/pending-sends.ts';
 import { UserDeliveries } from './delivery/user-deliveries.ts';
+import { ProfilePublisher } from './profiles/profile-publisher.ts';
+import { registerRestApi } from './rest/rest-api.ts';
 import { setUpConnections } from './socket/connection.ts';
 import type { ChatServer } from './socket/types.ts';
+
+export const GATEWAY_VERSION = '0.1.0';
 
 export interface Gateway {
   /** The port it listens on (useful with SOCKET_PORT=0). */
@@ -41,7 +47,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
     const origin = config.CLIENT_URL.includes('*') ? true : config.CLIENT_URL;
     await app.register(cors, { origin, credentials: true });
-    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+    await registerRestApi(app, { bus, names, verifier, logger, version: GATEWAY_VERSION, onlineUsers: async () => new Set() });
 
     const io: ChatServer = new Server(app.server, {
       cors: { origin, methods: ['GET', 'POST'], credentials: true },
@@ -50,18 +57,21 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       maxHttpBufferSize: config.SOCKET_MAX_PAYLOAD_BYTES,
     });
     const pending = new PendingSends();
-    const deliveries = new UserDeliveries({ bus, names, io, pending, logger });
+    const commands = new ConversationCommands(bus, names, config.MESSAGE_PARTITIONS);
+    const receipts = new DeliveryReceipts(commands, logger);
+    const deliveries = new UserDeliveries({ bus, names, io, pending, receipts, logger });
     setUpConnections({
       io,
       verifier,
       bus,
       names,
+      commands,
       deliveries,
       pending,
+      profiles: new ProfilePublisher(bus, names, logger),
       logger,
       authTimeoutMs: config.AUTH_TIMEOUT_MS,
       sendAckTimeoutMs: config.SEND_ACK_TIMEOUT_MS,
-      partitions: config.MESSAGE_PARTITIONS,
     });
 
     await app.listen({ port: config.SOCKET_PORT, host: config.HOST });
@@ -75,6 +85,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       async stop() {
         await io.close();
         await app.close();
+        await receipts.close();
         await bus.drain();
         logger.info('gateway stopped');
       },

@@ -1,19 +1,35 @@
 import { MongoClient } from 'mongodb';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { busNames, SendMessageCommandSchema } from '@chat/contracts';
+import {
+  busNames,
+  ConversationCommandSchema,
+  CreateConversationResponseSchema,
+  FindByClientMessageIdResponseSchema,
+  HistoryResponseSchema,
+  ListConversationsResponseSchema,
+  UndeliveredResponseSchema,
+  UserUpdatedEventSchema,
+} from '@chat/contracts';
 import { addEndpoint, Bus, consumeDurable, createService, ensureChatStreams, ensureConsumer, type DurableWorker } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { MessagesConfig } from './config.ts';
 import { parseFailpoints } from './failpoints.ts';
+import { conversationCommandHandler } from './handlers/conversation-command.ts';
+import { createConversationHandler, listConversationsHandler } from './handlers/conversations.ts';
 import { findByClientMessageIdHandler } from './handlers/find-by-client-message-id.ts';
+import { historyHandler, undeliveredHandler } from './handlers/history.ts';
+import { markDeliveredHandler } from './handlers/mark-delivered.ts';
+import { markReadHandler } from './handlers/mark-read.ts';
 import { sendMessageHandler } from './handlers/send-message.ts';
 import { MessageStore } from './store/message-store.ts';
+import { ProfileStore } from './store/profile-store.ts';
 
 export const SERVICE_VERSION = '0.1.0';
 
 export interface MessagesService {
   readonly store: MessageStore;
+  readonly profiles: ProfileStore;
   /** Stops taking commands, finishes the ones in hand, then closes NATS and MongoDB. */
   stop(): Promise<void>;
 }
@@ -31,6 +47,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
   let bus: Bus | undefined;
   try {
     const store = new MessageStore(mongo.db());
+    const profiles = new ProfileStore(mongo.db());
     await store.ensureIndexes();
 
     bus = await Bus.connect({ servers: config.NATS_URL, name: 'messages', logger });
@@ -38,21 +55,25 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     await ensureChatStreams(bus, names);
 
     const service = await createService(bus, { name: names.messagesService.name, version: SERVICE_VERSION });
-    addEndpoint(service, {
-      name: 'find-by-client-id',
-      channel: names.messagesService.findByClientMessageId,
-      reply: names.messagesService.findByClientMessageIdReply,
-      handler: findByClientMessageIdHandler({ store }),
-      logger,
-    });
+    const rpc = names.messagesService;
+    addEndpoint(service, { name: 'find-by-client-id', channel: rpc.findByClientMessageId, reply: FindByClientMessageIdResponseSchema, handler: findByClientMessageIdHandler({ store }), logger });
+    addEndpoint(service, { name: 'list-conversations', channel: rpc.listConversations, reply: ListConversationsResponseSchema, handler: listConversationsHandler({ store, profiles }), logger });
+    addEndpoint(service, { name: 'create-conversation', channel: rpc.createConversation, reply: CreateConversationResponseSchema, handler: createConversationHandler({ store }), logger });
+    addEndpoint(service, { name: 'history', channel: rpc.history, reply: HistoryResponseSchema, handler: historyHandler({ store }), logger });
+    addEndpoint(service, { name: 'undelivered', channel: rpc.undelivered, reply: UndeliveredResponseSchema, handler: undeliveredHandler({ store }), logger });
 
-    const handler = sendMessageHandler({ store, bus, names, logger, failpoint: parseFailpoints(config.FAILPOINTS) });
+    const handler = conversationCommandHandler({
+      send: sendMessageHandler({ store, bus, names, logger, failpoint: parseFailpoints(config.FAILPOINTS) }),
+      delivered: markDeliveredHandler({ store, bus, names }),
+      read: markReadHandler({ store, bus, names }),
+    });
+    const commands = names.streams.commands.name;
     const workers: DurableWorker[] = [];
     for (let partition = 0; partition < config.MESSAGE_PARTITIONS; partition++) {
-      const consumer = names.consumers.sendMessage(partition);
-      await ensureConsumer(bus.jsm, names.streams.commands.name, {
+      const consumer = names.consumers.conversation(partition);
+      await ensureConsumer(bus.jsm, commands, {
         durable_name: consumer,
-        filter_subject: names.sendMessageFilter(partition),
+        filter_subject: names.conversationFilter(partition),
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
         // One command of a partition in flight at a time, across all replicas: per-conversation order.
@@ -60,22 +81,33 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
         ack_wait: nanos(config.COMMAND_ACK_WAIT_MS),
         max_deliver: -1,
       });
-      workers.push(
-        await consumeDurable({
-          bus,
-          stream: names.streams.commands.name,
-          consumer,
-          schema: SendMessageCommandSchema,
-          handler,
-          logger,
-        }),
-      );
+      workers.push(await consumeDurable({ bus, stream: commands, consumer, schema: ConversationCommandSchema, handler, logger }));
     }
+
+    await ensureConsumer(bus.jsm, names.streams.events.name, {
+      durable_name: names.consumers.profiles,
+      filter_subject: names.userUpdatedFilter,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(config.COMMAND_ACK_WAIT_MS),
+      max_deliver: -1,
+    });
+    workers.push(
+      await consumeDurable({
+        bus,
+        stream: names.streams.events.name,
+        consumer: names.consumers.profiles,
+        schema: UserUpdatedEventSchema,
+        handler: (event) => profiles.apply(event, new Date()),
+        logger,
+      }),
+    );
     logger.info({ partitions: config.MESSAGE_PARTITIONS, namespace: config.CHAT_NAMESPACE }, 'messages service started');
 
     const connectedBus = bus;
     return {
       store,
+      profiles,
       async stop() {
         await Promise.all(workers.map((worker) => worker.stop()));
         await service.stop().catch(() => undefined);

@@ -1,30 +1,42 @@
 import type { Subscription } from '@nats-io/transport-node';
-import type { BusNames, ServerToClientEvents, UserDelivery, UserId } from '@chat/contracts';
+import { UndeliveredResponseSchema, type BusNames, type Message, type UserDelivery, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
-import type { Server } from 'socket.io';
 import { userRoom } from '../rooms.ts';
+import type { ChatServer, ChatSocket } from '../socket/types.ts';
+import type { DeliveryReceipts } from './delivery-receipts.ts';
 import type { PendingSends } from './pending-sends.ts';
+
+/** Replayed per page, and at most this many pages per connect (the rest: history / sync_messages). */
+const CATCH_UP_PAGE = 200;
+const CATCH_UP_MAX_PAGES = 25;
 
 /**
  * The gateway's interest on the bus: one subscription per user with a socket here, taken with the user's
  * first socket and dropped with the last. Whatever arrives for a user is emitted to that user's room, which
  * holds every socket of theirs on this gateway, and so every socket of every conversation room they joined:
  * each socket gets each delivery once.
+ *
+ * A socket that just connected first gets what its user missed (messages no device received); live messages
+ * arriving meanwhile are held for it and emitted after, without the ones the replay already showed.
  */
 export class UserDeliveries {
   readonly #subscriptions = new Map<UserId, { sub: Subscription; sockets: number }>();
+  /** Sockets replaying missed messages, with the live ones held for them. */
+  readonly #catchingUp = new Map<string, { userId: UserId; held: Message[] }>();
   readonly #bus: Bus;
   readonly #names: BusNames;
-  readonly #io: Server<never, ServerToClientEvents>;
+  readonly #io: ChatServer;
   readonly #pending: PendingSends;
+  readonly #receipts: DeliveryReceipts;
   readonly #logger: Logger;
 
-  constructor(deps: { bus: Bus; names: BusNames; io: Server<never, ServerToClientEvents>; pending: PendingSends; logger: Logger }) {
+  constructor(deps: { bus: Bus; names: BusNames; io: ChatServer; pending: PendingSends; receipts: DeliveryReceipts; logger: Logger }) {
     this.#bus = deps.bus;
     this.#names = deps.names;
     this.#io = deps.io;
     this.#pending = deps.pending;
+    this.#receipts = deps.receipts;
     this.#logger = deps.logger;
   }
 
@@ -53,12 +65,50 @@ export class UserDeliveries {
     return this.#subscriptions.size;
   }
 
+  /**
+   * Emits to a newly connected socket what its user has not received on any device, in sequence order per
+   * conversation, then the live messages that arrived meanwhile. Call after `acquire`.
+   */
+  async catchUp(socket: ChatSocket, userId: UserId): Promise<void> {
+    this.#catchingUp.set(socket.id, { userId, held: [] });
+    const shown = new Set<string>();
+    try {
+      let after: { conversationId: Message['conversationId']; seq: number } | undefined;
+      for (let page = 0; page < CATCH_UP_MAX_PAGES; page++) {
+        const { messages, hasMore } = await this.#bus.request(
+          this.#names.messagesService.undelivered,
+          { userId, limit: CATCH_UP_PAGE, ...(after ? { after } : {}) },
+          UndeliveredResponseSchema,
+        );
+        for (const message of messages) {
+          socket.emit('new_message', message);
+          shown.add(message._id);
+          this.#receipts.report(message);
+        }
+        const last = messages.at(-1);
+        if (!hasMore || !last) break;
+        after = { conversationId: last.conversationId, seq: last.seq };
+        if (page === CATCH_UP_MAX_PAGES - 1) this.#logger.warn({ userId }, 'catch-up stopped at its page limit; the rest is in history');
+      }
+    } catch (error) {
+      this.#logger.warn({ err: error, userId }, 'catch-up failed; the client can sync from history');
+    } finally {
+      const held = this.#catchingUp.get(socket.id)?.held ?? [];
+      this.#catchingUp.delete(socket.id);
+      for (const message of held) if (!shown.has(message._id)) socket.emit('new_message', message);
+    }
+  }
+
+  /** Forgets a socket that disconnected while catching up. */
+  forget(socket: ChatSocket): void {
+    this.#catchingUp.delete(socket.id);
+  }
+
   #deliver(userId: UserId, delivery: UserDelivery): void {
     const room = this.#io.to(userRoom(userId));
     switch (delivery.type) {
       case 'new_message':
-        if (delivery.message.senderId === userId) this.#pending.resolve(delivery.message);
-        room.emit('new_message', delivery.message);
+        this.#newMessage(userId, delivery.message);
         return;
       case 'send_result':
         this.#pending.resolve(delivery.message);
@@ -78,5 +128,18 @@ export class UserDeliveries {
       default:
         this.#logger.warn({ delivery }, 'unknown delivery type');
     }
+  }
+
+  #newMessage(userId: UserId, message: Message): void {
+    if (message.senderId === userId) this.#pending.resolve(message);
+    const holding: string[] = [];
+    for (const [socketId, state] of this.#catchingUp) {
+      if (state.userId !== userId) continue;
+      state.held.push(message);
+      holding.push(socketId);
+    }
+    this.#io.to(userRoom(userId)).except(holding).emit('new_message', message);
+    const sockets = this.#io.sockets.adapter.rooms.get(userRoom(userId))?.size ?? 0;
+    if (message.receiverId === userId && sockets > 0) this.#receipts.report(message);
   }
 }

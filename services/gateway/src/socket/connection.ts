@@ -2,12 +2,16 @@ import { ChatError, toChatError, type BusNames } from '@chat/contracts';
 import type { TokenVerifier } from '@chat/auth';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
+import type { ConversationCommands } from '../delivery/conversation-commands.ts';
 import type { PendingSends } from '../delivery/pending-sends.ts';
 import type { UserDeliveries } from '../delivery/user-deliveries.ts';
+import type { ProfilePublisher } from '../profiles/profile-publisher.ts';
 import { userRoom } from '../rooms.ts';
 import { authenticate } from './handlers/authenticate.ts';
 import { joinConversation } from './handlers/join-conversation.ts';
+import { markAsRead } from './handlers/mark-as-read.ts';
 import { sendMessage } from './handlers/send-message.ts';
+import { syncMessages } from './handlers/sync-messages.ts';
 import { registerHandler } from './register-handler.ts';
 import type { ChatServer, ChatSocket } from './types.ts';
 
@@ -16,12 +20,13 @@ export interface ConnectionDeps {
   verifier: TokenVerifier;
   bus: Bus;
   names: BusNames;
+  commands: ConversationCommands;
   deliveries: UserDeliveries;
   pending: PendingSends;
+  profiles: ProfilePublisher;
   logger: Logger;
   authTimeoutMs: number;
   sendAckTimeoutMs: number;
-  partitions: number;
 }
 
 type Handshake = ChatSocket['handshake'];
@@ -73,6 +78,8 @@ export function setUpConnections(deps: ConnectionDeps): void {
       }
       authed.emit('authenticated', { userId: user.userId, success: true });
       log.debug({ userId: user.userId }, 'socket authenticated');
+      deps.profiles.publish(user);
+      await deliveries.catchUp(authed, user.userId);
     };
 
     registerHandler(socket, 'authenticate', authenticate(verifier, onAuthenticated), log, { public: true });
@@ -83,13 +90,15 @@ export function setUpConnections(deps: ConnectionDeps): void {
       sendMessage({
         bus: deps.bus,
         names: deps.names,
+        commands: deps.commands,
         pending: deps.pending,
-        partitions: deps.partitions,
         ackTimeoutMs: deps.sendAckTimeoutMs,
         logger: log,
       }),
       log,
     );
+    registerHandler(socket, 'mark_as_read', markAsRead({ commands: deps.commands, logger: log }), log);
+    registerHandler(socket, 'sync_messages', syncMessages({ bus: deps.bus, names: deps.names }), log);
 
     // Anything this server does not handle is answered, never silently dropped.
     socket.onAny((event: string, ...args: unknown[]) => {
@@ -103,6 +112,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
 
     socket.on('disconnect', (reason) => {
       clearTimeout(authTimer);
+      deliveries.forget(socket);
       if (subscribedAs) deliveries.release(subscribedAs as never);
       log.debug({ reason, userId: socket.data.user?.userId }, 'socket disconnected');
     });

@@ -1,22 +1,22 @@
 import type { ObjectId } from 'mongodb';
-import type { ConversationId, Message, MessageStatus, MessageType, TextContent, UserId } from '@chat/contracts';
+import type { ConversationId, Message, MessageBody, MessageStatus, UserId } from '@chat/contracts';
 
 /** A message as stored: the spec's Message model plus the fields that make writes idempotent. */
-export interface MessageDoc {
+export type MessageDoc = MessageBody & {
   _id: ObjectId;
   conversationId: ConversationId;
   senderId: UserId;
   receiverId: UserId;
-  messageType: MessageType;
-  content: TextContent;
   status: MessageStatus;
   seq: number;
   clientMessageId: string;
   timestamp: Date;
   createdAt: Date;
+  deliveredAt?: Date;
+  readAt?: Date;
   /** Set once the created event and deliveries went out: a redelivered command then only answers the sender. */
   publishedAt?: Date;
-}
+};
 
 /** A conversation as stored: `_id` is the deterministic room id. */
 export interface ConversationDoc {
@@ -30,6 +30,14 @@ export interface ConversationDoc {
   appliedSeq: number;
   jobId?: string;
   createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What the chat knows of a user, for `otherUser` in conversation lists. */
+export interface ProfileDoc {
+  _id: UserId;
+  name: string | null;
+  avatar: string | null;
   updatedAt: Date;
 }
 
@@ -47,5 +55,7 @@ export function toMessage(doc: MessageDoc): Message {
     clientMessageId: doc.clientMessageId,
     timestamp: doc.timestamp.toISOString(),
     createdAt: doc.createdAt.toISOString(),
-  };
+    ...(doc.deliveredAt ? { deliveredAt: doc.deliveredAt.toISOString() } : {}),
+    ...(doc.readAt ? { readAt: doc.readAt.toISOString() } : {}),
+  } as Message;
 }

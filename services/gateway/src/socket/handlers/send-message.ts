@@ -4,24 +4,22 @@ import {
   FindByClientMessageIdResponseSchema,
   MessageBodySchema,
   otherParticipant,
-  partitionOf,
   sendMessageMsgId,
-  SUPPORTED_MESSAGE_TYPES,
   validationError,
   type BusNames,
   type Message,
-  type MessageType,
 } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
+import type { ConversationCommands } from '../../delivery/conversation-commands.ts';
 import type { PendingSends } from '../../delivery/pending-sends.ts';
 import type { EventHandler } from '../register-handler.ts';
 
 export interface SendMessageDeps {
   bus: Bus;
   names: BusNames;
+  commands: ConversationCommands;
   pending: PendingSends;
-  partitions: number;
   ackTimeoutMs: number;
   logger: Logger;
 }
@@ -30,36 +28,26 @@ export interface SendMessageDeps {
  * Validates and authorises a send, queues it durably in JetStream (deduplicated by sender + clientMessageId),
  * and answers with the stored message once the messages service has it.
  */
-export function sendMessage({ bus, names, pending, partitions, ackTimeoutMs, logger }: SendMessageDeps): EventHandler<'send_message'> {
+export function sendMessage({ bus, names, commands, pending, ackTimeoutMs, logger }: SendMessageDeps): EventHandler<'send_message'> {
   return async ({ user }, payload): Promise<Message> => {
     const { conversationId, receiverId } = payload;
     const other = otherParticipant(conversationId, user.userId);
     if (!other) throw new ChatError('NOT_PARTICIPANT');
     if (receiverId !== other) throw new ChatError('INVALID_RECEIVER');
-    if (!(SUPPORTED_MESSAGE_TYPES as readonly MessageType[]).includes(payload.messageType)) {
-      throw new ChatError('UNSUPPORTED_MESSAGE_TYPE', `messageType '${payload.messageType}' is not supported yet`);
-    }
     const body = MessageBodySchema.safeParse({ messageType: payload.messageType, content: payload.content });
-    if (!body.success) throw validationError(body.error, 'message content');
+    if (!body.success) throw validationError(body.error, `${payload.messageType} content`);
 
     const clientMessageId = payload.clientMessageId ?? randomUUID();
-    const command = {
-      conversationId,
-      senderId: user.userId,
-      receiverId,
-      clientMessageId,
-      sentAt: new Date().toISOString(),
-      ...body.data,
-    };
     const answer = pending.wait(user.userId, clientMessageId, ackTimeoutMs);
     // The waiter may time out while we are still here; never leave its rejection unhandled.
     answer.promise.catch(() => undefined);
 
     let duplicate: boolean;
     try {
-      const ack = await bus.publishDurable(names.sendMessage(partitionOf(conversationId, partitions), conversationId), command, {
-        msgId: sendMessageMsgId(user.userId, clientMessageId),
-      });
+      const ack = await commands.publish(
+        { type: 'send', conversationId, senderId: user.userId, receiverId, clientMessageId, sentAt: new Date().toISOString(), body: body.data },
+        sendMessageMsgId(user.userId, clientMessageId),
+      );
       duplicate = ack.duplicate;
     } catch (error) {
       answer.cancel();

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { ErrorCodeSchema } from './errors.ts';
+import { ConversationIdSchema, MessageIdSchema, UserIdSchema } from './ids.ts';
+import { IsoDateSchema, MessageSchema } from './message.ts';
+
+/** The spec's envelope for every REST answer, success or error. */
+export const envelope = <T extends z.ZodType>(data: T) =>
+  z.object({ status: z.number().int(), message: z.string(), data });
+
+/** Errors use the same envelope with `data: null`, plus the stable `code` (additive). */
+export const ErrorEnvelopeSchema = z.object({
+  status: z.number().int(),
+  message: z.string(),
+  code: ErrorCodeSchema,
+  data: z.null(),
+  details: z.unknown().optional(),
+});
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;
+
+export const JobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'jobId is 1-64 letters, digits, "_" or "-"');
+
+/** A user as the chat knows them: kept from JWT claims at connect and from the users-updated subject. */
+export const ProfileSchema = z.object({
+  _id: UserIdSchema,
+  name: z.string().max(200).nullable(),
+  avatar: z.string().max(2048).nullable(),
+});
+export type Profile = z.infer<typeof ProfileSchema>;
+
+export const LastMessageSchema = z.object({
+  messageId: MessageIdSchema,
+  text: z.string(),
+  senderId: UserIdSchema,
+  timestamp: IsoDateSchema,
+  seq: z.number().int().positive(),
+});
+
+/** One row of `GET /api/chat/conversations`, for the caller. */
+export const ConversationSummarySchema = z.object({
+  _id: ConversationIdSchema,
+  participants: z.array(UserIdSchema).length(2),
+  lastMessage: LastMessageSchema.nullable(),
+  /** The caller's unread messages in this conversation. */
+  unreadCount: z.number().int().min(0),
+  /** The newest sequence number, for `sync_messages` / `after` cursors. */
+  lastSeq: z.number().int().min(0),
+  otherUser: ProfileSchema.extend({ isOnline: z.boolean() }),
+  jobId: JobIdSchema.nullable(),
+  createdAt: IsoDateSchema,
+  updatedAt: IsoDateSchema,
+});
+export type ConversationSummary = z.infer<typeof ConversationSummarySchema>;
+
+const positiveIntParam = z.coerce.number().int().positive();
+
+export const ListConversationsQuerySchema = z.strictObject({
+  limit: positiveIntParam.max(100).default(50),
+  /** Cursor: conversations last active before this time (the `updatedAt` of the last row seen). */
+  before: IsoDateSchema.optional(),
+});
+
+export const ConversationParamsSchema = z.strictObject({ id: ConversationIdSchema });
+
+/**
+ * `page`/`limit` as in the spec (page 1 is the newest `limit` messages), or a cursor: `before` (older than that
+ * sequence number) or `after` (newer than it). Messages are always returned oldest first.
+ */
+export const MessagesQuerySchema = z
+  .strictObject({
+    page: positiveIntParam.optional(),
+    limit: positiveIntParam.max(100).default(50),
+    before: positiveIntParam.optional(),
+    after: z.coerce.number().int().min(0).optional(),
+  })
+  .refine((q) => [q.page, q.before, q.after].filter((v) => v !== undefined).length <= 1, {
+    message: 'use at most one of page, before and after',
+    path: ['page'],
+  });
+export type MessagesQuery = z.infer<typeof MessagesQuerySchema>;
+
+export const MessagesPageSchema = z.object({
+  messages: z.array(MessageSchema),
+  hasMore: z.boolean(),
+  totalPages: z.number().int().min(0),
+});
+export type MessagesPage = z.infer<typeof MessagesPageSchema>;
+
+export const CreateConversationBodySchema = z.strictObject({
+  participantId: UserIdSchema,
+  jobId: JobIdSchema.optional(),
+});
+export const CreatedConversationSchema = z.object({ conversationId: ConversationIdSchema });

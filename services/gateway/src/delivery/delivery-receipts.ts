@@ -1,0 +1,66 @@
+import type { ConversationId, Message, UserId } from '@chat/contracts';
+import type { Logger } from '@chat/logger';
+import type { ConversationCommands } from './conversation-commands.ts';
+
+/** How long receipts are gathered before one command per conversation goes out. */
+const FLUSH_AFTER_MS = 20;
+const MAX_IDS_PER_COMMAND = 1000;
+
+/**
+ * Reports that messages reached a device of their receiver, batched per conversation. A receipt lost with a
+ * crashed gateway is not lost for good: the message stays `sent` and is replayed (and receipted) when the
+ * receiver next connects.
+ */
+export class DeliveryReceipts {
+  readonly #pending = new Map<string, { conversationId: ConversationId; receiverId: UserId; ids: Set<string> }>();
+  readonly #commands: ConversationCommands;
+  readonly #logger: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight = new Set<Promise<void>>();
+
+  constructor(commands: ConversationCommands, logger: Logger) {
+    this.#commands = commands;
+    this.#logger = logger;
+  }
+
+  report(message: Message): void {
+    if (message.status !== 'sent') return;
+    const key = `${message.conversationId}\u0000${message.receiverId}`;
+    let entry = this.#pending.get(key);
+    if (!entry) {
+      entry = { conversationId: message.conversationId, receiverId: message.receiverId, ids: new Set() };
+      this.#pending.set(key, entry);
+    }
+    entry.ids.add(message._id);
+    this.#timer ??= setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
+  }
+
+  /** Sends what is gathered; resolves when it is stored in JetStream. */
+  async flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = [...this.#pending.values()];
+    this.#pending.clear();
+    const at = new Date().toISOString();
+    const sends = batch.flatMap(({ conversationId, receiverId, ids }) => {
+      const all = [...ids];
+      const chunks: string[][] = [];
+      for (let i = 0; i < all.length; i += MAX_IDS_PER_COMMAND) chunks.push(all.slice(i, i + MAX_IDS_PER_COMMAND));
+      return chunks.map((messageIds) =>
+        this.#commands.publish({ type: 'delivered', conversationId, receiverId, messageIds, at }).then(
+          () => undefined,
+          (error: unknown) => this.#logger.warn({ err: error, conversationId }, 'could not report a delivery; it will be replayed'),
+        ),
+      );
+    });
+    const all = Promise.all(sends).then(() => undefined);
+    this.#inFlight.add(all);
+    await all.finally(() => this.#inFlight.delete(all));
+  }
+
+  /** Flushes and waits for everything in flight (at shutdown). */
+  async close(): Promise<void> {
+    await this.flush();
+    await Promise.all(this.#inFlight);
+  }
+}

@@ -1,0 +1,122 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import {
+  ChatError,
+  ConversationParamsSchema,
+  ConversationSummarySchema,
+  CreateConversationBodySchema,
+  CreateConversationResponseSchema,
+  CreatedConversationSchema,
+  envelope,
+  ErrorEnvelopeSchema,
+  HistoryResponseSchema,
+  ListConversationsQuerySchema,
+  ListConversationsResponseSchema,
+  MessagesPageSchema,
+  MessagesQuerySchema,
+  otherParticipant,
+  type BusNames,
+  type UserId,
+} from '@chat/contracts';
+import type { TokenVerifier } from '@chat/auth';
+import type { Bus } from '@chat/bus';
+import { z } from 'zod';
+import { authenticateRequest } from './authenticate.ts';
+import { ok } from './reply.ts';
+
+export interface ConversationRoutesDeps {
+  bus: Bus;
+  names: BusNames;
+  verifier: TokenVerifier;
+  /** Which of these users are online (the presence service); nobody, when it cannot tell. */
+  onlineUsers: (userIds: UserId[]) => Promise<Set<UserId>>;
+}
+
+const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 404: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema };
+
+/** The spec's REST endpoints, answered by the messages service over NATS request/reply. */
+export function conversationRoutes({ bus, names, verifier, onlineUsers }: ConversationRoutesDeps): FastifyPluginAsyncZod {
+  const rpc = names.messagesService;
+  return async (app) => {
+    app.get(
+      '/api/chat/conversations',
+      {
+        schema: {
+          summary: "The caller's conversations, most recently active first",
+          tags: ['chat'],
+          security: [{ bearer: [] }],
+          querystring: ListConversationsQuerySchema,
+          response: { 200: envelope(z.array(ConversationSummarySchema)), ...errors },
+        },
+      },
+      async (request) => {
+        const user = await authenticateRequest(request, verifier);
+        const { conversations } = await bus.request(
+          rpc.listConversations,
+          { userId: user.userId, limit: request.query.limit, ...(request.query.before ? { before: request.query.before } : {}) },
+          ListConversationsResponseSchema,
+        );
+        const online = await onlineUsers(conversations.map((c) => c.otherUser._id)).catch(() => new Set<UserId>());
+        const data = conversations.map((c) => ({ ...c, otherUser: { ...c.otherUser, isOnline: online.has(c.otherUser._id) } }));
+        return ok(200, 'Conversations retrieved successfully', data);
+      },
+    );
+
+    app.get(
+      '/api/chat/conversations/:id/messages',
+      {
+        schema: {
+          summary: "A conversation's messages, oldest first within a page",
+          description: 'page/limit as in the spec (page 1 is the newest), or a sequence cursor: before or after.',
+          tags: ['chat'],
+          security: [{ bearer: [] }],
+          params: ConversationParamsSchema,
+          querystring: MessagesQuerySchema,
+          response: { 200: envelope(MessagesPageSchema), ...errors },
+        },
+      },
+      async (request) => {
+        const user = await authenticateRequest(request, verifier);
+        const { id } = request.params;
+        if (!otherParticipant(id, user.userId)) throw new ChatError('NOT_PARTICIPANT');
+        const { page, limit, before, after } = request.query;
+        const data = await bus.request(
+          rpc.history,
+          {
+            userId: user.userId,
+            conversationId: id,
+            limit,
+            ...(page === undefined ? {} : { page }),
+            ...(before === undefined ? {} : { beforeSeq: before }),
+            ...(after === undefined ? {} : { afterSeq: after }),
+          },
+          HistoryResponseSchema,
+        );
+        return ok(200, 'Messages retrieved successfully', data);
+      },
+    );
+
+    app.post(
+      '/api/chat/conversations',
+      {
+        schema: {
+          summary: 'Open the conversation with another user (idempotent)',
+          tags: ['chat'],
+          security: [{ bearer: [] }],
+          body: CreateConversationBodySchema,
+          response: { 201: envelope(CreatedConversationSchema), ...errors },
+        },
+      },
+      async (request, reply) => {
+        const user = await authenticateRequest(request, verifier);
+        const { participantId, jobId } = request.body;
+        if (participantId === user.userId) throw new ChatError('VALIDATION_ERROR', 'You cannot open a conversation with yourself');
+        const { conversationId } = await bus.request(
+          rpc.createConversation,
+          { userId: user.userId, participantId, ...(jobId === undefined ? {} : { jobId }) },
+          CreateConversationResponseSchema,
+        );
+        return reply.code(201).send(ok(201, 'Conversation created successfully', { conversationId }));
+      },
+    );
+  };
+}
