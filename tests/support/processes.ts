@@ -67,3 +67,19 @@ export function spawnService(service: 'gateway' | 'messages', env: Record<string
     },
   };
 }
+
+/** A gateway process listening on a free port; resolves with its URL once it listens. */
+export async function spawnGateway(env: Record<string, string>): Promise<ServiceProcess & { url: string }> {
+  const gateway = spawnService('gateway', { ...env, SOCKET_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+  await gateway.waitForLog('gateway listening');
+  const port = /"port":(\d+)/.exec(gateway.output())?.[1];
+  if (!port) throw new Error(`gateway did not log its port:\n${gateway.output()}`);
+  return Object.assign(gateway, { url: `http://127.0.0.1:${port}` });
+}
+
+/** A messages service process, resolved once it consumes. */
+export async function spawnMessages(env: Record<string, string>): Promise<ServiceProcess> {
+  const messages = spawnService('messages', { ...env, LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+  await messages.waitForLog('messages service started');
+  return messages;
+}

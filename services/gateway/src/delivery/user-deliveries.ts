@@ -7,6 +7,13 @@ import type { ChatServer, ChatSocket } from '../socket/types.ts';
 import type { DeliveryReceipts } from './delivery-receipts.ts';
 import type { PendingSends } from './pending-sends.ts';
 
+/**
+ * Message ids remembered per user with a socket here. A crash of the messages service between publishing a
+ * message and recording that it did makes it publish again after the redelivery, seconds later: those
+ * repeats are dropped here instead of being shown twice.
+ */
+const RECENT_PER_USER = 512;
+
 /** Replayed per page, and at most this many pages per connect (the rest: history / sync_messages). */
 const CATCH_UP_PAGE = 200;
 const CATCH_UP_MAX_PAGES = 25;
@@ -21,7 +28,7 @@ const CATCH_UP_MAX_PAGES = 25;
  * arriving meanwhile are held for it and emitted after, without the ones the replay already showed.
  */
 export class UserDeliveries {
-  readonly #subscriptions = new Map<UserId, { sub: Subscription; sockets: number }>();
+  readonly #subscriptions = new Map<UserId, { sub: Subscription; sockets: number; recent: Set<string> }>();
   /** Sockets replaying missed messages, with the live ones held for them. */
   readonly #catchingUp = new Map<string, { userId: UserId; held: Message[] }>();
   readonly #bus: Bus;
@@ -48,7 +55,7 @@ export class UserDeliveries {
       return;
     }
     const sub = this.#bus.subscribe(this.#names.userDelivery(userId), (delivery) => this.#deliver(userId, delivery));
-    this.#subscriptions.set(userId, { sub, sockets: 1 });
+    this.#subscriptions.set(userId, { sub, sockets: 1, recent: new Set() });
     await this.#bus.nc.flush();
   }
 
@@ -83,6 +90,7 @@ export class UserDeliveries {
         for (const message of messages) {
           socket.emit('new_message', message);
           shown.add(message._id);
+          this.#remember(userId, message._id);
           this.#receipts.report(message);
         }
         const last = messages.at(-1);
@@ -130,8 +138,19 @@ export class UserDeliveries {
     }
   }
 
+  /** True the first time a message id is seen for a user (while they have a socket here). */
+  #remember(userId: UserId, messageId: string): boolean {
+    const recent = this.#subscriptions.get(userId)?.recent;
+    if (!recent) return true;
+    if (recent.has(messageId)) return false;
+    recent.add(messageId);
+    if (recent.size > RECENT_PER_USER) recent.delete(recent.values().next().value as string);
+    return true;
+  }
+
   #newMessage(userId: UserId, message: Message): void {
     if (message.senderId === userId) this.#pending.resolve(message);
+    if (!this.#remember(userId, message._id)) return;
     const holding: string[] = [];
     for (const [socketId, state] of this.#catchingUp) {
       if (state.userId !== userId) continue;

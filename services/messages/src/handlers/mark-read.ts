@@ -15,8 +15,9 @@ export function markReadHandler({ store, bus, names }: { store: MessageStore; bu
     const scope = command.messageIds
       ? { messageIds: command.messageIds.map((id) => ObjectId.createFromHexString(id)) }
       : { upToSeq: command.upToSeq ?? 0 };
-    const { newlyRead } = await store.markRead(conversationId, readerId, scope, new Date(command.at));
-    const messageIds = command.messageIds ?? newlyRead.map((id) => id.toHexString());
+    const { read } = await store.markRead(conversationId, readerId, scope, new Date(command.at));
+    // Only messages the reader received: marking one's own messages reads nothing.
+    const messageIds = read.map((id) => id.toHexString());
     if (messageIds.length === 0 && command.upToSeq === undefined) return;
     const payload = {
       messageIds,

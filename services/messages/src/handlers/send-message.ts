@@ -50,6 +50,8 @@ export function sendMessageHandler({ store, bus, names, logger, failpoint = () =
     await bus.publishDurable(names.messageCreated(conversationId), { message }, { msgId: `created:${message._id}` });
     bus.publish(names.userDelivery(senderId), { type: 'new_message', message });
     bus.publish(names.userDelivery(receiverId), { type: 'new_message', message });
+    // The server has the deliveries before we record that they went out: a crash cannot lose them unseen.
+    await bus.nc.flush();
     await store.markPublished(doc._id, now());
     logger.debug({ messageId: message._id, conversationId, seq: message.seq }, 'message stored');
     failpoint('send.before-ack');

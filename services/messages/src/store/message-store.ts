@@ -119,7 +119,12 @@ export class MessageStore {
    * Marks what the reader received as read and recounts their unread messages from the messages themselves:
    * exact, and the same after any repetition. Returns the ids that became read now.
    */
-  async markRead(conversationId: ConversationId, readerId: UserId, scope: ReadScope, at: Date): Promise<{ newlyRead: ObjectId[]; unread: number }> {
+  async markRead(
+    conversationId: ConversationId,
+    readerId: UserId,
+    scope: ReadScope,
+    at: Date,
+  ): Promise<{ newlyRead: ObjectId[]; read: ObjectId[]; unread: number }> {
     const filter = {
       conversationId,
       receiverId: readerId,
@@ -136,7 +141,12 @@ export class MessageStore {
     }
     const unread = await this.messages.countDocuments({ conversationId, receiverId: readerId, status: { $ne: 'read' } });
     await this.conversations.updateOne({ _id: conversationId }, { $set: { [`unreadCount.${readerId}`]: unread } });
-    return { newlyRead: unreadBefore.map((doc) => doc._id), unread };
+    // For ids: every one of them the reader has read, so that a repeated receipt repeats the same answer.
+    const read =
+      'messageIds' in scope
+        ? (await this.messages.find({ ...filter, status: 'read' }, { projection: { _id: 1 } }).toArray()).map((doc) => doc._id)
+        : unreadBefore.map((doc) => doc._id);
+    return { newlyRead: unreadBefore.map((doc) => doc._id), read, unread };
   }
 
   /** Creates the conversation if it does not exist; true when this call created it. */

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { busNames, conversationIdOf, type ClientEventPayload, type UserId } from '@chat/contracts';
+import { collectEvents, emitWithAck, nextEvent, waitFor } from '@chat/testing';
+import { Bus } from '@chat/bus';
+import { ConversationCommands } from '../../services/gateway/src/delivery/conversation-commands.ts';
+import { testLogger, useSystem } from '../support/system.ts';
+
+const system = useSystem();
+const store = () => system.messages!.store;
+
+let pairs = 0;
+/** A fresh pair of users and their conversation, so tests do not see each other's messages. */
+function pair() {
+  pairs++;
+  const a = `a${pairs}` as UserId;
+  const b = `b${pairs}` as UserId;
+  return { a, b, conversationId: conversationIdOf(a, b) };
+}
+
+type Send = ClientEventPayload<'send_message'>;
+
+describe('message types', () => {
+  it('sends text, image, file and offer with their content, and previews the last one', async () => {
+    const { a, b, conversationId } = pair();
+    const sa = await system.connectAs(a);
+    const sb = await system.connectAs(b);
+    const received = collectEvents(sb, 'new_message');
+    const bodies: Array<Pick<Send, 'messageType' | 'content'>> = [
+      { messageType: 'text', content: { text: 'hi\nthere' } },
+      { messageType: 'image', content: { fileUrl: '/api/common/files/abc', fileId: 'abc', fileName: 'site.jpg', fileSize: 2048, text: 'the site' } },
+      { messageType: 'file', content: { fileUrl: 'https://cdn.example.test/quote.pdf', fileName: 'quote.pdf', fileSize: 99 } },
+      { messageType: 'offer', content: { offerAmount: 250.5, currency: 'EUR', offerDetails: { days: 3, materials: ['tiles'], note: 'incl. VAT' } } },
+    ];
+    for (const body of bodies) {
+      const ack = await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, ...body });
+      expect(ack.ok).toBe(true);
+    }
+    await waitFor(() => received.length === 4);
+    expect(received.map(({ messageType, content }) => ({ messageType, content }))).toEqual(bodies);
+    const conversation = await store().conversations.findOne({ _id: conversationId });
+    expect(conversation?.lastMessage?.text).toBe('Offer: 250.5 EUR');
+    expect(conversation?.unreadCount).toEqual({ [b]: 4 });
+  });
+});
+
+describe('delivery and read receipts', () => {
+  it('tells the sender when the message reached a device of the receiver', async () => {
+    const { a, b, conversationId } = pair();
+    const sa = await system.connectAs(a);
+    await system.connectAs(b);
+    const delivered = nextEvent(sa, 'message_delivered');
+    const ack = await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: 'ping' } });
+    if (!ack.ok) throw new Error(ack.error.message);
+    expect(await delivered).toEqual({ messageId: ack.data._id, conversationId });
+    const doc = await store().messages.findOne({ conversationId });
+    expect(doc?.status).toBe('delivered');
+    expect(doc?.deliveredAt).toBeInstanceOf(Date);
+  });
+
+  it('marks by id: only the receiver, the sender is told, the unread count drops by what was read', async () => {
+    const { a, b, conversationId } = pair();
+    const sa = await system.connectAs(a);
+    const sb = await system.connectAs(b);
+    const ids: string[] = [];
+    for (const text of ['1', '2', '3']) {
+      const ack = await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text } });
+      if (!ack.ok) throw new Error(ack.error.message);
+      ids.push(ack.data._id);
+    }
+    // The sender cannot mark its own messages read.
+    expect(await emitWithAck(sa, 'mark_as_read', { conversationId, messageIds: ids })).toMatchObject({ ok: true });
+    const readBySender = nextEvent(sa, 'message_read');
+    expect(await emitWithAck(sb, 'mark_as_read', { conversationId, messageIds: [ids[0]!, ids[1]!] })).toEqual({
+      ok: true,
+      data: { conversationId, messageIds: [ids[0], ids[1]] },
+    });
+    expect(await readBySender).toEqual({ messageIds: [ids[0], ids[1]], readBy: b, conversationId });
+
+    const docs = await store().messages.find({ conversationId }).sort({ seq: 1 }).toArray();
+    expect(docs.map((d) => d.status)).toEqual(['read', 'read', expect.stringMatching(/^(sent|delivered)$/)]);
+    expect(docs[0]!.readAt).toBeInstanceOf(Date);
+    expect(docs[0]!.deliveredAt).toBeInstanceOf(Date);
+    const counts = (await store().conversations.findOne({ _id: conversationId }))?.unreadCount;
+    expect(counts?.[b]).toBe(1);
+    expect(counts?.[a] ?? 0).toBe(0);
+
+    // Marking again changes nothing and counts nothing twice.
+    const again = nextEvent(sa, 'message_read');
+    await emitWithAck(sb, 'mark_as_read', { conversationId, messageIds: [ids[0]!, ids[1]!] });
+    await again;
+    expect((await store().conversations.findOne({ _id: conversationId }))?.unreadCount?.[b]).toBe(1);
+  });
+
+  it('marks everything up to a sequence number, and never moves a status backwards', async () => {
+    const { a, b, conversationId } = pair();
+    const sa = await system.connectAs(a);
+    const sb = await system.connectAs(b);
+    const deliveredToA = collectEvents(sa, 'message_delivered');
+    for (let i = 1; i <= 5; i++) {
+      expect((await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: `m${i}` } })).ok).toBe(true);
+    }
+    await waitFor(() => deliveredToA.length === 5);
+    const read = nextEvent(sa, 'message_read');
+    expect((await emitWithAck(sb, 'mark_as_read', { conversationId, upToSeq: 3 })).ok).toBe(true);
+    const receipt = await read;
+    expect(receipt).toMatchObject({ readBy: b, conversationId, upToSeq: 3 });
+    expect(receipt.messageIds).toHaveLength(3);
+    expect((await store().conversations.findOne({ _id: conversationId }))?.unreadCount).toEqual({ [b]: 2 });
+
+    // A late delivery receipt for every message (as a slow gateway could send) leaves the read ones read.
+    const ids = (await store().messages.find({ conversationId }).sort({ seq: 1 }).toArray()).map((d) => d._id.toHexString());
+    const bus = await Bus.connect({ servers: [system.ctx.natsUrl], name: 'test', logger: testLogger('test') });
+    try {
+      const commands = new ConversationCommands(bus, busNames(system.ctx.namespace), 4);
+      await commands.publish({ type: 'delivered', conversationId, receiverId: b, messageIds: ids, at: new Date().toISOString() });
+    } finally {
+      await bus.close();
+    }
+    // Commands of a conversation apply in order: once a later message is delivered, the receipt was applied.
+    const barrier = await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: 'm6' } });
+    await waitFor(() => barrier.ok && deliveredToA.some((d) => d.messageId === barrier.data._id));
+    const docs = await store().messages.find({ conversationId }).sort({ seq: 1 }).toArray();
+    expect(docs.map((d) => d.status)).toEqual(['read', 'read', 'read', 'delivered', 'delivered', 'delivered']);
+  });
+
+  it('refuses a receipt for a conversation one is not part of, and a receipt with neither ids nor seq', async () => {
+    const { a, conversationId } = pair();
+    const outsider = await system.connectAs('outsider');
+    expect(await emitWithAck(outsider, 'mark_as_read', { conversationId, upToSeq: 1 })).toMatchObject({ ok: false, error: { code: 'NOT_PARTICIPANT' } });
+    const sa = await system.connectAs(a);
+    expect(await emitWithAck(sa, 'mark_as_read', { conversationId } as never)).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR' } });
+  });
+});
