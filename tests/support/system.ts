@@ -1,6 +1,7 @@
 import { createLogger, type Logger } from '@chat/logger';
 import { loadGatewayConfig, startGateway, type Gateway } from '@chat/gateway';
 import { loadMessagesConfig, startMessagesService, type MessagesService } from '@chat/messages';
+import { loadPresenceConfig, startPresenceService, type PresenceService } from '@chat/presence';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { connectClient, createTestContext, signToken, TEST_JWT_SECRET, type ChatClient, type TestContext } from '@chat/testing';
 
@@ -21,6 +22,7 @@ export function serviceEnv(ctx: TestContext, overrides: Record<string, string> =
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Fewer partitions: fewer consumers to provision per test file.
     MESSAGE_PARTITIONS: '4',
+    PRESENCE_KEY_PREFIX: `${ctx.redisPrefix}presence:`,
     ...overrides,
   };
 }
@@ -33,9 +35,15 @@ export function startTestMessages(ctx: TestContext, overrides: Record<string, st
   return startMessagesService(loadMessagesConfig(serviceEnv(ctx, overrides)), testLogger('messages'));
 }
 
+export function startTestPresence(ctx: TestContext, overrides: Record<string, string> = {}): Promise<PresenceService> {
+  return startPresenceService(loadPresenceConfig(serviceEnv(ctx, overrides)), testLogger('presence'));
+}
+
 export interface SystemOptions {
   /** Start a messages service in-process (default true). */
   messages?: boolean;
+  /** Start a presence service in-process (default false). */
+  presence?: boolean;
   gateway?: Record<string, string>;
 }
 
@@ -47,6 +55,7 @@ export class TestSystem {
   readonly ctx = createTestContext();
   readonly gateways: Gateway[] = [];
   messages: MessagesService | undefined;
+  presence: PresenceService | undefined;
   readonly #clients: ChatClient[] = [];
 
   /** The first gateway. */
@@ -56,8 +65,9 @@ export class TestSystem {
     return gateway;
   }
 
-  async start({ messages = true, gateway = {} }: SystemOptions = {}): Promise<void> {
+  async start({ messages = true, presence = false, gateway = {} }: SystemOptions = {}): Promise<void> {
     if (messages) this.messages = await startTestMessages(this.ctx);
+    if (presence) this.presence = await startTestPresence(this.ctx);
     await this.addGateway(gateway);
   }
 
@@ -88,6 +98,7 @@ export class TestSystem {
     this.disconnectClients();
     for (const gateway of this.gateways.splice(0).reverse()) await gateway.stop();
     await this.messages?.stop();
+    await this.presence?.stop();
     await this.ctx.cleanup();
   }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ClientMessageIdSchema, ConversationIdSchema, MessageIdSchema, UserIdSchema, type ConversationId, type UserId } from './ids.ts';
 import { MessageBodySchema, MessageSchema } from './message.ts';
 import { ConversationSummarySchema, JobIdSchema, MessagesPageSchema, ProfileSchema } from './rest.ts';
+import { ConversationExistsRequestSchema, presenceNames } from './presence.ts';
 import {
   MessageDeliveredPayloadSchema,
   MessageReadPayloadSchema,
@@ -226,7 +227,10 @@ export function busNames(ns: Namespace) {
       createConversation: channel(rpc('create-conversation'), CreateConversationRequestSchema),
       history: channel(rpc('history'), HistoryRequestSchema),
       undelivered: channel(rpc('undelivered'), UndeliveredRequestSchema),
+      conversationExists: channel(rpc('conversation-exists'), ConversationExistsRequestSchema),
     },
+    /** The presence service's endpoints and the per-user status changes (see presence.ts). */
+    presence: presenceNames(ns),
   } as const;
 }
 export type BusNames = ReturnType<typeof busNames>;

@@ -20,6 +20,8 @@ export const ERRORS = {
   },
   UNAVAILABLE: { status: 503, message: 'A service this needs is unavailable' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error' },
+  PRESENCE_UNAVAILABLE: { status: 503, message: 'Online status is unavailable right now; chat keeps working' },
+  RATE_LIMITED: { status: 429, message: 'Too many events; slow down' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

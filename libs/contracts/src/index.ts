@@ -145,3 +145,36 @@ export type {
   UndeliveredRequest,
   UndeliveredResponse,
 } from './bus.ts';
+
+export {
+  DEFAULT_PRESENCE_HEARTBEAT_MS,
+  DEFAULT_PRESENCE_GATEWAY_TTL_MS,
+  TYPING_THROTTLE_MS,
+  TYPING_IDLE_MS,
+  MAX_STATUS_USERS,
+  GatewayIdSchema,
+  ConnectionSchema,
+  PresenceReportSchema,
+  PresenceReportResponseSchema,
+  PresenceHeartbeatSchema,
+  PresenceHeartbeatResponseSchema,
+  UserPresenceSchema,
+  PresenceStatusRequestSchema,
+  PresenceStatusResponseSchema,
+  ConversationExistsRequestSchema,
+  ConversationExistsResponseSchema,
+  presenceNames,
+} from './presence.ts';
+export type {
+  Connection,
+  PresenceReport,
+  PresenceReportResponse,
+  PresenceHeartbeat,
+  PresenceHeartbeatResponse,
+  UserPresence,
+  PresenceStatusRequest,
+  PresenceStatusResponse,
+  ConversationExistsRequest,
+  ConversationExistsResponse,
+  PresenceNames,
+} from './presence.ts';

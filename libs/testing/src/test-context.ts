@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { MongoClient } from 'mongodb';
+import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import type { Namespace } from '@chat/contracts';
 
@@ -50,6 +51,18 @@ export function createTestContext(): TestContext {
         await client.db(mongoDatabase).dropDatabase();
       } finally {
         await client.close();
+      }
+      const redis = new Redis(infra.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        await redis.connect();
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 500);
+          if (keys.length > 0) await redis.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+      } finally {
+        redis.disconnect();
       }
     },
   };

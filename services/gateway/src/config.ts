@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_MESSAGE_PARTITIONS } from '@chat/contracts';
+import { DEFAULT_MESSAGE_PARTITIONS, DEFAULT_PRESENCE_HEARTBEAT_MS } from '@chat/contracts';
 import { busEnv, loadConfig, port, positiveInt, url } from '@chat/config';
 
 export const GatewayConfigSchema = z
@@ -26,6 +26,8 @@ export const GatewayConfigSchema = z
     SOCKET_MAX_PAYLOAD_BYTES: positiveInt(2 * 1024 * 1024),
     /** Must equal the messages service's value. */
     MESSAGE_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(DEFAULT_MESSAGE_PARTITIONS),
+    /** How often to tell the presence service this gateway is alive (well under its PRESENCE_GATEWAY_TTL_MS). */
+    PRESENCE_HEARTBEAT_MS: positiveInt(DEFAULT_PRESENCE_HEARTBEAT_MS),
   })
   .refine((config) => Boolean(config.JWT_SECRET) !== Boolean(config.JWT_JWKS_URL), {
     path: ['JWT_SECRET'],

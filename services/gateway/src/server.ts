@@ -11,6 +11,7 @@ import { ConversationCommands } from './delivery/conversation-commands.ts';
 import { DeliveryReceipts } from './delivery/delivery-receipts.ts';
 import { PendingSends } from './delivery/pending-sends.ts';
 import { UserDeliveries } from './delivery/user-deliveries.ts';
+import { GatewayPresence } from './presence/gateway-presence.ts';
 import { ProfilePublisher } from './profiles/profile-publisher.ts';
 import { registerRestApi } from './rest/rest-api.ts';
 import { setUpConnections } from './socket/connection.ts';
@@ -41,6 +42,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const verifier = createVerifier(config);
   const bus = await Bus.connect({ servers: config.NATS_URL, name: 'gateway', logger });
   const app = Fastify({ logger: false });
+  let presence: GatewayPresence | undefined;
   try {
     const names = busNames(config.CHAT_NAMESPACE);
     await ensureChatStreams(bus, names);
@@ -48,7 +50,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const origin = config.CLIENT_URL.includes('*') ? true : config.CLIENT_URL;
     await app.register(cors, { origin, credentials: true });
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-    await registerRestApi(app, { bus, names, verifier, logger, version: GATEWAY_VERSION, onlineUsers: async () => new Set() });
+    await registerRestApi(app, { bus, names, verifier, logger, version: GATEWAY_VERSION, onlineUsers: async (ids) => presence?.onlineUsers(ids) ?? new Set() });
 
     const io: ChatServer = new Server(app.server, {
       cors: { origin, methods: ['GET', 'POST'], credentials: true },
@@ -60,6 +62,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const commands = new ConversationCommands(bus, names, config.MESSAGE_PARTITIONS);
     const receipts = new DeliveryReceipts(commands, logger);
     const deliveries = new UserDeliveries({ bus, names, io, pending, receipts, logger });
+    presence = new GatewayPresence({ bus, names, io, logger, heartbeatMs: config.PRESENCE_HEARTBEAT_MS });
+    await presence.start();
     setUpConnections({
       io,
       verifier,
@@ -69,6 +73,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       deliveries,
       pending,
       profiles: new ProfilePublisher(bus, names, logger),
+      presence,
       logger,
       authTimeoutMs: config.AUTH_TIMEOUT_MS,
       sendAckTimeoutMs: config.SEND_ACK_TIMEOUT_MS,
@@ -86,12 +91,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         await io.close();
         await app.close();
         await receipts.close();
+        await presence?.close();
         await bus.drain();
         logger.info('gateway stopped');
       },
     };
   } catch (error) {
     await app.close().catch(() => undefined);
+    await presence?.close();
     await bus.close();
     throw error;
   }

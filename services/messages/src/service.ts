@@ -4,6 +4,7 @@ import { nanos } from '@nats-io/transport-node';
 import {
   busNames,
   ConversationCommandSchema,
+  ConversationExistsResponseSchema,
   CreateConversationResponseSchema,
   FindByClientMessageIdResponseSchema,
   HistoryResponseSchema,
@@ -16,6 +17,7 @@ import type { Logger } from '@chat/logger';
 import type { MessagesConfig } from './config.ts';
 import { parseFailpoints } from './failpoints.ts';
 import { conversationCommandHandler } from './handlers/conversation-command.ts';
+import { conversationExistsHandler } from './handlers/conversation-exists.ts';
 import { createConversationHandler, listConversationsHandler } from './handlers/conversations.ts';
 import { findByClientMessageIdHandler } from './handlers/find-by-client-message-id.ts';
 import { historyHandler, undeliveredHandler } from './handlers/history.ts';
@@ -60,6 +62,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     addEndpoint(service, { name: 'list-conversations', channel: rpc.listConversations, reply: ListConversationsResponseSchema, handler: listConversationsHandler({ store, profiles }), logger });
     addEndpoint(service, { name: 'create-conversation', channel: rpc.createConversation, reply: CreateConversationResponseSchema, handler: createConversationHandler({ store }), logger });
     addEndpoint(service, { name: 'history', channel: rpc.history, reply: HistoryResponseSchema, handler: historyHandler({ store }), logger });
+    addEndpoint(service, { name: 'conversation-exists', channel: rpc.conversationExists, reply: ConversationExistsResponseSchema, handler: conversationExistsHandler({ store }), logger });
     addEndpoint(service, { name: 'undelivered', channel: rpc.undelivered, reply: UndeliveredResponseSchema, handler: undeliveredHandler({ store }), logger });
 
     const handler = conversationCommandHandler({

@@ -5,13 +5,16 @@ import type { Logger } from '@chat/logger';
 import type { ConversationCommands } from '../delivery/conversation-commands.ts';
 import type { PendingSends } from '../delivery/pending-sends.ts';
 import type { UserDeliveries } from '../delivery/user-deliveries.ts';
+import type { GatewayPresence } from '../presence/gateway-presence.ts';
 import type { ProfilePublisher } from '../profiles/profile-publisher.ts';
 import { userRoom } from '../rooms.ts';
 import { authenticate } from './handlers/authenticate.ts';
+import { getOnlineStatus } from './handlers/get-online-status.ts';
 import { joinConversation } from './handlers/join-conversation.ts';
 import { markAsRead } from './handlers/mark-as-read.ts';
 import { sendMessage } from './handlers/send-message.ts';
 import { syncMessages } from './handlers/sync-messages.ts';
+import { typingStart, typingStop } from './handlers/typing.ts';
 import { registerHandler } from './register-handler.ts';
 import type { ChatServer, ChatSocket } from './types.ts';
 
@@ -25,6 +28,7 @@ export interface ConnectionDeps {
   pending: PendingSends;
   profiles: ProfilePublisher;
   logger: Logger;
+  presence: GatewayPresence;
   authTimeoutMs: number;
   sendAckTimeoutMs: number;
 }
@@ -76,6 +80,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
         subscribedAs = undefined;
         return;
       }
+      deps.presence.connected(authed, user.userId);
       authed.emit('authenticated', { userId: user.userId, success: true });
       log.debug({ userId: user.userId }, 'socket authenticated');
       deps.profiles.publish(user);
@@ -83,7 +88,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     };
 
     registerHandler(socket, 'authenticate', authenticate(verifier, onAuthenticated), log, { public: true });
-    registerHandler(socket, 'join_conversation', joinConversation, log);
+    registerHandler(socket, 'join_conversation', deps.presence.watchOnJoin(joinConversation), log);
     registerHandler(
       socket,
       'send_message',
@@ -99,6 +104,9 @@ export function setUpConnections(deps: ConnectionDeps): void {
     );
     registerHandler(socket, 'mark_as_read', markAsRead({ commands: deps.commands, logger: log }), log);
     registerHandler(socket, 'sync_messages', syncMessages({ bus: deps.bus, names: deps.names }), log);
+    registerHandler(socket, 'get_online_status', getOnlineStatus(deps.presence), log);
+    registerHandler(socket, 'typing_start', typingStart(deps.presence), log);
+    registerHandler(socket, 'typing_stop', typingStop(deps.presence), log);
 
     // Anything this server does not handle is answered, never silently dropped.
     socket.onAny((event: string, ...args: unknown[]) => {
@@ -113,6 +121,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     socket.on('disconnect', (reason) => {
       clearTimeout(authTimer);
       deliveries.forget(socket);
+      deps.presence.disconnected(socket);
       if (subscribedAs) deliveries.release(subscribedAs as never);
       log.debug({ reason, userId: socket.data.user?.userId }, 'socket disconnected');
     });

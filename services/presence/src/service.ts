@@ -1,0 +1,67 @@
+import {
+  busNames,
+  PresenceHeartbeatResponseSchema,
+  PresenceReportResponseSchema,
+  PresenceStatusResponseSchema,
+  type UserPresence,
+} from '@chat/contracts';
+import { addEndpoint, Bus, createService } from '@chat/bus';
+import type { Logger } from '@chat/logger';
+import type { PresenceConfig } from './config.ts';
+import { GatewayExpiry } from './gateway-expiry.ts';
+import { heartbeatHandler } from './handlers/heartbeat.ts';
+import { reportHandler } from './handlers/report.ts';
+import { statusHandler } from './handlers/status.ts';
+import { PresenceStore } from './store/presence-store.ts';
+
+export const SERVICE_VERSION = '0.1.0';
+
+export interface PresenceService {
+  readonly store: PresenceStore;
+  /** Stops sweeping and answering, then closes NATS and Redis. */
+  stop(): Promise<void>;
+}
+
+/** Starts the presence service; rejects (having closed what it opened) when Redis or NATS is unreachable. */
+export async function startPresenceService(config: PresenceConfig, logger: Logger): Promise<PresenceService> {
+  const store = await PresenceStore.connect({ url: config.REDIS_URL, prefix: config.PRESENCE_KEY_PREFIX, logger });
+  let bus: Bus | undefined;
+  try {
+    bus = await Bus.connect({ servers: config.NATS_URL, name: 'presence', logger });
+    const names = busNames(config.CHAT_NAMESPACE).presence;
+    const connectedBus = bus;
+    // Core NATS, to the gateways whose sockets watch that user (no subscriber: dropped by the server).
+    const publish = (flips: UserPresence[]) => {
+      for (const flip of flips) connectedBus.publish(names.statusChanged(flip.userId), flip);
+    };
+
+    const service = await createService(bus, { name: names.service.name, version: SERVICE_VERSION });
+    addEndpoint(service, { name: 'report', channel: names.service.report, reply: PresenceReportResponseSchema, handler: reportHandler({ store, publish }), logger });
+    addEndpoint(service, { name: 'heartbeat', channel: names.service.heartbeat, reply: PresenceHeartbeatResponseSchema, handler: heartbeatHandler({ store }), logger });
+    addEndpoint(service, { name: 'status', channel: names.service.status, reply: PresenceStatusResponseSchema, handler: statusHandler({ store }), logger });
+
+    const expiry = new GatewayExpiry({
+      store,
+      publish,
+      ttlMs: config.PRESENCE_GATEWAY_TTL_MS,
+      intervalMs: config.PRESENCE_SWEEP_INTERVAL_MS,
+      logger,
+    });
+    logger.info({ namespace: config.CHAT_NAMESPACE, keyPrefix: config.PRESENCE_KEY_PREFIX }, 'presence service started');
+
+    return {
+      store,
+      async stop() {
+        await expiry.stop();
+        await service.stop().catch(() => undefined);
+        await connectedBus.drain();
+        await store.close();
+        logger.info('presence service stopped');
+      },
+    };
+  } catch (error) {
+    await bus?.close();
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,224 @@
+import { Redis } from 'ioredis';
+import { ChatError, type Connection, type UserId, type UserPresence } from '@chat/contracts';
+import type { Logger } from '@chat/logger';
+
+/**
+ * Redis keys (under the configured prefix P):
+ * - `P u:{<user>}:conns`  hash connectionId → gatewayId: the user's live connections;
+ * - `P u:{<user>}:state`  hash `lastSeen` (epoch ms), `version` (online/offline flips so far);
+ * - `P gw:<gateway>`      set of `<user> <connectionId>` a gateway reported (what to expire if it dies);
+ * - `P gateways`          sorted set gatewayId → last heartbeat (epoch ms).
+ * A user's two keys share a hash tag, so each script touches one Redis Cluster slot.
+ */
+
+/** Adds a connection; returns the new version when this made the user go online, else 0. */
+const CONNECT = `
+local added = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if added == 0 then return 0 end
+redis.call('HSET', KEYS[2], 'lastSeen', ARGV[3])
+if redis.call('HLEN', KEYS[1]) == 1 then return redis.call('HINCRBY', KEYS[2], 'version', 1) end
+return 0`;
+
+/**
+ * Removes a connection — only if it is still held by ARGV[3] when that is given (expiry of an old gateway
+ * epoch must not remove a connection re-registered since); returns the new version when this made the user
+ * go offline, else 0.
+ */
+const DISCONNECT = `
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if not owner then return 0 end
+if ARGV[3] ~= '' and owner ~= ARGV[3] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'lastSeen', ARGV[2])
+if redis.call('HLEN', KEYS[1]) == 0 then return redis.call('HINCRBY', KEYS[2], 'version', 1) end
+return 0`;
+
+type ScriptCall = (conns: string, state: string, ...args: string[]) => Promise<number>;
+
+interface PresenceRedis extends Redis {
+  presenceConnect: ScriptCall;
+  presenceDisconnect: ScriptCall;
+}
+
+export interface StoreOptions {
+  url: string;
+  prefix: string;
+  logger: Logger;
+}
+
+/** The presence data in Redis. Every failure to reach Redis surfaces as `PRESENCE_UNAVAILABLE`. */
+export class PresenceStore {
+  readonly #redis: PresenceRedis;
+  readonly #prefix: string;
+  readonly #logger: Logger;
+  #readySince: number | undefined;
+
+  private constructor(redis: PresenceRedis, prefix: string, logger: Logger) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+    this.#logger = logger;
+  }
+
+  /** Connects; rejects when Redis cannot be reached at start (a wrong URL should stop the service). */
+  static async connect({ url, prefix, logger }: StoreOptions): Promise<PresenceStore> {
+    const log = logger.child({ component: 'redis' });
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      // Fail fast while Redis is away instead of queueing: presence answers an error, chat goes on.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 2_000,
+      connectTimeout: 2_000,
+      // Reconnect forever, quickly: presence recovers by itself when Redis returns.
+      retryStrategy: (times) => Math.min(100 * times, 1_000),
+    }) as PresenceRedis;
+    redis.defineCommand('presenceConnect', { numberOfKeys: 2, lua: CONNECT });
+    redis.defineCommand('presenceDisconnect', { numberOfKeys: 2, lua: DISCONNECT });
+    const store = new PresenceStore(redis, prefix, log);
+    let wasReady = false;
+    redis.on('ready', () => {
+      store.#readySince = Date.now();
+      if (wasReady) log.info('redis is back');
+      wasReady = true;
+    });
+    redis.on('close', () => {
+      if (store.#readySince !== undefined) log.warn('redis connection lost; presence answers PRESENCE_UNAVAILABLE until it returns');
+      store.#readySince = undefined;
+    });
+    // ioredis reports every failed reconnect; the close above already said what matters.
+    redis.on('error', (error: Error) => log.debug({ err: error }, 'redis error'));
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (error) {
+      redis.disconnect();
+      throw new Error(`cannot connect to Redis at ${redact(url)}: ${(error as Error).message}`, { cause: error });
+    }
+    return store;
+  }
+
+  /** Since when Redis has been reachable without interruption (undefined: it is not now). */
+  get readySince(): number | undefined {
+    return this.#readySince;
+  }
+
+  /** Adds connections; the users that went online with them, with their new version. */
+  async connect(gatewayId: string, connections: readonly Connection[], now: number): Promise<UserPresence[]> {
+    return this.#call(async () => {
+      // Issued together: ioredis pipelines them into one round trip.
+      const versions = await Promise.all(
+        connections.map(({ userId, connectionId }) =>
+          this.#redis.presenceConnect(this.#conns(userId), this.#state(userId), connectionId, gatewayId, String(now)),
+        ),
+      );
+      const flips = connections.flatMap(({ userId }, i) => (versions[i]! > 0 ? [status(userId, true, now, versions[i]!)] : []));
+      if (connections.length > 0) await this.#redis.sadd(this.#gateway(gatewayId), ...connections.map(member));
+      return flips;
+    });
+  }
+
+  /**
+   * Removes connections; the users that went offline with them. With `onlyIfHeldBy`, a connection is removed
+   * only while that gateway (epoch) still holds it.
+   */
+  async disconnect(gatewayId: string, connections: readonly Connection[], now: number, onlyIfHeldBy?: string): Promise<UserPresence[]> {
+    return this.#call(async () => {
+      const versions = await Promise.all(
+        connections.map(({ userId, connectionId }) =>
+          this.#redis.presenceDisconnect(this.#conns(userId), this.#state(userId), connectionId, String(now), onlyIfHeldBy ?? ''),
+        ),
+      );
+      const flips = connections.flatMap(({ userId }, i) => (versions[i]! > 0 ? [status(userId, false, now, versions[i]!)] : []));
+      if (connections.length > 0) await this.#redis.srem(this.#gateway(gatewayId), ...connections.map(member));
+      return flips;
+    });
+  }
+
+  /** Records a heartbeat; false when this gateway was unknown (new, expired, or its data lost). */
+  async heartbeat(gatewayId: string, now: number): Promise<boolean> {
+    return this.#call(async () => (await this.#redis.zadd(this.#gateways(), now, gatewayId)) === 0);
+  }
+
+  /** Gateways whose last heartbeat is older than `before`. */
+  async silentGateways(before: number): Promise<string[]> {
+    return this.#call(() => this.#redis.zrangebyscore(this.#gateways(), '-inf', `(${before}`));
+  }
+
+  /** Expires a silent gateway: removes the connections it still holds; the users that went offline. */
+  async expireGateway(gatewayId: string, now: number): Promise<UserPresence[]> {
+    return this.#call(async () => {
+      const members = await this.#redis.smembers(this.#gateway(gatewayId));
+      const connections = members.flatMap((m) => {
+        const [userId, connectionId] = m.split(' ');
+        return userId && connectionId ? [{ userId: userId as UserId, connectionId }] : [];
+      });
+      const flips = await this.disconnect(gatewayId, connections, now, gatewayId);
+      await this.#redis.del(this.#gateway(gatewayId));
+      await this.#redis.zrem(this.#gateways(), gatewayId);
+      return flips;
+    });
+  }
+
+  async status(userIds: readonly UserId[]): Promise<UserPresence[]> {
+    return this.#call(async () => {
+      const pipeline = this.#redis.pipeline();
+      for (const userId of userIds) {
+        pipeline.hlen(this.#conns(userId));
+        pipeline.hmget(this.#state(userId), 'lastSeen', 'version');
+      }
+      const results = (await pipeline.exec()) ?? [];
+      return userIds.map((userId, i) => {
+        const [countError, count] = results[2 * i] ?? [new Error('no reply')];
+        const [stateError, state] = results[2 * i + 1] ?? [new Error('no reply')];
+        if (countError || stateError) throw countError ?? stateError;
+        const [lastSeen, version] = state as [string | null, string | null];
+        return {
+          userId,
+          isOnline: (count as number) > 0,
+          lastSeen: lastSeen ? new Date(Number(lastSeen)).toISOString() : null,
+          version: Number(version ?? 0),
+        };
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+
+  async #call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof ChatError) throw error;
+      this.#logger.warn({ err: error }, 'redis command failed');
+      throw new ChatError('PRESENCE_UNAVAILABLE');
+    }
+  }
+
+  #conns(userId: string): string {
+    return `${this.#prefix}u:{${userId}}:conns`;
+  }
+
+  #state(userId: string): string {
+    return `${this.#prefix}u:{${userId}}:state`;
+  }
+
+  #gateway(gatewayId: string): string {
+    return `${this.#prefix}gw:${gatewayId}`;
+  }
+
+  #gateways(): string {
+    return `${this.#prefix}gateways`;
+  }
+}
+
+const member = ({ userId, connectionId }: Connection): string => `${userId} ${connectionId}`;
+
+function status(userId: UserId, isOnline: boolean, at: number, version: number): UserPresence {
+  return { userId, isOnline, lastSeen: new Date(at).toISOString(), version };
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
