@@ -68,18 +68,26 @@ export function spawnService(service: 'gateway' | 'messages', env: Record<string
   };
 }
 
-/** A gateway process listening on a free port; resolves with its URL once it listens. */
-export async function spawnGateway(env: Record<string, string>): Promise<ServiceProcess & { url: string }> {
-  const gateway = spawnService('gateway', { ...env, SOCKET_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
-  await gateway.waitForLog('gateway listening');
-  const port = /"port":(\d+)/.exec(gateway.output())?.[1];
-  if (!port) throw new Error(`gateway did not log its port:\n${gateway.output()}`);
-  return Object.assign(gateway, { url: `http://127.0.0.1:${port}` });
+/** The port a service logged (`"<field>":<port>`). */
+function loggedPort(service: ServiceProcess, field: string): number {
+  const port = new RegExp(`"${field}":(\\d+)`).exec(service.output())?.[1];
+  if (!port) throw new Error(`no ${field} in the log:\n${service.output()}`);
+  return Number(port);
+}
+
+/** A gateway process listening on free ports; resolves with its URLs once it is ready. */
+export async function spawnGateway(env: Record<string, string>): Promise<ServiceProcess & { url: string; opsUrl: string }> {
+  const gateway = spawnService('gateway', { ...env, SOCKET_PORT: '0', OPS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+  await gateway.waitForLog('"msg":"ready"');
+  return Object.assign(gateway, {
+    url: `http://127.0.0.1:${loggedPort(gateway, 'port')}`,
+    opsUrl: `http://127.0.0.1:${loggedPort(gateway, 'opsPort')}`,
+  });
 }
 
 /** A messages service process, resolved once it consumes. */
-export async function spawnMessages(env: Record<string, string>): Promise<ServiceProcess> {
-  const messages = spawnService('messages', { ...env, LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
-  await messages.waitForLog('messages service started');
-  return messages;
+export async function spawnMessages(env: Record<string, string>): Promise<ServiceProcess & { opsUrl: string }> {
+  const messages = spawnService('messages', { ...env, OPS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+  await messages.waitForLog('"msg":"ready"');
+  return Object.assign(messages, { opsUrl: `http://127.0.0.1:${loggedPort(messages, 'opsPort')}` });
 }

@@ -17,6 +17,7 @@ export function serviceEnv(ctx: TestContext, overrides: Record<string, string> =
     CHAT_NAMESPACE: ctx.namespace,
     JWT_SECRET: TEST_JWT_SECRET,
     SOCKET_PORT: '0',
+    OPS_PORT: '0',
     HOST: '127.0.0.1',
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

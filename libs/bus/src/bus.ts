@@ -1,12 +1,11 @@
 import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import { ServiceError } from '@nats-io/services';
-import { context } from '@opentelemetry/api';
 import { ChatError, ErrorPayloadSchema, toChatError, type Channel } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
 import { decode, encode } from './codec.ts';
-import { headersWithTraceContext, traceContextOf } from './trace-context.ts';
+import { processSpan, publishSpan } from './messaging-spans.ts';
 
 export interface BusOptions {
   servers: string[];
@@ -36,6 +35,7 @@ export class Bus {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly #logger: Logger;
+  #connected = true;
 
   private constructor(nc: NatsConnection, jsm: JetStreamManager, logger: Logger) {
     this.nc = nc;
@@ -74,23 +74,33 @@ export class Bus {
       throw new Error(`NATS at ${servers.join(', ')} has no JetStream: ${(error as Error).message}`, { cause: error });
     }
     log.info({ server: nc.getServer() }, 'connected to NATS');
-    return new Bus(nc, jsm, log);
+    const bus = new Bus(nc, jsm, log);
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'disconnect') bus.#connected = false;
+        else if (status.type === 'reconnect') bus.#connected = true;
+      }
+    })();
+    return bus;
+  }
+
+  /** Whether the connection is up now (it reconnects by itself when it is not). */
+  get connected(): boolean {
+    return this.#connected && !this.nc.isClosed();
   }
 
   /** Core NATS publish: at most once, to whoever is subscribed now. */
   publish<T>(channel: Channel<T>, payload: T): void {
-    this.nc.publish(channel.subject, encode(channel.schema, payload, channel.subject), {
-      headers: headersWithTraceContext(),
-    });
+    const data = encode(channel.schema, payload, channel.subject);
+    void publishSpan(channel, data.length, (headers) => this.nc.publish(channel.subject, data, { headers }));
   }
 
   /** JetStream publish: resolves once the stream stored it (or recognised it as a duplicate). */
   async publishDurable<T>(channel: Channel<T>, payload: T, options: PublishOptions = {}): Promise<PubAck> {
     const data = encode(channel.schema, payload, channel.subject);
-    return this.js.publish(channel.subject, data, {
-      headers: headersWithTraceContext(),
-      ...(options.msgId === undefined ? {} : { msgID: options.msgId }),
-    });
+    return publishSpan(channel, data.length, (headers) =>
+      this.js.publish(channel.subject, data, { headers, ...(options.msgId === undefined ? {} : { msgID: options.msgId }) }),
+    );
   }
 
   /**
@@ -116,13 +126,9 @@ export class Bus {
           this.#logger.warn({ err: decodeError, subject: msg.subject }, 'dropped an invalid message');
           return;
         }
-        context.with(traceContextOf(msg.headers), async () => {
-          try {
-            await handler(payload, msg);
-          } catch (handlerError) {
-            this.#logger.error({ err: handlerError, subject: msg.subject }, 'handler failed');
-          }
-        });
+        processSpan(msg.subject, channel.name, msg.headers, msg.data.length, async () => handler(payload, msg)).catch(
+          (handlerError: unknown) => this.#logger.error({ err: handlerError, subject: msg.subject }, 'handler failed'),
+        );
       },
     });
   }
@@ -137,12 +143,10 @@ export class Bus {
     replySchema: z.ZodType<Res>,
     { timeoutMs = 5000 }: { timeoutMs?: number } = {},
   ): Promise<Res> {
+    const data = encode(channel.schema, payload, channel.subject);
     let reply: Msg;
     try {
-      reply = await this.nc.request(channel.subject, encode(channel.schema, payload, channel.subject), {
-        timeout: timeoutMs,
-        headers: headersWithTraceContext(),
-      });
+      reply = await publishSpan(channel, data.length, (headers) => this.nc.request(channel.subject, data, { timeout: timeoutMs, headers }));
     } catch (error) {
       throw new ChatError('UNAVAILABLE', `no answer from ${channel.subject}: ${(error as Error).message}`);
     }

@@ -1,11 +1,10 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { context } from '@opentelemetry/api';
 import { ChatError } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
 import type { Bus } from './bus.ts';
 import { decode } from './codec.ts';
-import { traceContextOf } from './trace-context.ts';
+import { processSpan } from './messaging-spans.ts';
 
 export interface DurableConsumerOptions<T> {
   bus: Bus;
@@ -45,7 +44,7 @@ export async function consumeDurable<T>(options: DurableConsumerOptions<T>): Pro
       return;
     }
     try {
-      await context.with(traceContextOf(msg.headers), () => handler(payload, msg));
+      await processSpan(msg.subject, consumer, msg.headers, msg.data.length, () => handler(payload, msg));
     } catch (error) {
       const permanent = error instanceof ChatError && error.code === 'VALIDATION_ERROR';
       if (permanent) {

@@ -1,11 +1,10 @@
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
-import { context } from '@opentelemetry/api';
 import { toChatError, type Channel } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
 import type { Bus } from './bus.ts';
 import { decode, encode } from './codec.ts';
-import { traceContextOf } from './trace-context.ts';
+import { processSpan } from './messaging-spans.ts';
 
 export interface ServiceOptions {
   name: string;
@@ -40,7 +39,7 @@ export function addEndpoint<Req, Res>(service: Service, options: EndpointOptions
         logger.error({ err: error, endpoint: name }, 'endpoint failed');
         return;
       }
-      void context.with(traceContextOf(msg.headers), () => respond(msg));
+      void processSpan(msg.subject, channel.name, msg.headers, msg.data.length, () => respond(msg));
     },
   });
 

@@ -41,3 +41,17 @@ export const busEnv = {
 /** Whether logs should be pretty, from `LOG_FORMAT` and `NODE_ENV`. */
 export const prettyLogs = (config: { LOG_FORMAT?: 'pretty' | 'json' | undefined; NODE_ENV: string }): boolean =>
   config.LOG_FORMAT ? config.LOG_FORMAT === 'pretty' : config.NODE_ENV === 'development';
+
+/**
+ * The operations port (/healthz, /readyz, /metrics) and how long a stopping service keeps serving while it is
+ * reported not ready, so that load balancers stop sending it work first.
+ */
+export const opsEnv = (defaultOpsPort: number) => ({
+  OPS_PORT: port(defaultOpsPort),
+  /** Unset: 5 s in production (endpoint removal takes a moment in Kubernetes), none elsewhere. */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).optional(),
+});
+
+/** The shutdown delay in force for a parsed configuration. */
+export const shutdownDelayMs = (config: { SHUTDOWN_DELAY_MS?: number | undefined; NODE_ENV: string }): number =>
+  config.SHUTDOWN_DELAY_MS ?? (config.NODE_ENV === 'production' ? 5000 : 0);

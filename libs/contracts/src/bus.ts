@@ -23,9 +23,12 @@ export type Namespace = z.infer<typeof NamespaceSchema>;
 export interface Channel<T> {
   readonly subject: string;
   readonly schema: z.ZodType<T>;
+  /** The subject with its ids left out, for span names and metric labels (low cardinality). */
+  readonly name?: string;
 }
 
-const channel = <T>(subject: string, schema: z.ZodType<T>): Channel<T> => ({ subject, schema });
+const channel = <T>(subject: string, schema: z.ZodType<T>, name?: string): Channel<T> =>
+  name === undefined ? { subject, schema } : { subject, schema, name };
 
 // ---- payloads -----------------------------------------------------------------------------------------
 
@@ -198,6 +201,7 @@ export function partitionOf(conversationId: ConversationId, partitions: number):
 export function busNames(ns: Namespace) {
   const NS = ns.toUpperCase();
   const rpc = (name: string) => `${ns}.rpc.messages.${name}`;
+  const endpoint = <T>(name: string, schema: z.ZodType<T>) => channel(rpc(name), schema, `rpc.messages.${name}`);
   return {
     streams: {
       /** Commands for services, work-queue retention: a command leaves once its consumer acks it. */
@@ -213,20 +217,20 @@ export function busNames(ns: Namespace) {
     },
     conversationFilter: (partition: number) => `${ns}.cmd.conv.${partition}.>`,
     conversationCommand: (partition: number, conversationId: ConversationId, type: ConversationCommandType) =>
-      channel(`${ns}.cmd.conv.${partition}.${conversationId}.${type}`, ConversationCommandSchema),
+      channel(`${ns}.cmd.conv.${partition}.${conversationId}.${type}`, ConversationCommandSchema, `cmd.conv.${type}`),
     messageCreated: (conversationId: ConversationId) =>
-      channel(`${ns}.evt.message.created.${conversationId}`, MessageCreatedEventSchema),
-    userUpdated: (userId: UserId) => channel(`${ns}.evt.user.updated.${userId}`, UserUpdatedEventSchema),
+      channel(`${ns}.evt.message.created.${conversationId}`, MessageCreatedEventSchema, 'evt.message.created'),
+    userUpdated: (userId: UserId) => channel(`${ns}.evt.user.updated.${userId}`, UserUpdatedEventSchema, 'evt.user.updated'),
     userUpdatedFilter: `${ns}.evt.user.updated.*`,
-    userDelivery: (userId: UserId) => channel(`${ns}.deliver.user.${userId}`, UserDeliverySchema),
+    userDelivery: (userId: UserId) => channel(`${ns}.deliver.user.${userId}`, UserDeliverySchema, 'deliver.user'),
     /** The messages service's request/reply endpoints (a NATS micro service). */
     messagesService: {
       name: 'messages',
-      findByClientMessageId: channel(rpc('find-by-client-id'), FindByClientMessageIdRequestSchema),
-      listConversations: channel(rpc('list-conversations'), ListConversationsRequestSchema),
-      createConversation: channel(rpc('create-conversation'), CreateConversationRequestSchema),
-      history: channel(rpc('history'), HistoryRequestSchema),
-      undelivered: channel(rpc('undelivered'), UndeliveredRequestSchema),
+      findByClientMessageId: endpoint('find-by-client-id', FindByClientMessageIdRequestSchema),
+      listConversations: endpoint('list-conversations', ListConversationsRequestSchema),
+      createConversation: endpoint('create-conversation', CreateConversationRequestSchema),
+      history: endpoint('history', HistoryRequestSchema),
+      undelivered: endpoint('undelivered', UndeliveredRequestSchema),
       conversationExists: channel(rpc('conversation-exists'), ConversationExistsRequestSchema),
     },
     /** The presence service's endpoints and the per-user status changes (see presence.ts). */

@@ -1,3 +1,4 @@
+import { context, trace } from '@opentelemetry/api';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
@@ -17,6 +18,12 @@ export function createLogger({ service, level, pretty }: LoggerConfig): Logger {
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ['token', '*.token', 'authorization', '*.authorization'], censor: '[redacted]' },
+    // Every line written inside a span names it, so logs and traces join up.
+    mixin() {
+      const spanContext = trace.getSpan(context.active())?.spanContext();
+      if (!spanContext || !trace.isSpanContextValid(spanContext)) return {};
+      return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+    },
   };
   if (pretty) {
     return pino({

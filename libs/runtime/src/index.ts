@@ -1,2 +1,2 @@
 export { runService } from './run-service.ts';
-export type { RunServiceOptions } from './run-service.ts';
+export type { RunningService, RunServiceOptions } from './run-service.ts';

@@ -1,26 +1,45 @@
-import { ConfigError, prettyLogs } from '@chat/config';
+import { ConfigError, prettyLogs, shutdownDelayMs } from '@chat/config';
 import { createLogger, type Logger } from '@chat/logger';
+import { createMetricsRegistry, startOpsServer, startTracing, type OpsServer, type ReadinessCheck, type Registry } from '@chat/telemetry';
 
 /** What every service's `main.ts` needs from its configuration. */
 interface BaseConfig {
   LOG_LEVEL: string;
   LOG_FORMAT?: 'pretty' | 'json' | undefined;
   NODE_ENV: string;
+  /** No ops server when a service's configuration has no OPS_PORT. */
+  OPS_PORT?: number | undefined;
+  SHUTDOWN_DELAY_MS?: number | undefined;
+}
+
+/** A started service, as `runService` drives it. */
+export interface RunningService {
+  /** Stops taking new work, finishes what is in flight, closes connections. */
+  stop(): Promise<void>;
+  /** Served at /metrics on the ops port (default: the process's own metrics only). */
+  metrics?: Registry;
+  /** Each must resolve true for /readyz to answer 200. */
+  readiness?: Record<string, ReadinessCheck>;
 }
 
 export interface RunServiceOptions<C extends BaseConfig> {
   name: string;
   loadConfig: () => C;
-  /** Starts the service; the result's `stop` is called on SIGINT/SIGTERM. */
-  start: (config: C, logger: Logger) => Promise<{ stop(): Promise<void> }>;
+  /**
+   * Starts the service. Import the service's modules inside (`await import('./service.ts')`), so that tracing is
+   * set up before they load and its instrumentations can patch the libraries they use.
+   */
+  start: (config: C, logger: Logger) => Promise<RunningService>;
 }
 
 /** EX_CONFIG from sysexits.h: the configuration is wrong, restarting will not help. */
 const EXIT_CONFIG = 78;
 
 /**
- * The whole life of a service process: configuration (exit 78 naming every problem), logger, start (exit 1 with
- * the reason), and a graceful stop on SIGINT/SIGTERM. Only `main.ts` files call this; nothing else handles signals.
+ * The whole life of a service process: configuration (exit 78 naming every problem), tracing, logger, start
+ * (exit 1 with the reason), the ops port, and a graceful stop on SIGINT/SIGTERM: not ready at once, then after
+ * the shutdown delay the service finishes its work and exits. Only `main.ts` files call this; nothing else
+ * handles signals.
  */
 export async function runService<C extends BaseConfig>({ name, loadConfig, start }: RunServiceOptions<C>): Promise<void> {
   let config: C;
@@ -32,29 +51,47 @@ export async function runService<C extends BaseConfig>({ name, loadConfig, start
     process.exit(EXIT_CONFIG);
   }
 
+  const tracing = startTracing(name);
   const logger = createLogger({ service: name, level: config.LOG_LEVEL, pretty: prettyLogs(config) });
-  let service: { stop(): Promise<void> };
+  let service: RunningService;
+  let ops: OpsServer | undefined;
   try {
     service = await start(config, logger);
+    if (config.OPS_PORT !== undefined) {
+      ops = await startOpsServer({
+        port: config.OPS_PORT,
+        registry: service.metrics ?? createMetricsRegistry(name),
+        checks: service.readiness ?? {},
+      });
+    }
   } catch (error) {
     logger.fatal({ err: error }, (error as Error).message);
     // Give a pretty-printing transport a moment to flush.
     setTimeout(() => process.exit(1), 100);
     return;
   }
+  logger.info({ opsPort: ops?.port, tracing: tracing.enabled }, 'ready');
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
+    ops?.markShuttingDown();
+    const delay = shutdownDelayMs(config);
+    logger.info({ signal, delayMs: delay }, 'shutting down');
+    void (async () => {
+      let code = 0;
+      try {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        await service.stop();
+      } catch (error) {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+        code = 1;
+      }
+      await ops?.close().catch(() => undefined);
+      await tracing.shutdown().catch(() => undefined);
+      process.exit(code);
+    })();
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { DEFAULT_MESSAGE_PARTITIONS, DEFAULT_PRESENCE_HEARTBEAT_MS } from '@chat/contracts';
-import { busEnv, loadConfig, port, positiveInt, url } from '@chat/config';
+import { busEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
 
 export const GatewayConfigSchema = z
   .object({
     ...busEnv,
+    ...opsEnv(9101),
     SOCKET_PORT: port(4000),
     HOST: z.string().default('0.0.0.0'),
     /** Allowed browser origins, comma-separated; `*` allows any (the spec's default). */

@@ -1,5 +1,9 @@
 import { runService } from '@chat/runtime';
 import { loadGatewayConfig } from './config.ts';
-import { startGateway } from './server.ts';
 
-await runService({ name: 'gateway', loadConfig: loadGatewayConfig, start: startGateway });
+// The service's modules load after tracing starts, so its instrumentations can patch them.
+await runService({
+  name: 'gateway',
+  loadConfig: loadGatewayConfig,
+  start: async (config, logger) => (await import('./server.ts')).startGateway(config, logger),
+});

@@ -6,7 +6,9 @@ import { busNames } from '@chat/contracts';
 import { createTokenVerifier, type TokenVerifier } from '@chat/auth';
 import { Bus, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
+import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { GatewayConfig } from './config.ts';
+import { createGatewayMetrics } from './metrics.ts';
 import { ConversationCommands } from './delivery/conversation-commands.ts';
 import { DeliveryReceipts } from './delivery/delivery-receipts.ts';
 import { PendingSends } from './delivery/pending-sends.ts';
@@ -15,6 +17,7 @@ import { GatewayPresence } from './presence/gateway-presence.ts';
 import { ProfilePublisher } from './profiles/profile-publisher.ts';
 import { registerRestApi } from './rest/rest-api.ts';
 import { setUpConnections } from './socket/connection.ts';
+import { observeEvents } from './socket/register-handler.ts';
 import type { ChatServer } from './socket/types.ts';
 
 export const GATEWAY_VERSION = '0.1.0';
@@ -24,7 +27,12 @@ export interface Gateway {
   readonly port: number;
   readonly url: string;
   readonly io: ChatServer;
-  /** Closes every socket and the HTTP server, then drains NATS. */
+  readonly metrics: Registry;
+  readonly readiness: Record<string, ReadinessCheck>;
+  /**
+   * Stops gracefully: no new connections; sends in flight get their answer; then every socket's connection is
+   * closed (clients reconnect, to another gateway), receipts are flushed and NATS is drained.
+   */
   stop(): Promise<void>;
 }
 
@@ -58,10 +66,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       pingInterval: 25_000,
       maxHttpBufferSize: config.SOCKET_MAX_PAYLOAD_BYTES,
     });
+    const metrics = createGatewayMetrics();
+    observeEvents(io, metrics);
     const pending = new PendingSends();
     const commands = new ConversationCommands(bus, names, config.MESSAGE_PARTITIONS);
     const receipts = new DeliveryReceipts(commands, logger);
-    const deliveries = new UserDeliveries({ bus, names, io, pending, receipts, logger });
+    const deliveries = new UserDeliveries({ bus, names, io, pending, receipts, metrics, logger });
     presence = new GatewayPresence({ bus, names, io, logger, heartbeatMs: config.PRESENCE_HEARTBEAT_MS });
     await presence.start();
     setUpConnections({
@@ -75,6 +85,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       profiles: new ProfilePublisher(bus, names, logger),
       presence,
       logger,
+      metrics,
       authTimeoutMs: config.AUTH_TIMEOUT_MS,
       sendAckTimeoutMs: config.SEND_ACK_TIMEOUT_MS,
     });
@@ -87,7 +98,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       port,
       url: `http://127.0.0.1:${port}`,
       io,
+      metrics: metrics.registry,
+      readiness: { nats: async () => bus.connected },
       async stop() {
+        // Stop accepting connections; the ones open keep working while their sends finish.
+        app.server.close();
+        await pending.idle(config.SEND_ACK_TIMEOUT_MS);
+        // Closing the transport, not a Socket.IO disconnect (which clients take as final), makes them reconnect
+        // by themselves: to another gateway, once this one is out of the load balancer.
+        for (const socket of io.sockets.sockets.values()) socket.conn.close();
         await io.close();
         await app.close();
         await receipts.close();

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { DEFAULT_MESSAGE_PARTITIONS } from '@chat/contracts';
-import { busEnv, loadConfig, positiveInt, url } from '@chat/config';
+import { busEnv, loadConfig, opsEnv, positiveInt, url } from '@chat/config';
 import { FAILPOINT_NAMES, isValidFailpointSpec } from './failpoints.ts';
 
 export const MessagesConfigSchema = z.object({
   ...busEnv,
+  ...opsEnv(9102),
   /** The database is the URL's path (`/chat` by default). */
   MONGO_URL: url(['mongodb', 'mongodb+srv']).default('mongodb://127.0.0.1:27017/chat'),
   /** Must equal the gateways' value: send commands are partitioned by conversation. */

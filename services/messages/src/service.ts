@@ -3,6 +3,7 @@ import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import {
   busNames,
+  type Channel,
   ConversationCommandSchema,
   ConversationExistsResponseSchema,
   CreateConversationResponseSchema,
@@ -14,7 +15,10 @@ import {
 } from '@chat/contracts';
 import { addEndpoint, Bus, consumeDurable, createService, ensureChatStreams, ensureConsumer, type DurableWorker } from '@chat/bus';
 import type { Logger } from '@chat/logger';
+import type { z } from 'zod';
+import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { MessagesConfig } from './config.ts';
+import { countedRequests, createMessagesMetrics, measured } from './metrics.ts';
 import { parseFailpoints } from './failpoints.ts';
 import { conversationCommandHandler } from './handlers/conversation-command.ts';
 import { conversationExistsHandler } from './handlers/conversation-exists.ts';
@@ -32,6 +36,8 @@ export const SERVICE_VERSION = '0.1.0';
 export interface MessagesService {
   readonly store: MessageStore;
   readonly profiles: ProfileStore;
+  readonly metrics: Registry;
+  readonly readiness: Record<string, ReadinessCheck>;
   /** Stops taking commands, finishes the ones in hand, then closes NATS and MongoDB. */
   stop(): Promise<void>;
 }
@@ -56,19 +62,35 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     const names = busNames(config.CHAT_NAMESPACE);
     await ensureChatStreams(bus, names);
 
+    const connected = bus;
+    const lagOf = (stream: string, consumer: string) =>
+      connected.jsm.consumers.info(stream, consumer).then(
+        (info): [string, number] => [consumer, info.num_pending + info.num_ack_pending],
+        (): [string, number] => [consumer, Number.NaN],
+      );
+    const metrics = createMessagesMetrics({
+      consumerLag: () =>
+        Promise.all([
+          ...Array.from({ length: config.MESSAGE_PARTITIONS }, (_, p) => lagOf(names.streams.commands.name, names.consumers.conversation(p))),
+          lagOf(names.streams.events.name, names.consumers.profiles),
+        ]),
+    });
     const service = await createService(bus, { name: names.messagesService.name, version: SERVICE_VERSION });
     const rpc = names.messagesService;
-    addEndpoint(service, { name: 'find-by-client-id', channel: rpc.findByClientMessageId, reply: FindByClientMessageIdResponseSchema, handler: findByClientMessageIdHandler({ store }), logger });
-    addEndpoint(service, { name: 'list-conversations', channel: rpc.listConversations, reply: ListConversationsResponseSchema, handler: listConversationsHandler({ store, profiles }), logger });
-    addEndpoint(service, { name: 'create-conversation', channel: rpc.createConversation, reply: CreateConversationResponseSchema, handler: createConversationHandler({ store }), logger });
-    addEndpoint(service, { name: 'history', channel: rpc.history, reply: HistoryResponseSchema, handler: historyHandler({ store }), logger });
-    addEndpoint(service, { name: 'conversation-exists', channel: rpc.conversationExists, reply: ConversationExistsResponseSchema, handler: conversationExistsHandler({ store }), logger });
-    addEndpoint(service, { name: 'undelivered', channel: rpc.undelivered, reply: UndeliveredResponseSchema, handler: undeliveredHandler({ store }), logger });
+    const serve = <Req, Res>(name: string, channel: Channel<Req>, reply: z.ZodType<Res>, handler: (request: Req) => Promise<Res>) =>
+      addEndpoint(service, { name, channel, reply, handler: countedRequests(metrics, name, handler), logger });
+    serve('find-by-client-id', rpc.findByClientMessageId, FindByClientMessageIdResponseSchema, findByClientMessageIdHandler({ store }));
+    serve('list-conversations', rpc.listConversations, ListConversationsResponseSchema, listConversationsHandler({ store, profiles }));
+    serve('create-conversation', rpc.createConversation, CreateConversationResponseSchema, createConversationHandler({ store }));
+    serve('history', rpc.history, HistoryResponseSchema, historyHandler({ store }));
+    serve('conversation-exists', rpc.conversationExists, ConversationExistsResponseSchema, conversationExistsHandler({ store }));
+    serve('undelivered', rpc.undelivered, UndeliveredResponseSchema, undeliveredHandler({ store }));
+
 
     const handler = conversationCommandHandler({
-      send: sendMessageHandler({ store, bus, names, logger, failpoint: parseFailpoints(config.FAILPOINTS) }),
-      delivered: markDeliveredHandler({ store, bus, names }),
-      read: markReadHandler({ store, bus, names }),
+      send: measured(metrics, 'send', sendMessageHandler({ store, bus, names, logger, failpoint: parseFailpoints(config.FAILPOINTS) })),
+      delivered: measured(metrics, 'delivered', markDeliveredHandler({ store, bus, names })),
+      read: measured(metrics, 'read', markReadHandler({ store, bus, names })),
     });
     const commands = names.streams.commands.name;
     const workers: DurableWorker[] = [];
@@ -101,16 +123,22 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
         stream: names.streams.events.name,
         consumer: names.consumers.profiles,
         schema: UserUpdatedEventSchema,
-        handler: (event) => profiles.apply(event, new Date()),
+        handler: measured(metrics, 'profile', (event) => profiles.apply(event, new Date())),
         logger,
       }),
     );
+
     logger.info({ partitions: config.MESSAGE_PARTITIONS, namespace: config.CHAT_NAMESPACE }, 'messages service started');
 
     const connectedBus = bus;
     return {
       store,
       profiles,
+      metrics: metrics.registry,
+      readiness: {
+        nats: async () => !connectedBus.nc.isClosed() && connectedBus.connected,
+        mongodb: async () => (await mongo.db().command({ ping: 1 })).ok === 1,
+      },
       async stop() {
         await Promise.all(workers.map((worker) => worker.stop()));
         await service.stop().catch(() => undefined);

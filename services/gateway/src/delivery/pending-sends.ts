@@ -59,6 +59,12 @@ export class PendingSends {
     return this.#waiters.size;
   }
 
+  /** Resolves once no send is waiting, or after `timeoutMs` (at shutdown: let answers reach their clients). */
+  async idle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#waiters.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+
   #remove(key: string, waiter: Waiter): void {
     const waiters = this.#waiters.get(key);
     if (!waiters) return;

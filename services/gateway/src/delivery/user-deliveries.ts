@@ -2,6 +2,8 @@ import type { Subscription } from '@nats-io/transport-node';
 import { UndeliveredResponseSchema, type BusNames, type Message, type UserDelivery, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
+import { inSpan } from '@chat/telemetry';
+import type { GatewayMetrics } from '../metrics.ts';
 import { userRoom } from '../rooms.ts';
 import type { ChatServer, ChatSocket } from '../socket/types.ts';
 import type { DeliveryReceipts } from './delivery-receipts.ts';
@@ -36,9 +38,19 @@ export class UserDeliveries {
   readonly #io: ChatServer;
   readonly #pending: PendingSends;
   readonly #receipts: DeliveryReceipts;
+  readonly #metrics: GatewayMetrics | undefined;
   readonly #logger: Logger;
 
-  constructor(deps: { bus: Bus; names: BusNames; io: ChatServer; pending: PendingSends; receipts: DeliveryReceipts; logger: Logger }) {
+  constructor(deps: {
+    bus: Bus;
+    names: BusNames;
+    io: ChatServer;
+    pending: PendingSends;
+    receipts: DeliveryReceipts;
+    metrics?: GatewayMetrics;
+    logger: Logger;
+  }) {
+    this.#metrics = deps.metrics;
     this.#bus = deps.bus;
     this.#names = deps.names;
     this.#io = deps.io;
@@ -157,8 +169,13 @@ export class UserDeliveries {
       state.held.push(message);
       holding.push(socketId);
     }
-    this.#io.to(userRoom(userId)).except(holding).emit('new_message', message);
     const sockets = this.#io.sockets.adapter.rooms.get(userRoom(userId))?.size ?? 0;
-    if (message.receiverId === userId && sockets > 0) this.#receipts.report(message);
+    void inSpan('socket.io emit new_message', { attributes: { 'user.id': userId, 'socket.io.sockets': sockets, 'chat.message.id': message._id } }, () => {
+      this.#io.to(userRoom(userId)).except(holding).emit('new_message', message);
+    });
+    if (message.receiverId === userId && sockets > 0) {
+      this.#metrics?.deliverySeconds.observe(Math.max(0, Date.now() - Date.parse(message.timestamp)) / 1000);
+      this.#receipts.report(message);
+    }
   }
 }

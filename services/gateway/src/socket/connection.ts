@@ -5,6 +5,7 @@ import type { Logger } from '@chat/logger';
 import type { ConversationCommands } from '../delivery/conversation-commands.ts';
 import type { PendingSends } from '../delivery/pending-sends.ts';
 import type { UserDeliveries } from '../delivery/user-deliveries.ts';
+import type { GatewayMetrics } from '../metrics.ts';
 import type { GatewayPresence } from '../presence/gateway-presence.ts';
 import type { ProfilePublisher } from '../profiles/profile-publisher.ts';
 import { userRoom } from '../rooms.ts';
@@ -29,6 +30,7 @@ export interface ConnectionDeps {
   profiles: ProfilePublisher;
   logger: Logger;
   presence: GatewayPresence;
+  metrics: GatewayMetrics;
   authTimeoutMs: number;
   sendAckTimeoutMs: number;
 }
@@ -57,6 +59,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
       next();
     } catch (error) {
       const chatError = toChatError(error);
+      deps.metrics.connectionErrors.inc({ reason: String((chatError.details as { reason?: string } | undefined)?.reason ?? chatError.code) });
       const refusal = new Error(chatError.message) as Error & { data?: unknown };
       refusal.data = chatError.toPayload();
       next(refusal);
@@ -65,6 +68,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
 
   io.on('connection', (socket) => {
     const log = logger.child({ socket: socket.id });
+    deps.metrics.connections.inc();
     let subscribedAs: string | undefined;
     let authTimer: NodeJS.Timeout | undefined;
 
@@ -97,6 +101,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
         names: deps.names,
         commands: deps.commands,
         pending: deps.pending,
+        metrics: deps.metrics,
         ackTimeoutMs: deps.sendAckTimeoutMs,
         logger: log,
       }),
@@ -119,6 +124,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     });
 
     socket.on('disconnect', (reason) => {
+      deps.metrics.connections.dec();
       clearTimeout(authTimer);
       deliveries.forget(socket);
       deps.presence.disconnected(socket);
@@ -134,6 +140,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     } else {
       authTimer = setTimeout(() => {
         if (socket.data.user) return;
+        deps.metrics.connectionErrors.inc({ reason: 'auth_timeout' });
         socket.emit(
           'error',
           new ChatError('AUTH_ERROR', 'Authentication timed out: send a token at connect or with authenticate', {

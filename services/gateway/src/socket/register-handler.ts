@@ -10,7 +10,15 @@ import {
 } from '@chat/contracts';
 import type { AuthUser } from '@chat/auth';
 import type { Logger } from '@chat/logger';
-import type { ChatSocket } from './types.ts';
+import { inSpan, SpanKind } from '@chat/telemetry';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { ChatServer, ChatSocket } from './types.ts';
+
+/** The metrics each server's events are counted in (set once per server, at start). */
+const metricsOf = new WeakMap<object, GatewayMetrics>();
+export function observeEvents(io: ChatServer, metrics: GatewayMetrics): void {
+  metricsOf.set(io, metrics);
+}
 
 export interface HandlerContext {
   socket: ChatSocket;
@@ -36,23 +44,34 @@ export function registerHandler<E extends ClientEventName>(
   { public: isPublic = false }: { public?: boolean } = {},
 ): void {
   // The listen map types payloads as `unknown`; this listener takes the raw arguments to find the ack.
+  const metrics = metricsOf.get(socket.nsp.server);
   socket.on(event, (async (...args: unknown[]) => {
     const ack = typeof args.at(-1) === 'function' ? (args.at(-1) as (response: Ack<ClientEventAckData<E>>) => void) : undefined;
     const raw = args.length > 0 && typeof args[0] !== 'function' ? args[0] : undefined;
-    try {
-      const user = socket.data.user;
-      if (!user && !isPublic) throw new ChatError('UNAUTHENTICATED');
-      const parsed = clientEvents[event].payload.safeParse(raw);
-      if (!parsed.success) throw validationError(parsed.error, `${event} payload`);
-      const data = await handler({ socket, user: user as AuthUser }, parsed.data as ParsedClientEventPayload<E>);
-      ack?.({ ok: true, data });
-    } catch (error) {
-      const chatError = toChatError(error);
-      if (chatError.code === 'INTERNAL_ERROR') logger.error({ err: error, event }, 'event handler failed');
-      const payload = chatError.toPayload({ event, ...clientMessageIdOf(raw) });
-      socket.emit('error', payload);
-      ack?.({ ok: false, error: payload });
-    }
+    const endTimer = metrics?.eventSeconds.startTimer({ event });
+    const attributes = { 'socket.io.event': event, ...(socket.data.user ? { 'user.id': socket.data.user.userId } : {}) };
+    await inSpan(`socket.io ${event}`, { kind: SpanKind.SERVER, attributes }, async (span) => {
+      try {
+        const user = socket.data.user;
+        if (!user && !isPublic) throw new ChatError('UNAUTHENTICATED');
+        const parsed = clientEvents[event].payload.safeParse(raw);
+        if (!parsed.success) throw validationError(parsed.error, `${event} payload`);
+        const data = await handler({ socket, user: user as AuthUser }, parsed.data as ParsedClientEventPayload<E>);
+        metrics?.events.inc({ event, outcome: 'ok' });
+        ack?.({ ok: true, data });
+      } catch (error) {
+        const chatError = toChatError(error);
+        if (chatError.code === 'INTERNAL_ERROR') logger.error({ err: error, event }, 'event handler failed');
+        span.setAttribute('error.type', chatError.code);
+        metrics?.events.inc({ event, outcome: chatError.code });
+        if (event === 'send_message') metrics?.messagesFailed.inc({ code: chatError.code });
+        const payload = chatError.toPayload({ event, ...clientMessageIdOf(raw) });
+        socket.emit('error', payload);
+        ack?.({ ok: false, error: payload });
+      } finally {
+        endTimer?.();
+      }
+    });
   }) as never);
 }
 

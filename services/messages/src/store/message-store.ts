@@ -144,7 +144,7 @@ export class MessageStore {
     // For ids: every one of them the reader has read, so that a repeated receipt repeats the same answer.
     const read =
       'messageIds' in scope
-        ? (await this.messages.find({ ...filter, status: 'read' }, { projection: { _id: 1 } }).toArray()).map((doc) => doc._id)
+        ? (await this.messages.find({ ...filter, status: 'read' }, { projection: { _id: 1 } }).sort({ seq: 1 }).toArray()).map((doc) => doc._id)
         : unreadBefore.map((doc) => doc._id);
     return { newlyRead: unreadBefore.map((doc) => doc._id), read, unread };
   }

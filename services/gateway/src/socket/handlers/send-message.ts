@@ -13,6 +13,7 @@ import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { ConversationCommands } from '../../delivery/conversation-commands.ts';
 import type { PendingSends } from '../../delivery/pending-sends.ts';
+import type { GatewayMetrics } from '../../metrics.ts';
 import type { EventHandler } from '../register-handler.ts';
 
 export interface SendMessageDeps {
@@ -20,6 +21,7 @@ export interface SendMessageDeps {
   names: BusNames;
   commands: ConversationCommands;
   pending: PendingSends;
+  metrics?: GatewayMetrics;
   ackTimeoutMs: number;
   logger: Logger;
 }
@@ -28,7 +30,7 @@ export interface SendMessageDeps {
  * Validates and authorises a send, queues it durably in JetStream (deduplicated by sender + clientMessageId),
  * and answers with the stored message once the messages service has it.
  */
-export function sendMessage({ bus, names, commands, pending, ackTimeoutMs, logger }: SendMessageDeps): EventHandler<'send_message'> {
+export function sendMessage({ bus, names, commands, pending, metrics, ackTimeoutMs, logger }: SendMessageDeps): EventHandler<'send_message'> {
   return async ({ user }, payload): Promise<Message> => {
     const { conversationId, receiverId } = payload;
     const other = otherParticipant(conversationId, user.userId);
@@ -65,6 +67,8 @@ export function sendMessage({ bus, names, commands, pending, ackTimeoutMs, logge
         return found.message;
       }
     }
-    return answer.promise;
+    const stored = await answer.promise;
+    if (!duplicate) metrics?.messagesSent.inc({ type: stored.messageType });
+    return stored;
   };
 }

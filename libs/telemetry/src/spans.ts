@@ -1,0 +1,35 @@
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+
+export const tracer = trace.getTracer('realtime-chat');
+
+export { SpanKind };
+
+/**
+ * Runs `work` in a new span, active for everything it awaits; the span records an exception and ends when
+ * `work` settles. `errorCode` turns an error into the span's status message (e.g. the ChatError code).
+ */
+export async function inSpan<T>(
+  name: string,
+  options: { kind?: SpanKind; attributes?: Attributes; parent?: ReturnType<typeof context.active> },
+  work: (span: Span) => Promise<T> | T,
+): Promise<T> {
+  const parent = options.parent ?? context.active();
+  const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parent);
+  try {
+    return await context.with(trace.setSpan(parent, span), () => work(span));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === 'string' ? code : (error as Error).message });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** The active trace and span ids, for log lines. */
+export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
+  const spanContext = trace.getSpan(context.active())?.spanContext();
+  if (!spanContext || !trace.isSpanContextValid(spanContext)) return undefined;
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}

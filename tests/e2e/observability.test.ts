@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { conversationIdOf, type UserId } from '@chat/contracts';
+import { collectEvents, connectClient, createTestContext, emitWithAck, signToken, waitFor, type ChatClient } from '@chat/testing';
+import { serviceEnv } from '../support/system.ts';
+import { startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
+import { spawnGateway, spawnMessages, type ServiceProcess } from '../support/processes.ts';
+
+const ctx = createTestContext();
+const processes: ServiceProcess[] = [];
+const clients: ChatClient[] = [];
+let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+let env: Record<string, string>;
+let mongo: MongoClient;
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  mongo = await new MongoClient(ctx.mongoUrl).connect();
+  env = serviceEnv(ctx, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  });
+});
+
+afterAll(async () => {
+  for (const client of clients) client.disconnect();
+  await Promise.all(processes.map((p) => p.kill('SIGKILL')));
+  await receiver?.close();
+  await mongo?.close();
+  await ctx.cleanup();
+});
+
+async function connect(url: string, userId: string, wait: 'authenticated' | false = 'authenticated'): Promise<ChatClient> {
+  const client = await connectClient(url, { token: await signToken({ userId }), wait });
+  clients.push(client);
+  return client;
+}
+
+const scrape = async (opsUrl: string) => (await fetch(`${opsUrl}/metrics`)).text();
+/** The value of a Prometheus sample, 0 when absent. */
+function sample(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}` : ''}`) && !l.startsWith('#'));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('observability of the running services', () => {
+  let gateway: Awaited<ReturnType<typeof spawnGateway>>;
+  let messages: Awaited<ReturnType<typeof spawnMessages>>;
+
+  beforeAll(async () => {
+    messages = await spawnMessages(env);
+    gateway = await spawnGateway(env);
+    processes.push(messages, gateway);
+  });
+
+  it('traces one message as one trace: gateway → NATS → messages (and MongoDB) → NATS → gateway', async () => {
+    const a = await connect(gateway.url, 'trace-a');
+    const b = await connect(gateway.url, 'trace-b');
+    const received = collectEvents(b, 'new_message');
+    const ack = await emitWithAck(a, 'send_message', {
+      conversationId: conversationIdOf('trace-a' as UserId, 'trace-b' as UserId),
+      receiverId: 'trace-b',
+      messageType: 'text',
+      content: { text: 'traced' },
+    });
+    expect(ack.ok).toBe(true);
+    await waitFor(() => received.length === 1);
+
+    const root = () => receiver.spans.find((s) => s.name === 'socket.io send_message' && s.service === 'gateway');
+    const traceOf = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
+    const chainIn = (trace: ReceivedSpan[]) => {
+      const byId = new Map(trace.map((s) => [s.spanId, s]));
+      const chain = (span: ReceivedSpan): ReceivedSpan[] => {
+        const parent = span.parentSpanId ? byId.get(span.parentSpanId) : undefined;
+        return parent ? [...chain(parent), span] : [span];
+      };
+      return chain;
+    };
+    const emitIn = (trace: ReceivedSpan[]) => trace.find((s) => s.name === 'socket.io emit new_message' && s.attributes['user.id'] === 'trace-b');
+    // Spans arrive in batches from three exporters: wait until the whole chain is in.
+    await waitFor(() => {
+      const r = root();
+      if (!r) return false;
+      const trace = traceOf(r.traceId);
+      const emit = emitIn(trace);
+      return Boolean(emit && chainIn(trace)(emit)[0] === r);
+    }, { timeoutMs: 15_000 });
+    const trace = traceOf(root()!.traceId);
+    const chain = chainIn(trace);
+    const emitToReceiver = emitIn(trace)!;
+    const path = chain(emitToReceiver).map((s) => `${s.service}: ${s.name}`);
+    expect(path[0]).toBe('gateway: socket.io send_message');
+    expect(path).toContain('gateway: publish cmd.conv.send');
+    expect(path.some((p) => /^messages: process messages-conversation-\d+$/.test(p))).toBe(true);
+    expect(path).toContain('messages: publish deliver.user');
+    expect(path).toContain('gateway: process deliver.user');
+    expect(path.at(-1)).toBe('gateway: socket.io emit new_message');
+    // The store's MongoDB writes are in the same trace, under the messages service's consume span.
+    const consume = trace.find((s) => s.service === 'messages' && s.name.startsWith('process messages-conversation-'))!;
+    const mongoSpans = trace.filter((s) => s.service === 'messages' && String(s.attributes['db.system'] ?? s.attributes['db.system.name'] ?? '') === 'mongodb');
+    expect(mongoSpans.length).toBeGreaterThanOrEqual(3);
+    expect(mongoSpans.every((s) => chain(s).includes(consume))).toBe(true);
+    // NATS spans follow the messaging conventions.
+    const publish = trace.find((s) => s.name === 'publish cmd.conv.send')!;
+    expect(publish.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.operation.type': 'send' });
+    expect(consume.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.operation.type': 'process' });
+  });
+
+  it('serves /healthz, /readyz and /metrics, and the counters and latency histogram move with traffic', async () => {
+    for (const service of [gateway, messages]) {
+      expect((await fetch(`${service.opsUrl}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${service.opsUrl}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ready' });
+    }
+    const before = { gateway: await scrape(gateway.opsUrl), messages: await scrape(messages.opsUrl) };
+    const a = await connect(gateway.url, 'metric-a');
+    const b = await connect(gateway.url, 'metric-b');
+    const received = collectEvents(b, 'new_message');
+    for (let i = 0; i < 5; i++) {
+      const ack = await emitWithAck(a, 'send_message', { conversationId: conversationIdOf('metric-a' as UserId, 'metric-b' as UserId), receiverId: 'metric-b', messageType: 'text', content: { text: `m${i}` } });
+      expect(ack.ok).toBe(true);
+    }
+    await emitWithAck(a, 'send_message', { conversationId: 'nobody_zed', receiverId: 'zed', messageType: 'text', content: { text: 'x' } });
+    await waitFor(() => received.length === 5);
+    const after = { gateway: await scrape(gateway.opsUrl), messages: await scrape(messages.opsUrl) };
+
+    const moved = (which: 'gateway' | 'messages', name: string, labels = '') => sample(after[which], name, labels) - sample(before[which], name, labels);
+    expect(moved('gateway', 'chat_messages_sent_total', 'type="text"')).toBe(5);
+    expect(moved('gateway', 'chat_messages_failed_total', 'code="NOT_PARTICIPANT"')).toBe(1);
+    expect(moved('gateway', 'chat_message_delivery_seconds_count')).toBe(5);
+    expect(sample(after.gateway, 'chat_socket_connections')).toBeGreaterThanOrEqual(2);
+    expect(moved('messages', 'chat_commands_processed_total', 'type="send",outcome="ok"')).toBe(5);
+    expect(after.messages).toMatch(/chat_jetstream_consumer_pending\{consumer="messages-conversation-0"/);
+    expect(after.messages).toMatch(/process_resident_memory_bytes/);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('SIGTERM to a gateway and to the messages service while messages flow: readiness drops first, every acknowledged message is stored once and delivered', { timeout: 120_000 }, async () => {
+    const shutdownEnv = { ...env, SHUTDOWN_DELAY_MS: '700' };
+    const messagesA = await spawnMessages(shutdownEnv);
+    const messagesB = await spawnMessages(shutdownEnv);
+    const gatewayA = await spawnGateway(shutdownEnv);
+    const gatewayB = await spawnGateway(shutdownEnv);
+    processes.push(messagesA, messagesB, gatewayA, gatewayB);
+
+    const sender = 'graceful-s' as UserId;
+    const receiverId = 'graceful-r' as UserId;
+    const conversationId = conversationIdOf(sender, receiverId);
+    // The receiver is on the gateway that goes away; its client reconnects (to the other one, as a load balancer would send it).
+    const r = await connect(gatewayA.url, receiverId);
+    const received = collectEvents(r, 'new_message');
+    const s = await connect(gatewayB.url, sender);
+
+    const acked: string[] = [];
+    let sending = true;
+    const sendLoop = (async () => {
+      for (let i = 0; sending && s.connected && i < 400; i++) {
+        const ack = await emitWithAck(s, 'send_message', { conversationId, receiverId, messageType: 'text', content: { text: `g${i}` }, clientMessageId: `g${i}` }, 60_000).catch(() => undefined);
+        if (ack?.ok) acked.push(ack.data._id);
+      }
+    })();
+
+    await waitFor(() => acked.length >= 20);
+    // Readiness turns false before the process stops.
+    const gatewayExit = gatewayA.kill('SIGTERM');
+    await waitFor(async () => (await fetch(`${gatewayA.opsUrl}/readyz`).then((res) => res.status, () => 0)) === 503, { timeoutMs: 5000 });
+    const disconnected = new Promise<string>((resolve) => r.once('disconnect', resolve));
+    expect(await gatewayExit).toBe(0);
+    // Closed transport, not a server-side disconnect: the client would reconnect by itself.
+    expect(await disconnected).toBe('transport close');
+    const again = await connect(gatewayB.url, receiverId, false);
+    const receivedAfter = collectEvents(again, 'new_message');
+
+    await waitFor(() => acked.length >= 60);
+    const messagesExit = messagesA.kill('SIGTERM');
+    await waitFor(async () => (await fetch(`${messagesA.opsUrl}/readyz`).then((res) => res.status, () => 0)) === 503, { timeoutMs: 5000 });
+    expect(await messagesExit).toBe(0);
+    await waitFor(() => acked.length >= 100);
+    sending = false;
+    await sendLoop;
+
+    const stored = await mongo.db().collection('messages').find({ conversationId }).toArray();
+    const storedIds = stored.map((m) => m._id.toHexString());
+    expect(new Set(storedIds).size).toBe(storedIds.length);
+    expect(acked.every((id) => storedIds.includes(id))).toBe(true);
+    const shown = new Set([...received, ...receivedAfter].map((m) => m._id));
+    await waitFor(() => acked.every((id) => shown.has(id) || receivedAfter.some((m) => m._id === id)), { timeoutMs: 20_000 });
+    const all = [...received, ...receivedAfter].map((m) => m._id);
+    expect(new Set(all).size).toBe(all.length);
+  });
+});
