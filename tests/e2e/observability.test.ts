@@ -4,7 +4,7 @@ import { conversationIdOf, type UserId } from '@chat/contracts';
 import { collectEvents, connectClient, createTestContext, emitWithAck, signToken, waitFor, type ChatClient } from '@chat/testing';
 import { serviceEnv } from '../support/system.ts';
 import { startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
-import { spawnGateway, spawnMessages, type ServiceProcess } from '../support/processes.ts';
+import { spawnBackend, spawnGateway, spawnMessages, type ServiceProcess } from '../support/processes.ts';
 
 const ctx = createTestContext();
 const processes: ServiceProcess[] = [];
@@ -47,11 +47,13 @@ function sample(text: string, name: string, labels = ''): number {
 describe('observability of the running services', () => {
   let gateway: Awaited<ReturnType<typeof spawnGateway>>;
   let messages: Awaited<ReturnType<typeof spawnMessages>>;
+  let presence: Awaited<ReturnType<typeof spawnBackend>>;
 
   beforeAll(async () => {
     messages = await spawnMessages(env);
+    presence = await spawnBackend('presence', env);
     gateway = await spawnGateway(env);
-    processes.push(messages, gateway);
+    processes.push(messages, presence, gateway);
   });
 
   it('traces one message as one trace: gateway → NATS → messages (and MongoDB) → NATS → gateway', async () => {
@@ -108,13 +110,13 @@ describe('observability of the running services', () => {
   });
 
   it('serves /healthz, /readyz and /metrics, and the counters and latency histogram move with traffic', async () => {
-    for (const service of [gateway, messages]) {
+    for (const service of [gateway, messages, presence]) {
       expect((await fetch(`${service.opsUrl}/healthz`)).status).toBe(200);
       const ready = await fetch(`${service.opsUrl}/readyz`);
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ status: 'ready' });
     }
-    const before = { gateway: await scrape(gateway.opsUrl), messages: await scrape(messages.opsUrl) };
+    const before = { gateway: await scrape(gateway.opsUrl), messages: await scrape(messages.opsUrl), presence: await scrape(presence.opsUrl) };
     const a = await connect(gateway.url, 'metric-a');
     const b = await connect(gateway.url, 'metric-b');
     const received = collectEvents(b, 'new_message');
@@ -124,9 +126,9 @@ describe('observability of the running services', () => {
     }
     await emitWithAck(a, 'send_message', { conversationId: 'nobody_zed', receiverId: 'zed', messageType: 'text', content: { text: 'x' } });
     await waitFor(() => received.length === 5);
-    const after = { gateway: await scrape(gateway.opsUrl), messages: await scrape(messages.opsUrl) };
+    const after = { gateway: await scrape(gateway.opsUrl), messages: await scrape(messages.opsUrl), presence: await scrape(presence.opsUrl) };
 
-    const moved = (which: 'gateway' | 'messages', name: string, labels = '') => sample(after[which], name, labels) - sample(before[which], name, labels);
+    const moved = (which: 'gateway' | 'messages' | 'presence', name: string, labels = '') => sample(after[which], name, labels) - sample(before[which], name, labels);
     expect(moved('gateway', 'chat_messages_sent_total', 'type="text"')).toBe(5);
     expect(moved('gateway', 'chat_messages_failed_total', 'code="NOT_PARTICIPANT"')).toBe(1);
     expect(moved('gateway', 'chat_message_delivery_seconds_count')).toBe(5);
@@ -134,6 +136,9 @@ describe('observability of the running services', () => {
     expect(moved('messages', 'chat_commands_processed_total', 'type="send",outcome="ok"')).toBe(5);
     expect(after.messages).toMatch(/chat_jetstream_consumer_pending\{consumer="messages-conversation-0"/);
     expect(after.messages).toMatch(/process_resident_memory_bytes/);
+    // Two users connected: the gateway reported them to presence.
+    expect(moved('presence', 'chat_rpc_requests_total', 'endpoint="report",outcome="ok"')).toBeGreaterThanOrEqual(2);
+    expect(moved('presence', 'chat_presence_changes_total')).toBeGreaterThanOrEqual(2);
   });
 });
 

@@ -15,7 +15,7 @@ export interface ServiceProcess {
 }
 
 /** Runs a service's `main.ts` as its own process, as `npm start` does. */
-export function spawnService(service: 'gateway' | 'messages', env: Record<string, string>): ServiceProcess {
+export function spawnService(service: 'gateway' | 'messages' | 'presence' | 'uploads', env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--conditions=source', `services/${service}/src/main.ts`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -85,9 +85,12 @@ export async function spawnGateway(env: Record<string, string>): Promise<Service
   });
 }
 
-/** A messages service process, resolved once it consumes. */
-export async function spawnMessages(env: Record<string, string>): Promise<ServiceProcess & { opsUrl: string }> {
-  const messages = spawnService('messages', { ...env, OPS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
-  await messages.waitForLog('"msg":"ready"');
-  return Object.assign(messages, { opsUrl: `http://127.0.0.1:${loggedPort(messages, 'opsPort')}` });
+/** A service process without a public port (messages, presence), resolved once it is ready. */
+export async function spawnBackend(service: 'messages' | 'presence', env: Record<string, string>): Promise<ServiceProcess & { opsUrl: string }> {
+  const backend = spawnService(service, { ...env, OPS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+  await backend.waitForLog('"msg":"ready"');
+  return Object.assign(backend, { opsUrl: `http://127.0.0.1:${loggedPort(backend, 'opsPort')}` });
 }
+
+/** A messages service process, resolved once it consumes. */
+export const spawnMessages = (env: Record<string, string>) => spawnBackend('messages', env);

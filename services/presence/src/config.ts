@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { DEFAULT_PRESENCE_GATEWAY_TTL_MS } from '@chat/contracts';
-import { busEnv, loadConfig, positiveInt, url } from '@chat/config';
+import { busEnv, loadConfig, opsEnv, positiveInt, url } from '@chat/config';
 
 export const PresenceConfigSchema = z
   .object({
     ...busEnv,
+    ...opsEnv(9103),
     REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379'),
     /** Prefix of every Redis key; unset: `<CHAT_NAMESPACE>:presence:`, so deployments can share a Redis. */
     PRESENCE_KEY_PREFIX: z

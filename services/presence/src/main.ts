@@ -1,5 +1,9 @@
 import { runService } from '@chat/runtime';
 import { loadPresenceConfig } from './config.ts';
-import { startPresenceService } from './service.ts';
 
-await runService({ name: 'presence', loadConfig: loadPresenceConfig, start: startPresenceService });
+// The service's modules load after tracing starts, so its instrumentations can patch them.
+await runService({
+  name: 'presence',
+  loadConfig: loadPresenceConfig,
+  start: async (config, logger) => (await import('./service.ts')).startPresenceService(config, logger),
+});

@@ -7,6 +7,7 @@ import {
 } from '@chat/contracts';
 import { addEndpoint, Bus, createService } from '@chat/bus';
 import type { Logger } from '@chat/logger';
+import { Counter, createMetricsRegistry, type ReadinessCheck, type Registry } from '@chat/telemetry';
 import type { PresenceConfig } from './config.ts';
 import { GatewayExpiry } from './gateway-expiry.ts';
 import { heartbeatHandler } from './handlers/heartbeat.ts';
@@ -18,6 +19,8 @@ export const SERVICE_VERSION = '0.1.0';
 
 export interface PresenceService {
   readonly store: PresenceStore;
+  readonly metrics: Registry;
+  readonly readiness: Record<string, ReadinessCheck>;
   /** Stops sweeping and answering, then closes NATS and Redis. */
   stop(): Promise<void>;
 }
@@ -35,14 +38,39 @@ export async function startPresenceService(config: PresenceConfig, logger: Logge
       for (const flip of flips) connectedBus.publish(names.statusChanged(flip.userId), flip);
     };
 
+    const registry = createMetricsRegistry('presence');
+    const requests = new Counter({
+      name: 'chat_rpc_requests_total',
+      help: 'Request/reply calls answered, by endpoint and outcome',
+      labelNames: ['endpoint', 'outcome'] as const,
+      registers: [registry],
+    });
+    const flips = new Counter({ name: 'chat_presence_changes_total', help: 'Users going online or offline', registers: [registry] });
+    const counted =
+      <Req, Res>(endpoint: string, handler: (request: Req) => Promise<Res>) =>
+      async (request: Req): Promise<Res> => {
+        try {
+          const result = await handler(request);
+          requests.inc({ endpoint, outcome: 'ok' });
+          return result;
+        } catch (error) {
+          requests.inc({ endpoint, outcome: 'error' });
+          throw error;
+        }
+      };
+    const publishCounted = (changes: UserPresence[]) => {
+      flips.inc(changes.length);
+      publish(changes);
+    };
+
     const service = await createService(bus, { name: names.service.name, version: SERVICE_VERSION });
-    addEndpoint(service, { name: 'report', channel: names.service.report, reply: PresenceReportResponseSchema, handler: reportHandler({ store, publish }), logger });
-    addEndpoint(service, { name: 'heartbeat', channel: names.service.heartbeat, reply: PresenceHeartbeatResponseSchema, handler: heartbeatHandler({ store }), logger });
-    addEndpoint(service, { name: 'status', channel: names.service.status, reply: PresenceStatusResponseSchema, handler: statusHandler({ store }), logger });
+    addEndpoint(service, { name: 'report', channel: names.service.report, reply: PresenceReportResponseSchema, handler: counted('report', reportHandler({ store, publish: publishCounted })), logger });
+    addEndpoint(service, { name: 'heartbeat', channel: names.service.heartbeat, reply: PresenceHeartbeatResponseSchema, handler: counted('heartbeat', heartbeatHandler({ store })), logger });
+    addEndpoint(service, { name: 'status', channel: names.service.status, reply: PresenceStatusResponseSchema, handler: counted('status', statusHandler({ store })), logger });
 
     const expiry = new GatewayExpiry({
       store,
-      publish,
+      publish: publishCounted,
       ttlMs: config.PRESENCE_GATEWAY_TTL_MS,
       intervalMs: config.PRESENCE_SWEEP_INTERVAL_MS,
       logger,
@@ -51,6 +79,11 @@ export async function startPresenceService(config: PresenceConfig, logger: Logge
 
     return {
       store,
+      metrics: registry,
+      readiness: {
+        nats: async () => connectedBus.connected,
+        redis: async () => store.readySince !== undefined,
+      },
       async stop() {
         await expiry.stop();
         await service.stop().catch(() => undefined);
