@@ -25,6 +25,13 @@ export const GatewayConfigSchema = z
     SEND_ACK_TIMEOUT_MS: positiveInt(10_000),
     /** Largest Socket.IO packet; larger ones close the connection (a text is at most 4,000 characters). */
     SOCKET_MAX_PAYLOAD_BYTES: positiveInt(2 * 1024 * 1024),
+    /** The Socket.IO Admin UI (`/admin` namespace, UI at `/admin-ui/`): on when both are set. */
+    SOCKET_ADMIN_UI_USERNAME: z.string().min(1).optional(),
+    /** A bcrypt hash (see the README), never the password itself. */
+    SOCKET_ADMIN_UI_PASSWORD_HASH: z
+      .string()
+      .regex(/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/, 'must be a bcrypt hash')
+      .optional(),
     /** Must equal the messages service's value. */
     MESSAGE_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(DEFAULT_MESSAGE_PARTITIONS),
     /** How often to tell the presence service this gateway is alive (well under its PRESENCE_GATEWAY_TTL_MS). */
@@ -34,6 +41,11 @@ export const GatewayConfigSchema = z
     path: ['JWT_SECRET'],
     message: 'set exactly one of JWT_SECRET (HS256) and JWT_JWKS_URL (RS256/ES256)',
     // Report it together with any other problem, not only once the rest is valid.
+    when: () => true,
+  })
+  .refine((config) => Boolean(config.SOCKET_ADMIN_UI_USERNAME) === Boolean(config.SOCKET_ADMIN_UI_PASSWORD_HASH), {
+    path: ['SOCKET_ADMIN_UI_PASSWORD_HASH'],
+    message: 'set both SOCKET_ADMIN_UI_USERNAME and SOCKET_ADMIN_UI_PASSWORD_HASH, or neither',
     when: () => true,
   });
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>;

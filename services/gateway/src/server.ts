@@ -9,6 +9,7 @@ import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayMetrics } from './metrics.ts';
+import { enableAdminUi } from './admin/admin-ui.ts';
 import { ConversationCommands } from './delivery/conversation-commands.ts';
 import { DeliveryReceipts } from './delivery/delivery-receipts.ts';
 import { PendingSends } from './delivery/pending-sends.ts';
@@ -68,6 +69,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     });
     const metrics = createGatewayMetrics();
     observeEvents(io, metrics);
+    if (config.SOCKET_ADMIN_UI_USERNAME && config.SOCKET_ADMIN_UI_PASSWORD_HASH) {
+      await enableAdminUi(app, io, {
+        username: config.SOCKET_ADMIN_UI_USERNAME,
+        passwordHash: config.SOCKET_ADMIN_UI_PASSWORD_HASH,
+        serverId: `gateway-${process.pid}`,
+      });
+    }
     const pending = new PendingSends();
     const commands = new ConversationCommands(bus, names, config.MESSAGE_PARTITIONS);
     const receipts = new DeliveryReceipts(commands, logger);
