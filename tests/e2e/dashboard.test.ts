@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { Registry } from '@chat/telemetry';
 import { createGatewayMetrics } from '../../services/gateway/src/metrics.ts';
 import { createMessagesMetrics } from '../../services/messages/src/metrics.ts';
 
@@ -9,8 +10,9 @@ const dashboard = JSON.parse(readFileSync(new URL('../../deploy/compose/grafana/
 };
 
 /** Every metric name a registry exposes, with the series Prometheus derives from histograms. */
-async function exposedNames(metrics: { registry: { getMetricsAsJSON(): Promise<Array<{ name: string; type: string }>> } }) {
-  return (await metrics.registry.getMetricsAsJSON()).flatMap(({ name, type }) =>
+async function exposedNames(metrics: { registry: Registry }) {
+  const all = (await metrics.registry.getMetricsAsJSON()) as unknown as Array<{ name: string; type: string }>;
+  return all.flatMap(({ name, type }) =>
     type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
   );
 }

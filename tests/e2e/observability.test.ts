@@ -50,7 +50,7 @@ describe('observability of the running services', () => {
   let presence: Awaited<ReturnType<typeof spawnBackend>>;
 
   beforeAll(async () => {
-    messages = await spawnMessages(env);
+    messages = await spawnBackend('messages', env, { logLevel: 'debug' });
     presence = await spawnBackend('presence', env);
     gateway = await spawnGateway(env);
     processes.push(messages, presence, gateway);
@@ -94,7 +94,7 @@ describe('observability of the running services', () => {
     const path = chain(emitToReceiver).map((s) => `${s.service}: ${s.name}`);
     expect(path[0]).toBe('gateway: socket.io send_message');
     expect(path).toContain('gateway: publish cmd.conv.send');
-    expect(path.some((p) => /^messages: process messages-conversation-\d+$/.test(p))).toBe(true);
+    expect(path.some((p) => /^messages: process messages-conversation-\d+$/.test(p)), path.join(' > ')).toBe(true);
     expect(path).toContain('messages: publish deliver.user');
     expect(path).toContain('gateway: process deliver.user');
     expect(path.at(-1)).toBe('gateway: socket.io emit new_message');
@@ -102,11 +102,21 @@ describe('observability of the running services', () => {
     const consume = trace.find((s) => s.service === 'messages' && s.name.startsWith('process messages-conversation-'))!;
     const mongoSpans = trace.filter((s) => s.service === 'messages' && String(s.attributes['db.system'] ?? s.attributes['db.system.name'] ?? '') === 'mongodb');
     expect(mongoSpans.length).toBeGreaterThanOrEqual(3);
-    expect(mongoSpans.every((s) => chain(s).includes(consume))).toBe(true);
+    expect(mongoSpans.filter((s) => !chain(s).includes(consume)).map((s) => chain(s).map((c) => c.name).join(' > '))).toEqual([]);
     // NATS spans follow the messaging conventions.
     const publish = trace.find((s) => s.name === 'publish cmd.conv.send')!;
     expect(publish.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.operation.type': 'send' });
     expect(consume.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.operation.type': 'process' });
+    // Log lines written while handling it carry the trace and span ids.
+    await waitFor(() => messages.output().includes(ack.ok ? ack.data._id : 'no id'));
+    const stored = messages
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"message stored"'))
+      .map((line) => JSON.parse(line) as { trace_id?: string; span_id?: string; messageId?: string });
+    const line = stored.find((l) => l.messageId === (ack.ok ? ack.data._id : ''));
+    expect(line?.trace_id).toBe(root()!.traceId);
+    expect(trace.map((s) => s.spanId), 'the span of the log line').toContain(line?.span_id);
   });
 
   it('serves /healthz, /readyz and /metrics, and the counters and latency histogram move with traffic', async () => {
@@ -126,6 +136,8 @@ describe('observability of the running services', () => {
     }
     await emitWithAck(a, 'send_message', { conversationId: 'nobody_zed', receiverId: 'zed', messageType: 'text', content: { text: 'x' } });
     await waitFor(() => received.length === 5);
+    // The messages service counts a command once it is acked, just after the delivery the client saw.
+    await waitFor(async () => sample(await scrape(messages.opsUrl), 'chat_commands_processed_total', 'type="send",outcome="ok"') - sample(before.messages, 'chat_commands_processed_total', 'type="send",outcome="ok"') >= 5);
     const after = { gateway: await scrape(gateway.opsUrl), messages: await scrape(messages.opsUrl), presence: await scrape(presence.opsUrl) };
 
     const moved = (which: 'gateway' | 'messages' | 'presence', name: string, labels = '') => sample(after[which], name, labels) - sample(before[which], name, labels);

@@ -86,8 +86,12 @@ export async function spawnGateway(env: Record<string, string>): Promise<Service
 }
 
 /** A service process without a public port (messages, presence), resolved once it is ready. */
-export async function spawnBackend(service: 'messages' | 'presence', env: Record<string, string>): Promise<ServiceProcess & { opsUrl: string }> {
-  const backend = spawnService(service, { ...env, OPS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+export async function spawnBackend(
+  service: 'messages' | 'presence',
+  env: Record<string, string>,
+  { logLevel = 'info' }: { logLevel?: string } = {},
+): Promise<ServiceProcess & { opsUrl: string }> {
+  const backend = spawnService(service, { ...env, OPS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: logLevel });
   await backend.waitForLog('"msg":"ready"');
   return Object.assign(backend, { opsUrl: `http://127.0.0.1:${loggedPort(backend, 'opsPort')}` });
 }

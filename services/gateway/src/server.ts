@@ -112,12 +112,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         // Stop accepting connections; the ones open keep working while their sends finish.
         app.server.close();
         await pending.idle(config.SEND_ACK_TIMEOUT_MS);
+        // Nothing new is emitted here from now on; what was emitted is receipted before the sockets go, so a
+        // client reconnecting elsewhere is replayed only what it has not seen.
+        deliveries.stopReceiving();
+        await receipts.close((seqs) => commands.applied(seqs, 5000));
         // Closing the transport, not a Socket.IO disconnect (which clients take as final), makes them reconnect
         // by themselves: to another gateway, once this one is out of the load balancer.
         for (const socket of io.sockets.sockets.values()) socket.conn.close();
         await io.close();
         await app.close();
-        await receipts.close();
         await presence?.close();
         await bus.drain();
         logger.info('gateway stopped');

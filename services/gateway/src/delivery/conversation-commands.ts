@@ -14,6 +14,23 @@ export class ConversationCommands {
     this.#partitions = partitions;
   }
 
+  /**
+   * Resolves once the commands at these stream sequence numbers are applied (a work-queue stream drops a
+   * command when its consumer acks it), or after `timeoutMs`.
+   */
+  async applied(streamSeqs: number[], timeoutMs: number): Promise<void> {
+    const stream = this.#names.streams.commands.name;
+    const deadline = Date.now() + timeoutMs;
+    let waiting = streamSeqs;
+    while (waiting.length > 0 && Date.now() < deadline) {
+      const present = await Promise.all(
+        waiting.map((seq) => this.#bus.jsm.streams.getMessage(stream, { seq }).then(() => true, () => false)),
+      );
+      waiting = waiting.filter((_, i) => present[i]);
+      if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   publish(command: ConversationCommand, msgId?: string): Promise<PubAck> {
     const partition = partitionOf(command.conversationId, this.#partitions);
     const channel = this.#names.conversationCommand(partition, command.conversationId, command.type);

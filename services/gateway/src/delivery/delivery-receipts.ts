@@ -17,6 +17,8 @@ export class DeliveryReceipts {
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | undefined;
   #inFlight = new Set<Promise<void>>();
+  /** Stream sequence numbers of receipts sent, kept only at shutdown (see `close`). */
+  #sent: number[] | undefined;
 
   constructor(commands: ConversationCommands, logger: Logger) {
     this.#commands = commands;
@@ -48,7 +50,9 @@ export class DeliveryReceipts {
       for (let i = 0; i < all.length; i += MAX_IDS_PER_COMMAND) chunks.push(all.slice(i, i + MAX_IDS_PER_COMMAND));
       return chunks.map((messageIds) =>
         this.#commands.publish({ type: 'delivered', conversationId, receiverId, messageIds, at }).then(
-          () => undefined,
+          (ack) => {
+            this.#sent?.push(ack.seq);
+          },
           (error: unknown) => this.#logger.warn({ err: error, conversationId }, 'could not report a delivery; it will be replayed'),
         ),
       );
@@ -58,9 +62,14 @@ export class DeliveryReceipts {
     await all.finally(() => this.#inFlight.delete(all));
   }
 
-  /** Flushes and waits for everything in flight (at shutdown). */
-  async close(): Promise<void> {
-    await this.flush();
+  /**
+   * At shutdown: sends what is gathered and waits until the messages service has applied it (or `timeoutMs`),
+   * so that a client reconnecting to another gateway is not replayed what it was just shown here.
+   */
+  async close(applied: (streamSeqs: number[]) => Promise<void>): Promise<void> {
+    this.#sent = [];
     await Promise.all(this.#inFlight);
+    await this.flush();
+    await applied(this.#sent);
   }
 }

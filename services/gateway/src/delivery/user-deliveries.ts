@@ -79,6 +79,12 @@ export class UserDeliveries {
     entry.sub.unsubscribe();
   }
 
+  /** Stops receiving for everyone (at shutdown): what arrives from now on waits for the users' next connect. */
+  stopReceiving(): void {
+    for (const { sub } of this.#subscriptions.values()) sub.unsubscribe();
+    this.#subscriptions.clear();
+  }
+
   /** Users with at least one socket here. */
   get users(): number {
     return this.#subscriptions.size;
