@@ -24,7 +24,7 @@ export class ConversationCommands {
     let waiting = streamSeqs;
     while (waiting.length > 0 && Date.now() < deadline) {
       const present = await Promise.all(
-        waiting.map((seq) => this.#bus.jsm.streams.getMessage(stream, { seq }).then(() => true, () => false)),
+        waiting.map((seq) => this.#bus.jsm.streams.getMessage(stream, { seq }).then((stored) => stored !== null, () => false)),
       );
       waiting = waiting.filter((_, i) => present[i]);
       if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, 20));

@@ -91,11 +91,19 @@ export class UserDeliveries {
   }
 
   /**
+   * Holds live messages for a socket that is about to catch up. Call before the socket joins its user's room
+   * and before `acquire`, so that nothing reaches it live before the replay.
+   */
+  holdLive(socket: ChatSocket, userId: UserId): void {
+    this.#catchingUp.set(socket.id, { userId, held: [] });
+  }
+
+  /**
    * Emits to a newly connected socket what its user has not received on any device, in sequence order per
-   * conversation, then the live messages that arrived meanwhile. Call after `acquire`.
+   * conversation, then the live messages held for it meanwhile. Call after `holdLive` and `acquire`.
    */
   async catchUp(socket: ChatSocket, userId: UserId): Promise<void> {
-    this.#catchingUp.set(socket.id, { userId, held: [] });
+    if (!this.#catchingUp.has(socket.id)) this.holdLive(socket, userId);
     const shown = new Set<string>();
     try {
       let after: { conversationId: Message['conversationId']; seq: number } | undefined;

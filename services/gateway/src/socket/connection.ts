@@ -76,6 +76,8 @@ export function setUpConnections(deps: ConnectionDeps): void {
       const user = authed.data.user;
       if (!user) return;
       clearTimeout(authTimer);
+      // Live messages wait until the replay of missed ones is done, so none is shown twice or out of order.
+      deliveries.holdLive(authed, user.userId);
       await authed.join(userRoom(user.userId));
       await deliveries.acquire(user.userId);
       subscribedAs = user.userId;
