@@ -92,7 +92,10 @@ export class Bus {
   /** Core NATS publish: at most once, to whoever is subscribed now. */
   publish<T>(channel: Channel<T>, payload: T): void {
     const data = encode(channel.schema, payload, channel.subject);
-    void publishSpan(channel, data.length, (headers) => this.nc.publish(channel.subject, data, { headers }));
+    publishSpan(channel, data.length, (headers) => this.nc.publish(channel.subject, data, { headers })).catch((error: unknown) => {
+      // At most once by design; a closed or draining connection (shutdown) just drops it.
+      this.#logger.warn({ err: error, subject: channel.subject }, 'publish dropped');
+    });
   }
 
   /** JetStream publish: resolves once the stream stored it (or recognised it as a duplicate). */

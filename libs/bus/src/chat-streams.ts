@@ -10,11 +10,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * The system's streams. Every service that publishes to or consumes from them ensures them at start, so any
  * one of them may boot first.
  */
-export async function ensureChatStreams(bus: Bus, names: BusNames): Promise<void> {
+export async function ensureChatStreams(bus: Bus, names: BusNames, { replicas = 1 }: { replicas?: number } = {}): Promise<void> {
   await ensureStream(bus.jsm, {
     name: names.streams.commands.name,
     subjects: [...names.streams.commands.subjects],
     // A command leaves the stream when its consumer acks it; unconsumed ones wait for their service.
+    num_replicas: replicas,
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     discard: DiscardPolicy.New,
@@ -24,6 +25,7 @@ export async function ensureChatStreams(bus: Bus, names: BusNames): Promise<void
   await ensureStream(bus.jsm, {
     name: names.streams.events.name,
     subjects: [...names.streams.events.subjects],
+    num_replicas: replicas,
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: nanos(7 * DAY_MS),

@@ -32,6 +32,8 @@ export const busEnv = {
   NATS_URL: urlList(['nats', 'tls', 'ws', 'wss'], 'nats://127.0.0.1:4222'),
   /** Prefix of every subject and stream, so several deployments or test runs can share one NATS. */
   CHAT_NAMESPACE: NamespaceSchema.default('chat'),
+  /** Copies JetStream keeps of each stream: 3 on a NATS cluster of 3 or more, 1 on a single server. */
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   LOG_LEVEL: logLevel,
   /** `pretty` for people, `json` for collectors; unset: pretty outside production. */
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),

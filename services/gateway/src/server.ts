@@ -54,7 +54,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   let presence: GatewayPresence | undefined;
   try {
     const names = busNames(config.CHAT_NAMESPACE);
-    await ensureChatStreams(bus, names);
+    await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
 
     const origin = config.CLIENT_URL.includes('*') ? true : config.CLIENT_URL;
     await app.register(cors, { origin, credentials: true });

@@ -60,7 +60,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
 
     bus = await Bus.connect({ servers: config.NATS_URL, name: 'messages', logger });
     const names = busNames(config.CHAT_NAMESPACE);
-    await ensureChatStreams(bus, names);
+    await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
 
     const connected = bus;
     const lagOf = (stream: string, consumer: string) =>

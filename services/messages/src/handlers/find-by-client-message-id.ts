@@ -6,7 +6,7 @@ import type { MessageStore } from '../store/message-store.ts';
 export function findByClientMessageIdHandler({ store }: { store: MessageStore }) {
   return async ({ senderId, clientMessageId }: FindByClientMessageIdRequest): Promise<FindByClientMessageIdResponse> => {
     const doc = await store.findByClientMessageId(senderId, clientMessageId);
-    // Not yet published: the sender's pending ack will get it from the delivery.
-    return { message: doc?.publishedAt ? toMessage(doc) : null };
+    // Stored is what an ack promises; whether its deliveries already went out does not matter to the sender.
+    return { message: doc ? toMessage(doc) : null };
   };
 }
