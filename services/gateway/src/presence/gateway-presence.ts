@@ -13,7 +13,7 @@ import type { Logger } from '@chat/logger';
 import type { EventHandler } from '../socket/register-handler.ts';
 import type { ChatServer, ChatSocket } from '../socket/types.ts';
 import { PresenceReporter } from './presence-reporter.ts';
-import { RateLimiter } from './rate-limiter.ts';
+import { RateLimiter } from '../rate-limiter.ts';
 import { StatusAccess } from './status-access.ts';
 import { StatusWatches } from './status-watches.ts';
 import { TypingRelay } from './typing-relay.ts';

@@ -1,6 +1,6 @@
 /**
- * A token bucket per key: `burst` events at once, refilled at `perSecond`. Used to refuse floods of
- * ephemeral events (typing) from one socket before they cost anything else.
+ * A token bucket per key: `burst` events at once, refilled at `perSecond`. Used to refuse floods (typing per
+ * socket, sends per user) before they cost anything else.
  */
 export class RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
