@@ -1,8 +1,9 @@
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
-// Workspace packages export their TypeScript sources under the `source` condition.
-const conditions = ['source', ...defaultServerConditions];
+// Workspace packages export their TypeScript sources under the `source` condition. Not `module`, which Node never
+// uses: the AWS SDK's `module` builds have extension-less imports that only a bundler resolves.
+const conditions = ['source', ...defaultServerConditions.filter((condition) => condition !== 'module')];
 
 export default defineConfig({
   resolve: { conditions },

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SERVICES = ['messages', 'presence', 'gateway'] as const;
+const SERVICES = ['messages', 'presence', 'uploads', 'gateway'] as const;
 
 if (existsSync(`${ROOT}.env`)) process.loadEnvFile(`${ROOT}.env`);
 

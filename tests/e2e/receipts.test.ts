@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { busNames, conversationIdOf, type ClientEventPayload, type UserId } from '@chat/contracts';
-import { collectEvents, emitWithAck, nextEvent, waitFor } from '@chat/testing';
+import { collectEvents, emitWithAck, nextEvent, signToken, waitFor } from '@chat/testing';
 import { Bus } from '@chat/bus';
 import { ConversationCommands } from '../../services/gateway/src/delivery/conversation-commands.ts';
 import { testLogger, useSystem } from '../support/system.ts';
+import { samples, uploadFile } from '../support/uploads.ts';
 
-const system = useSystem();
+// Uploads too: image and file messages must reference the sender's uploads.
+const system = useSystem({ uploads: true });
 const store = () => system.messages!.store;
 
 let pairs = 0;
@@ -25,10 +27,13 @@ describe('message types', () => {
     const sa = await system.connectAs(a);
     const sb = await system.connectAs(b);
     const received = collectEvents(sb, 'new_message');
+    const token = await signToken({ userId: a });
+    const photo = (await uploadFile(system.gateway.url, token, { name: 'site.jpg', data: samples.jpeg(2048) })).json().data;
+    const quote = (await uploadFile(system.gateway.url, token, { name: 'quote.pdf', data: samples.pdf() })).json().data;
     const bodies: Array<Pick<Send, 'messageType' | 'content'>> = [
       { messageType: 'text', content: { text: 'hi\nthere' } },
-      { messageType: 'image', content: { fileUrl: '/api/common/files/abc', fileId: 'abc', fileName: 'site.jpg', fileSize: 2048, text: 'the site' } },
-      { messageType: 'file', content: { fileUrl: 'https://cdn.example.test/quote.pdf', fileName: 'quote.pdf', fileSize: 99 } },
+      { messageType: 'image', content: { ...photo, fileName: 'site.jpg', text: 'the site' } },
+      { messageType: 'file', content: { ...quote, fileName: 'quote.pdf' } },
       { messageType: 'offer', content: { offerAmount: 250.5, currency: 'EUR', offerDetails: { days: 3, materials: ['tiles'], note: 'incl. VAT' } } },
     ];
     for (const body of bodies) {

@@ -156,7 +156,7 @@ describe('OpenAPI', () => {
     const response = await fetch(`${system.gateway.url}/openapi.json`);
     const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths).sort()).toEqual(['/api/chat/conversations', '/api/chat/conversations/{id}/messages']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/api/chat/conversations', '/api/chat/conversations/{id}/messages', '/api/common/files/{fileId}', '/api/common/upload']);
     expect(Object.keys(doc.paths['/api/chat/conversations']!).sort()).toEqual(['get', 'post']);
     expect((await fetch(`${system.gateway.url}/docs/`)).status).toBe(200);
   });

@@ -2,6 +2,10 @@ import { createLogger, type Logger } from '@chat/logger';
 import { loadGatewayConfig, startGateway, type Gateway } from '@chat/gateway';
 import { loadMessagesConfig, startMessagesService, type MessagesService } from '@chat/messages';
 import { loadPresenceConfig, startPresenceService, type PresenceService } from '@chat/presence';
+import { loadUploadsConfig, startUploadsService, type UploadsService } from '@chat/uploads';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { connectClient, createTestContext, signToken, TEST_JWT_SECRET, type ChatClient, type TestContext } from '@chat/testing';
 
@@ -40,11 +44,21 @@ export function startTestPresence(ctx: TestContext, overrides: Record<string, st
   return startPresenceService(loadPresenceConfig(serviceEnv(ctx, overrides)), testLogger('presence'));
 }
 
+/** An uploads service on a free port; files go to `UPLOAD_DIR` (or S3, when the overrides say so). */
+export function startTestUploads(ctx: TestContext, overrides: Record<string, string> = {}): Promise<UploadsService> {
+  return startUploadsService(loadUploadsConfig(serviceEnv(ctx, { UPLOADS_PORT: '0', ...overrides })), testLogger('uploads'));
+}
+
 export interface SystemOptions {
   /** Start a messages service in-process (default true). */
   messages?: boolean;
   /** Start a presence service in-process (default false). */
   presence?: boolean;
+  /**
+   * Start an uploads service in-process (default false), with these overrides (e.g. an S3 server's `env`);
+   * without S3_BUCKET it stores in a temporary UPLOAD_DIR (`TestSystem.uploadDir`). Gateways get its URL.
+   */
+  uploads?: boolean | Record<string, string>;
   gateway?: Record<string, string>;
 }
 
@@ -57,6 +71,8 @@ export class TestSystem {
   readonly gateways: Gateway[] = [];
   messages: MessagesService | undefined;
   presence: PresenceService | undefined;
+  uploads: UploadsService | undefined;
+  uploadDir: string | undefined;
   readonly #clients: ChatClient[] = [];
 
   /** The first gateway. */
@@ -66,14 +82,18 @@ export class TestSystem {
     return gateway;
   }
 
-  async start({ messages = true, presence = false, gateway = {} }: SystemOptions = {}): Promise<void> {
+  async start({ messages = true, presence = false, uploads = false, gateway = {} }: SystemOptions = {}): Promise<void> {
     if (messages) this.messages = await startTestMessages(this.ctx);
     if (presence) this.presence = await startTestPresence(this.ctx);
+    if (uploads) {
+      this.uploadDir = await mkdtemp(join(tmpdir(), 'chat-uploads-'));
+      this.uploads = await startTestUploads(this.ctx, { UPLOAD_DIR: this.uploadDir, ...(uploads === true ? {} : uploads) });
+    }
     await this.addGateway(gateway);
   }
 
   async addGateway(overrides: Record<string, string> = {}): Promise<Gateway> {
-    const gateway = await startTestGateway(this.ctx, overrides);
+    const gateway = await startTestGateway(this.ctx, { ...(this.uploads ? { UPLOADS_URL: this.uploads.url } : {}), ...overrides });
     this.gateways.push(gateway);
     return gateway;
   }
@@ -100,6 +120,8 @@ export class TestSystem {
     for (const gateway of this.gateways.splice(0).reverse()) await gateway.stop();
     await this.messages?.stop();
     await this.presence?.stop();
+    await this.uploads?.stop();
+    if (this.uploadDir) await rm(this.uploadDir, { recursive: true, force: true });
     await this.ctx.cleanup();
   }
 }

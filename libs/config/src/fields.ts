@@ -57,3 +57,21 @@ export const opsEnv = (defaultOpsPort: number) => ({
 /** The shutdown delay in force for a parsed configuration. */
 export const shutdownDelayMs = (config: { SHUTDOWN_DELAY_MS?: number | undefined; NODE_ENV: string }): number =>
   config.SHUTDOWN_DELAY_MS ?? (config.NODE_ENV === 'production' ? 5000 : 0);
+
+/** JWT verification, for every service that authenticates requests itself. Use with `exactlyOneJwtKey`. */
+export const jwtEnv = {
+  /** HS256 secret; or JWT_JWKS_URL for RS256/ES256. Exactly one of the two. */
+  JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  JWT_JWKS_URL: url(['http', 'https']).optional(),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+};
+
+/** The refinement that goes with `jwtEnv`: exactly one of JWT_SECRET and JWT_JWKS_URL, reported with any other problem. */
+export const exactlyOneJwtKey: [
+  (config: { JWT_SECRET?: string | undefined; JWT_JWKS_URL?: string | undefined }) => boolean,
+  { path: string[]; message: string; when: () => boolean },
+] = [
+  (config) => Boolean(config.JWT_SECRET) !== Boolean(config.JWT_JWKS_URL),
+  { path: ['JWT_SECRET'], message: 'set exactly one of JWT_SECRET (HS256) and JWT_JWKS_URL (RS256/ES256)', when: () => true },
+];

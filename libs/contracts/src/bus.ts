@@ -3,6 +3,7 @@ import { ClientMessageIdSchema, ConversationIdSchema, MessageIdSchema, UserIdSch
 import { MessageBodySchema, MessageSchema } from './message.ts';
 import { ConversationSummarySchema, JobIdSchema, MessagesPageSchema, ProfileSchema } from './rest.ts';
 import { ConversationExistsRequestSchema, presenceNames } from './presence.ts';
+import { uploadNames } from './uploads.ts';
 import {
   MessageDeliveredPayloadSchema,
   MessageReadPayloadSchema,
@@ -235,6 +236,8 @@ export function busNames(ns: Namespace) {
     },
     /** The presence service's endpoints and the per-user status changes (see presence.ts). */
     presence: presenceNames(ns),
+    /** The uploads service's endpoints and events (see uploads.ts). */
+    uploads: uploadNames(ns),
   } as const;
 }
 export type BusNames = ReturnType<typeof busNames>;

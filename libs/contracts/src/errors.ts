@@ -22,6 +22,10 @@ export const ERRORS = {
   INTERNAL_ERROR: { status: 500, message: 'Internal error' },
   PRESENCE_UNAVAILABLE: { status: 503, message: 'Online status is unavailable right now; chat keeps working' },
   RATE_LIMITED: { status: 429, message: 'Too many events; slow down' },
+  FILE_TOO_LARGE: { status: 413, message: 'The file is larger than the upload limit' },
+  UNSUPPORTED_FILE_TYPE: { status: 415, message: 'This type of file is not accepted' },
+  INVALID_FILE_NAME: { status: 400, message: 'The file name must be a plain name without control characters' },
+  UPLOAD_NOT_FOUND: { status: 404, message: 'No such upload of yours' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

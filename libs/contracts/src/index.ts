@@ -49,6 +49,7 @@ export type {
 
 export {
   envelope,
+  errorEnvelope,
   ErrorEnvelopeSchema,
   JobIdSchema,
   ProfileSchema,
@@ -178,3 +179,36 @@ export type {
   ConversationExistsResponse,
   PresenceNames,
 } from './presence.ts';
+
+export {
+  DEFAULT_MAX_FILE_SIZE,
+  DEFAULT_ALLOWED_FILE_TYPES,
+  UPLOAD_ROUTE,
+  FILE_ROUTE,
+  FileIdSchema,
+  fileUrlOf,
+  MimeTypeSchema,
+  UploadFileNameSchema,
+  UploadedFileSchema,
+  FileParamsSchema,
+  StorageKindSchema,
+  UploadRecordSchema,
+  UploadStoredEventSchema,
+  GetUploadRequestSchema,
+  GetUploadResponseSchema,
+  FileSharedRequestSchema,
+  FileSharedResponseSchema,
+  uploadNames,
+} from './uploads.ts';
+export type {
+  FileId,
+  UploadedFile,
+  StorageKind,
+  UploadRecord,
+  UploadStoredEvent,
+  GetUploadRequest,
+  GetUploadResponse,
+  FileSharedRequest,
+  FileSharedResponse,
+  UploadNames,
+} from './uploads.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCodeSchema } from './errors.ts';
+import { ErrorCodeSchema, type ChatError } from './errors.ts';
 import { ConversationIdSchema, MessageIdSchema, UserIdSchema } from './ids.ts';
 import { IsoDateSchema, MessageSchema } from './message.ts';
 
@@ -16,6 +16,17 @@ export const ErrorEnvelopeSchema = z.object({
   details: z.unknown().optional(),
 });
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;
+
+/** A `ChatError` in the error envelope, as every HTTP edge answers it. */
+export function errorEnvelope(error: ChatError): ErrorEnvelope {
+  return {
+    status: error.status,
+    message: error.message,
+    code: error.code,
+    data: null,
+    ...(error.details === undefined ? {} : { details: error.details }),
+  };
+}
 
 export const JobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'jobId is 1-64 letters, digits, "_" or "-"');
 

@@ -36,6 +36,8 @@ export const GatewayConfigSchema = z
     MESSAGE_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(DEFAULT_MESSAGE_PARTITIONS),
     /** How often to tell the presence service this gateway is alive (well under its PRESENCE_GATEWAY_TTL_MS). */
     PRESENCE_HEARTBEAT_MS: positiveInt(DEFAULT_PRESENCE_HEARTBEAT_MS),
+    /** The uploads service, which `POST /api/common/upload` and downloads are streamed to. */
+    UPLOADS_URL: url(['http', 'https']).default('http://127.0.0.1:4300'),
   })
   .refine((config) => Boolean(config.JWT_SECRET) !== Boolean(config.JWT_JWKS_URL), {
     path: ['JWT_SECRET'],

@@ -1,5 +1,6 @@
 import Fastify from 'fastify';
 import cors from '@fastify/cors';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Server } from 'socket.io';
 import type { AddressInfo } from 'node:net';
 import { busNames } from '@chat/contracts';
@@ -17,6 +18,7 @@ import { UserDeliveries } from './delivery/user-deliveries.ts';
 import { GatewayPresence } from './presence/gateway-presence.ts';
 import { ProfilePublisher } from './profiles/profile-publisher.ts';
 import { registerRestApi } from './rest/rest-api.ts';
+import { uploadRoutes } from './rest/upload-routes.ts';
 import { setUpConnections } from './socket/connection.ts';
 import { observeEvents } from './socket/register-handler.ts';
 import type { ChatServer } from './socket/types.ts';
@@ -60,6 +62,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await app.register(cors, { origin, credentials: true });
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
     await registerRestApi(app, { bus, names, verifier, logger, version: GATEWAY_VERSION, onlineUsers: async (ids) => presence?.onlineUsers(ids) ?? new Set() });
+    await app.withTypeProvider<ZodTypeProvider>().register(uploadRoutes({ verifier, uploadsUrl: config.UPLOADS_URL }));
 
     const io: ChatServer = new Server(app.server, {
       cors: { origin, methods: ['GET', 'POST'], credentials: true },

@@ -7,6 +7,7 @@ import {
   ConversationCommandSchema,
   ConversationExistsResponseSchema,
   CreateConversationResponseSchema,
+  FileSharedResponseSchema,
   FindByClientMessageIdResponseSchema,
   HistoryResponseSchema,
   ListConversationsResponseSchema,
@@ -23,6 +24,7 @@ import { parseFailpoints } from './failpoints.ts';
 import { conversationCommandHandler } from './handlers/conversation-command.ts';
 import { conversationExistsHandler } from './handlers/conversation-exists.ts';
 import { createConversationHandler, listConversationsHandler } from './handlers/conversations.ts';
+import { fileSharedHandler } from './handlers/file-shared.ts';
 import { findByClientMessageIdHandler } from './handlers/find-by-client-message-id.ts';
 import { historyHandler, undeliveredHandler } from './handlers/history.ts';
 import { markDeliveredHandler } from './handlers/mark-delivered.ts';
@@ -85,6 +87,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     serve('history', rpc.history, HistoryResponseSchema, historyHandler({ store }));
     serve('conversation-exists', rpc.conversationExists, ConversationExistsResponseSchema, conversationExistsHandler({ store }));
     serve('undelivered', rpc.undelivered, UndeliveredResponseSchema, undeliveredHandler({ store }));
+    serve('file-shared', names.uploads.fileShared, FileSharedResponseSchema, await fileSharedHandler({ store }));
 
 
     const handler = conversationCommandHandler({

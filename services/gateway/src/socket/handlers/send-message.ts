@@ -15,6 +15,7 @@ import type { ConversationCommands } from '../../delivery/conversation-commands.
 import type { PendingSends } from '../../delivery/pending-sends.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
 import type { EventHandler } from '../register-handler.ts';
+import { checkAttachment } from './attachment.ts';
 
 export interface SendMessageDeps {
   bus: Bus;
@@ -38,6 +39,7 @@ export function sendMessage({ bus, names, commands, pending, metrics, ackTimeout
     if (receiverId !== other) throw new ChatError('INVALID_RECEIVER');
     const body = MessageBodySchema.safeParse({ messageType: payload.messageType, content: payload.content });
     if (!body.success) throw validationError(body.error, `${payload.messageType} content`);
+    const checkedBody = await checkAttachment({ bus, names }, user.userId, body.data);
 
     const clientMessageId = payload.clientMessageId ?? randomUUID();
     const answer = pending.wait(user.userId, clientMessageId, ackTimeoutMs);
@@ -47,7 +49,7 @@ export function sendMessage({ bus, names, commands, pending, metrics, ackTimeout
     let duplicate: boolean;
     try {
       const ack = await commands.publish(
-        { type: 'send', conversationId, senderId: user.userId, receiverId, clientMessageId, sentAt: new Date().toISOString(), body: body.data },
+        { type: 'send', conversationId, senderId: user.userId, receiverId, clientMessageId, sentAt: new Date().toISOString(), body: checkedBody },
         sendMessageMsgId(user.userId, clientMessageId),
       );
       duplicate = ack.duplicate;

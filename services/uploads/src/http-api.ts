@@ -1,0 +1,86 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import { bearerToken, type AuthUser, type TokenVerifier } from '@chat/auth';
+import { ChatError, errorEnvelope, FILE_ROUTE, FileParamsSchema, toChatError, UPLOAD_ROUTE, validationError, type UploadedFile, type UserId } from '@chat/contracts';
+import type { Logger } from '@chat/logger';
+import type { FilePart } from './handlers/store-upload.ts';
+import type { ServedFile } from './handlers/serve-file.ts';
+
+export interface HttpApiDeps {
+  verifier: TokenVerifier;
+  maxFileSize: number;
+  storeUpload: (ownerId: UserId, part: FilePart) => Promise<UploadedFile>;
+  serveFile: (userId: UserId, fileId: string) => Promise<ServedFile>;
+  onUpload: (outcome: string, bytes: number) => void;
+  logger: Logger;
+}
+
+/** Multipart errors of @fastify/multipart and busboy, by their code, as the error registry's. */
+const MULTIPART_ERRORS: Record<string, ChatError> = {
+  FST_REQ_FILE_TOO_LARGE: new ChatError('FILE_TOO_LARGE'),
+  FST_INVALID_MULTIPART_CONTENT_TYPE: new ChatError('VALIDATION_ERROR', 'Send multipart/form-data with one file part'),
+  FST_FILES_LIMIT: new ChatError('VALIDATION_ERROR', 'Send one file per upload'),
+  FST_PARTS_LIMIT: new ChatError('VALIDATION_ERROR', 'Too many parts'),
+  FST_FIELDS_LIMIT: new ChatError('VALIDATION_ERROR', 'Too many fields'),
+};
+
+/**
+ * The service's HTTP API, which the gateway streams to: the same paths and envelopes as the public ones. Every
+ * request carries the caller's JWT, checked here again: this service trusts no header and no network.
+ */
+export async function registerHttpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<void> {
+  const { verifier, logger } = deps;
+  await app.register(multipart, {
+    // busboy cuts a file off at fileSize (and emits `limit`): the size is enforced while streaming.
+    limits: { fileSize: deps.maxFileSize, files: 1, fields: 10, fieldSize: 1024, parts: 12, headerPairs: 50 },
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { code, statusCode } = error as { code?: string; statusCode?: number };
+    let chatError: ChatError;
+    if (error instanceof ChatError) chatError = error;
+    else if (code && MULTIPART_ERRORS[code]) chatError = MULTIPART_ERRORS[code];
+    else if (statusCode !== undefined && statusCode < 500) chatError = new ChatError('VALIDATION_ERROR', (error as Error).message);
+    else {
+      logger.error({ err: error, url: request.url }, 'request failed');
+      chatError = toChatError(error);
+    }
+    // The client may still be sending a body this answer refuses: do not read the rest of it on this connection.
+    if (!request.raw.readableEnded) reply.header('connection', 'close');
+    return reply.code(chatError.status).send(errorEnvelope(chatError));
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorEnvelope(new ChatError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`))));
+
+  const authenticate = (request: FastifyRequest): Promise<AuthUser> => {
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw new ChatError('AUTH_ERROR', 'Send a token as Authorization: Bearer <token>', { reason: 'missing_token' });
+    return verifier.verify(token);
+  };
+
+  app.post(UPLOAD_ROUTE, async (request) => {
+    const user = await authenticate(request);
+    try {
+      // preservePath: see the name as sent, so that a path is refused rather than silently cut to its last part.
+      const part = await request.file({ preservePath: true });
+      if (!part) throw new ChatError('VALIDATION_ERROR', 'The form has no file part');
+      const data = await deps.storeUpload(user.userId, part);
+      deps.onUpload('stored', data.fileSize);
+      return { status: 200, message: 'File uploaded successfully', data };
+    } catch (error) {
+      const code = error instanceof ChatError ? error.code : ((error as { code?: string }).code ?? 'error');
+      deps.onUpload(code, 0);
+      throw error;
+    }
+  });
+
+  app.get(FILE_ROUTE, async (request, reply) => {
+    const user = await authenticate(request);
+    const params = FileParamsSchema.safeParse(request.params);
+    if (!params.success) throw validationError(params.error, 'file id');
+    const { download, headers } = await deps.serveFile(user.userId, params.data.fileId);
+    reply.headers(headers);
+    if ('redirect' in download) return reply.redirect(download.redirect, 302);
+    reply.header('content-length', download.size);
+    return reply.send(download.stream);
+  });
+}

@@ -1,0 +1,137 @@
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import { MongoClient } from 'mongodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { busNames, GetUploadResponseSchema, type UploadRecord } from '@chat/contracts';
+import { createTokenVerifier } from '@chat/auth';
+import { addEndpoint, Bus, createService, ensureChatStreams } from '@chat/bus';
+import type { Logger } from '@chat/logger';
+import type { ReadinessCheck, Registry } from '@chat/telemetry';
+import type { UploadsConfig } from './config.ts';
+import { getUploadHandler } from './handlers/get-upload.ts';
+import { serveFile } from './handlers/serve-file.ts';
+import { storeUpload } from './handlers/store-upload.ts';
+import { registerHttpApi } from './http-api.ts';
+import { createUploadsMetrics } from './metrics.ts';
+import { DiskStorage } from './storage/disk-storage.ts';
+import type { FileStorage } from './storage/file-storage.ts';
+import { S3Storage } from './storage/s3-storage.ts';
+import { UploadStore } from './store/upload-store.ts';
+
+export const SERVICE_VERSION = '0.1.0';
+
+export interface UploadsService {
+  readonly port: number;
+  readonly url: string;
+  readonly store: UploadStore;
+  readonly storage: FileStorage;
+  readonly metrics: Registry;
+  readonly readiness: Record<string, ReadinessCheck>;
+  /** Stops taking requests, lets the ones in flight finish, then closes NATS and MongoDB. */
+  stop(): Promise<void>;
+}
+
+/** The configured storage: S3 when S3_BUCKET is set, else the upload directory. */
+export function createStorage(config: UploadsConfig): FileStorage {
+  if (!config.S3_BUCKET) return new DiskStorage(config.UPLOAD_DIR);
+  const endpoint = config.AWS_ENDPOINT_URL_S3 ?? config.AWS_ENDPOINT_URL;
+  const s3 = (at: string | undefined) =>
+    new S3Client({
+      region: config.AWS_REGION,
+      forcePathStyle: config.S3_FORCE_PATH_STYLE,
+      ...(at ? { endpoint: at } : {}),
+      ...(config.AWS_ACCESS_KEY_ID && config.AWS_SECRET_ACCESS_KEY
+        ? {
+            credentials: {
+              accessKeyId: config.AWS_ACCESS_KEY_ID,
+              secretAccessKey: config.AWS_SECRET_ACCESS_KEY,
+              ...(config.AWS_SESSION_TOKEN ? { sessionToken: config.AWS_SESSION_TOKEN } : {}),
+            },
+          }
+        : {}),
+    });
+  const client = s3(endpoint);
+  return new S3Storage({
+    client,
+    presigner: config.S3_PUBLIC_ENDPOINT ? s3(config.S3_PUBLIC_ENDPOINT) : client,
+    bucket: config.S3_BUCKET,
+    presignTtlSeconds: config.S3_PRESIGN_TTL_SECONDS,
+  });
+}
+
+/** Starts the uploads service; rejects (having closed what it opened) when a dependency is unusable. */
+export async function startUploadsService(config: UploadsConfig, logger: Logger): Promise<UploadsService> {
+  const verifier = createTokenVerifier({
+    ...(config.JWT_SECRET ? { secret: config.JWT_SECRET } : { jwksUrl: config.JWT_JWKS_URL }),
+    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+  });
+  const storage = createStorage(config);
+  await storage.check();
+
+  const mongo = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName: 'uploads' });
+  try {
+    await mongo.connect();
+    await mongo.db().command({ ping: 1 });
+  } catch (error) {
+    await mongo.close();
+    throw new Error(`cannot connect to MongoDB: ${(error as Error).message}`, { cause: error });
+  }
+  let bus: Bus | undefined;
+  const app = Fastify({ logger: false });
+  try {
+    const store = new UploadStore(mongo.db());
+    await store.ensureIndexes();
+    bus = await Bus.connect({ servers: config.NATS_URL, name: 'uploads', logger });
+    const names = busNames(config.CHAT_NAMESPACE);
+    await ensureChatStreams(bus, names);
+    const connected = bus;
+    const metrics = createUploadsMetrics();
+
+    const announce = async (record: UploadRecord) => {
+      await connected.publishDurable(names.uploads.uploadStored(record.fileId), record, { msgId: `upload:${record.fileId}` });
+    };
+    await registerHttpApi(app, {
+      verifier,
+      maxFileSize: config.MAX_FILE_SIZE,
+      storeUpload: storeUpload({ storage, store, announce, maxFileSize: config.MAX_FILE_SIZE, allowedTypes: config.ALLOWED_FILE_TYPES, logger }),
+      serveFile: serveFile({ store, storage, bus, names }),
+      onUpload: (outcome, bytes) => {
+        metrics.uploads.inc({ outcome });
+        metrics.uploadedBytes.inc(bytes);
+      },
+      logger,
+    });
+
+    const service = await createService(bus, { name: names.uploads.service.name, version: SERVICE_VERSION });
+    addEndpoint(service, { name: 'get', channel: names.uploads.service.getUpload, reply: GetUploadResponseSchema, handler: getUploadHandler({ store }), logger });
+
+    await app.listen({ port: config.UPLOADS_PORT, host: config.HOST });
+    const { port } = app.server.address() as AddressInfo;
+    logger.info({ port, storage: storage.kind, namespace: config.CHAT_NAMESPACE }, 'uploads service listening');
+
+    return {
+      port,
+      url: `http://127.0.0.1:${port}`,
+      store,
+      storage,
+      metrics: metrics.registry,
+      readiness: {
+        nats: async () => connected.connected,
+        mongodb: async () => (await mongo.db().command({ ping: 1 })).ok === 1,
+      },
+      async stop() {
+        await app.close();
+        await service.stop().catch(() => undefined);
+        await connected.drain();
+        await mongo.close();
+        logger.info('uploads service stopped');
+      },
+    };
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    await bus?.close();
+    await mongo.close();
+    throw error;
+  }
+}
