@@ -103,3 +103,17 @@ describe('malformed payloads', () => {
     expect(texts.sort()).toEqual(['real', 'still here']);
   });
 });
+
+describe('rate limit', () => {
+  it('refuses sends over the per-user limit with RATE_LIMITED and stores none of them', async () => {
+    const limited = await system.addGateway({ SEND_RATE_PER_MINUTE: '60', SEND_RATE_BURST: '3' });
+    const sender = await system.connectAs('flooder', limited);
+    const conversationId = conversationIdOf('flooder' as UserId, bob);
+    const acks = [];
+    for (let i = 0; i < 5; i++) {
+      acks.push(await emitWithAck(sender, 'send_message', { conversationId, receiverId: bob, messageType: 'text', content: { text: `flood ${i}` } }));
+    }
+    expect(acks.map((a) => (a.ok ? 'ok' : a.error.code))).toEqual(['ok', 'ok', 'ok', 'RATE_LIMITED', 'RATE_LIMITED']);
+    expect(await store().messages.countDocuments({ conversationId })).toBe(3);
+  });
+});

@@ -27,6 +27,9 @@ export function serviceEnv(ctx: TestContext, overrides: Record<string, string> =
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Fewer partitions: fewer consumers to provision per test file.
     MESSAGE_PARTITIONS: '4',
+    // Tests send as fast as they can; the limit itself has its own test.
+    SEND_RATE_PER_MINUTE: '6000000',
+    SEND_RATE_BURST: '100000',
     PRESENCE_KEY_PREFIX: `${ctx.redisPrefix}presence:`,
     ...overrides,
   };

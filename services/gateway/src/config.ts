@@ -23,6 +23,9 @@ export const GatewayConfigSchema = z
     AUTH_TIMEOUT_MS: positiveInt(10_000),
     /** How long a `send_message` ack waits for the stored message. */
     SEND_ACK_TIMEOUT_MS: positiveInt(10_000),
+    /** Messages a user may send per minute through one gateway, after a burst of SEND_RATE_BURST. */
+    SEND_RATE_PER_MINUTE: positiveInt(120),
+    SEND_RATE_BURST: positiveInt(20),
     /** Largest Socket.IO packet; larger ones close the connection (a text is at most 4,000 characters). */
     SOCKET_MAX_PAYLOAD_BYTES: positiveInt(2 * 1024 * 1024),
     /** The Socket.IO Admin UI (`/admin` namespace, UI at `/admin-ui/`): on when both are set. */

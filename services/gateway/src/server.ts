@@ -10,6 +10,7 @@ import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayMetrics } from './metrics.ts';
+import { RateLimiter } from './rate-limiter.ts';
 import { enableAdminUi } from './admin/admin-ui.ts';
 import { ConversationCommands } from './delivery/conversation-commands.ts';
 import { DeliveryReceipts } from './delivery/delivery-receipts.ts';
@@ -97,6 +98,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       presence,
       logger,
       metrics,
+      sendRateLimit: new RateLimiter({ burst: config.SEND_RATE_BURST, perSecond: config.SEND_RATE_PER_MINUTE / 60 }),
       authTimeoutMs: config.AUTH_TIMEOUT_MS,
       sendAckTimeoutMs: config.SEND_ACK_TIMEOUT_MS,
     });

@@ -6,6 +6,7 @@ import type { ConversationCommands } from '../delivery/conversation-commands.ts'
 import type { PendingSends } from '../delivery/pending-sends.ts';
 import type { UserDeliveries } from '../delivery/user-deliveries.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { RateLimiter } from '../rate-limiter.ts';
 import type { GatewayPresence } from '../presence/gateway-presence.ts';
 import type { ProfilePublisher } from '../profiles/profile-publisher.ts';
 import { userRoom } from '../rooms.ts';
@@ -31,6 +32,7 @@ export interface ConnectionDeps {
   logger: Logger;
   presence: GatewayPresence;
   metrics: GatewayMetrics;
+  sendRateLimit: RateLimiter;
   authTimeoutMs: number;
   sendAckTimeoutMs: number;
 }
@@ -104,6 +106,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
         commands: deps.commands,
         pending: deps.pending,
         metrics: deps.metrics,
+        rateLimit: deps.sendRateLimit,
         ackTimeoutMs: deps.sendAckTimeoutMs,
         logger: log,
       }),

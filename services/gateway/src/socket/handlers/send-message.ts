@@ -14,6 +14,7 @@ import type { Logger } from '@chat/logger';
 import type { ConversationCommands } from '../../delivery/conversation-commands.ts';
 import type { PendingSends } from '../../delivery/pending-sends.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
+import type { RateLimiter } from '../../rate-limiter.ts';
 import type { EventHandler } from '../register-handler.ts';
 import { checkAttachment } from './attachment.ts';
 
@@ -23,6 +24,8 @@ export interface SendMessageDeps {
   commands: ConversationCommands;
   pending: PendingSends;
   metrics?: GatewayMetrics;
+  /** Sends per user on this gateway (the spec's "messages per user per minute"). */
+  rateLimit?: RateLimiter;
   ackTimeoutMs: number;
   logger: Logger;
 }
@@ -31,8 +34,9 @@ export interface SendMessageDeps {
  * Validates and authorises a send, queues it durably in JetStream (deduplicated by sender + clientMessageId),
  * and answers with the stored message once the messages service has it.
  */
-export function sendMessage({ bus, names, commands, pending, metrics, ackTimeoutMs, logger }: SendMessageDeps): EventHandler<'send_message'> {
+export function sendMessage({ bus, names, commands, pending, metrics, rateLimit, ackTimeoutMs, logger }: SendMessageDeps): EventHandler<'send_message'> {
   return async ({ user }, payload): Promise<Message> => {
+    if (rateLimit && !rateLimit.take(user.userId)) throw new ChatError('RATE_LIMITED', 'Too many messages: slow down and retry');
     const { conversationId, receiverId } = payload;
     const other = otherParticipant(conversationId, user.userId);
     if (!other) throw new ChatError('NOT_PARTICIPANT');
