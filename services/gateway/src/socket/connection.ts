@@ -133,7 +133,11 @@ export function setUpConnections(deps: ConnectionDeps): void {
       clearTimeout(authTimer);
       deliveries.forget(socket);
       deps.presence.disconnected(socket);
-      if (subscribedAs) deliveries.release(subscribedAs as never);
+      if (subscribedAs) {
+        deliveries.release(subscribedAs as never);
+        // The user's send bucket goes with their last socket here.
+        if (!io.sockets.adapter.rooms.get(userRoom(subscribedAs as never))?.size) deps.sendRateLimit.forget(subscribedAs);
+      }
       log.debug({ reason, userId: socket.data.user?.userId }, 'socket disconnected');
     });
 
