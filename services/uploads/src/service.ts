@@ -84,7 +84,7 @@ export async function startUploadsService(config: UploadsConfig, logger: Logger)
     await store.ensureIndexes();
     bus = await Bus.connect({ servers: config.NATS_URL, name: 'uploads', logger });
     const names = busNames(config.CHAT_NAMESPACE);
-    await ensureChatStreams(bus, names);
+    await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
     const connected = bus;
     const metrics = createUploadsMetrics();
 
