@@ -47,6 +47,9 @@ RUN --mount=type=cache,target=/root/.npm node /tmp/workspaces.mjs "$SERVICE" \
  && rm /tmp/workspaces.mjs
 COPY --from=build /out ./
 COPY deploy/docker/healthcheck.mjs /app/healthcheck.mjs
+# The uploads service's default UPLOAD_DIR, owned by the runtime user: a named volume mounted there starts with
+# this ownership, so the non-root service can write to it.
+RUN mkdir -p /data/uploads && chown 1000:1000 /data/uploads
 # The node image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 # The services stop gracefully on SIGTERM (drain NATS, close sockets, exit 0); node runs as PID 1 and handles it.
