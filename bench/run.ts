@@ -1,0 +1,418 @@
+/**
+ * `npm run bench`: drives our system and the spec's single-process baseline with the same Socket.IO load on the
+ * same NATS/MongoDB/Redis, and reports latency, persisted throughput, errors, lost and duplicated messages and
+ * the edge process's memory per idle connection. See docs/benchmarks.md.
+ *
+ *   npm run bench                                          # short default run, both systems (about 2 minutes)
+ *   npm run bench -- --pairs 100 --rate 1000 --latency-seconds 10 --throughput-seconds 10   # the latency target's load
+ *   npm run bench -- --idle 20000 --systems ours          # the 20,000 idle connections target
+ *   npm run bench -- --profile                             # --cpu-prof on every service, top frames in the JSON
+ *
+ * Every flag can also be given as BENCH_<FLAG> (e.g. BENCH_RATE=500). Loads only 127.0.0.1 services.
+ */
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { MongoClient } from 'mongodb';
+import { accountMessages, bytesPerConnection, mergeOutcomes, ratePerSecond, summarizeLatency, topFrames, type LatencySummary } from './stats.ts';
+import { cleanup, cpuPercent, mongoUrlFor, pidsNamed, rssOf, sampleCpu, startBaseline, startOurs, type CpuGroups, type Infra, type Started } from './system.ts';
+import type { FinalResult, PhaseOptions, WorkerInit, WorkerRequest } from './worker.ts';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+
+const flags = {
+  pairs: { default: '50', help: 'pairs of connected users sending to each other (over all workers)' },
+  workers: { default: '2', help: 'load-generator threads' },
+  rate: { default: '50', help: 'messages per second in the latency phase (open loop; the targets are at 1000)' },
+  'warmup-seconds': { default: '2', help: 'sending at --rate before measuring' },
+  'latency-seconds': { default: '10', help: 'latency phase length' },
+  'throughput-seconds': { default: '10', help: 'throughput phase length (closed loop)' },
+  window: { default: '2', help: 'unacknowledged sends per client in the throughput phase' },
+  idle: { default: '1000', help: 'idle authenticated connections for the memory measurement (0: skip)' },
+  systems: { default: 'ours,baseline', help: 'which systems to run' },
+  partitions: { default: '16', help: 'MESSAGE_PARTITIONS of ours' },
+  profile: { default: 'false', help: 'run every service with --cpu-prof and summarise the top frames' },
+  out: { default: 'bench/results', help: 'where the JSON goes' },
+} as const;
+type Flag = keyof typeof flags;
+
+const { values } = parseArgs({
+  options: Object.fromEntries(Object.keys(flags).map((name) => [name, { type: 'string' }])) as Record<Flag, { type: 'string' }>,
+  strict: true,
+});
+const option = (name: Flag): string => values[name] ?? process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`] ?? flags[name].default;
+const num = (name: Flag): number => {
+  const value = Number(option(name));
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
+  return value;
+};
+
+const config = {
+  pairs: num('pairs'),
+  workers: Math.max(1, num('workers')),
+  rate: num('rate'),
+  warmupSeconds: num('warmup-seconds'),
+  latencySeconds: num('latency-seconds'),
+  throughputSeconds: num('throughput-seconds'),
+  window: Math.max(1, num('window')),
+  idle: num('idle'),
+  systems: option('systems').split(',').map((s) => s.trim()) as Array<'ours' | 'baseline'>,
+  partitions: num('partitions'),
+  profile: option('profile') === 'true' || option('profile') === '1',
+  out: option('out'),
+};
+// Bounded: this is a benchmark of one machine, not a load test of someone else's.
+const LIMITS = { pairs: 5000, rate: 20_000, seconds: 600, idle: 50_000 };
+if (config.pairs > LIMITS.pairs || config.rate > LIMITS.rate || config.idle > LIMITS.idle) throw new Error(`bounds: ${JSON.stringify(LIMITS)}`);
+if (Math.max(config.latencySeconds, config.throughputSeconds, config.warmupSeconds) > LIMITS.seconds) throw new Error(`phases are at most ${LIMITS.seconds} s`);
+
+// Each connection is a file descriptor here and one in the edge process: raise the limit (children inherit it).
+const needFds = (config.idle + config.pairs * 2) + 4096;
+const softLimit = Number(spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim());
+if (Number.isFinite(softLimit) && softLimit < needFds && !process.env.BENCH_REEXEC) {
+  // Up to the hard limit when the wanted one is not permitted (a container without CAP_SYS_RESOURCE).
+  const script = `ulimit -n ${needFds} 2>/dev/null || { ulimit -n "$(ulimit -Hn)"; echo "[bench] ulimit -n is capped at $(ulimit -Hn); wanted ${needFds}" >&2; }; exec "$0" "$@"`;
+  const raised = spawnSync('sh', ['-c', script, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_REEXEC: '1' },
+  });
+  process.exit(raised.status ?? 1);
+}
+
+const infra: Infra = {
+  natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+  mongoUrl: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017',
+  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+};
+for (const url of [infra.natsUrl, infra.mongoUrl, infra.redisUrl]) {
+  const host = new URL(url).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') throw new Error(`the bench only loads local services, not ${host}`);
+}
+
+const runId = randomBytes(4).toString('hex');
+const namespace = `bench${runId}`;
+const secret = randomBytes(32).toString('hex');
+const databases = { ours: `bench_${runId}`, baseline: `bench_${runId}_baseline` };
+const profileDir = config.profile ? mkdtempSync(join(tmpdir(), `bench-prof-${runId}-`)) : undefined;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+/** A pool of load-generator threads, with request/response over postMessage. */
+class Load {
+  readonly workers: Worker[];
+  #next = 1;
+  readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  constructor(url: string, readyOn: WorkerInit['readyOn']) {
+    this.workers = Array.from({ length: config.workers }, (_, i) => {
+      const init: WorkerInit = { url, secret, prefix: `${runId}w${i}`, connectConcurrency: 20, readyOn };
+      const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: init, execArgv: ['--conditions=source'] });
+      worker.on('message', (reply: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+        const waiter = this.#waiting.get(reply.id);
+        this.#waiting.delete(reply.id);
+        if (reply.ok) waiter?.resolve(reply.result);
+        else waiter?.reject(new Error(reply.error));
+      });
+      worker.on('error', (error) => {
+        for (const waiter of this.#waiting.values()) waiter.reject(error);
+      });
+      return worker;
+    });
+  }
+
+  /** Sends one request to every worker (with `split` giving each worker's share) and waits for all. */
+  all<R>(make: (id: number, index: number) => WorkerRequest): Promise<R[]> {
+    return Promise.all(
+      this.workers.map(
+        (worker, index) =>
+          new Promise<R>((resolve, reject) => {
+            const id = this.#next++;
+            this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+            worker.postMessage(make(id, index));
+          }),
+      ),
+    );
+  }
+
+  share(total: number, index: number): number {
+    return Math.floor(total / this.workers.length) + (index < total % this.workers.length ? 1 : 0);
+  }
+
+  async close(): Promise<void> {
+    await this.all((id) => ({ id, type: 'close' })).catch(() => undefined);
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+}
+
+interface PhaseReport {
+  seconds: number;
+  sent: number;
+  acked: number;
+  failed: number;
+  errors: Record<string, number>;
+  latencyMs: LatencySummary;
+  ackLatencyMs: LatencySummary;
+  persistedPerSecond: number;
+  drained: boolean;
+  cpuPercent: Record<string, number>;
+}
+
+interface SystemReport {
+  system: 'ours' | 'baseline';
+  idle: { connections: number; rssBeforeBytes: number; rssAfterBytes: number; bytesPerConnection: number; connectSeconds: number } | null;
+  latency: PhaseReport;
+  throughput: PhaseReport;
+  accounting: ReturnType<typeof accountMessages> & { unexpectedReceived: number; orderViolations: number; errorEvents: number; disconnects: number; stored: number };
+  profiles?: Record<string, ReturnType<typeof topFrames>>;
+}
+
+async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
+  const database = databases[system];
+  const profileEnv = (service: string): Record<string, string> =>
+    profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}/${system}-${service}` } : {};
+  log(`${system}: starting`);
+  const started: Started =
+    system === 'ours'
+      ? await startOurs({ infra, namespace, database, secret, partitions: config.partitions, extraEnv: profileEnv })
+      : await startBaseline({ infra, database, secret, extraEnv: profileEnv('baseline') });
+  const mongo = new MongoClient(mongoUrlFor(infra, database));
+  const load = new Load(started.url, system === 'ours' ? 'authenticated' : 'connect');
+  const self = () => [process.pid];
+  const cpuGroups: CpuGroups =
+    system === 'ours'
+      ? {
+          gateway: () => [started.edgePid],
+          messages: () => [started.processes.messages?.child.pid as number],
+          presence: () => [started.processes.presence?.child.pid as number],
+          bench: self,
+          nats: () => pidsNamed('nats-server'),
+          ferretdb: () => pidsNamed('ferretdb'),
+          postgres: () => pidsNamed('postgres'),
+        }
+      : { baseline: () => [started.edgePid], bench: self, ferretdb: () => pidsNamed('ferretdb'), postgres: () => pidsNamed('postgres') };
+  try {
+    await mongo.connect();
+    const messages = mongo.db().collection('messages');
+    if (system === 'baseline') {
+      // The spec creates conversations over REST before chatting; its send handler only updates them.
+      const docs = [];
+      for (let w = 0; w < config.workers; w++) {
+        for (let n = 0; n < load.share(config.pairs, w); n++) {
+          const ids = [`${runId}w${w}a${n}`, `${runId}w${w}b${n}`].sort();
+          docs.push({ _id: ids.join('_') as never, participants: ids, unreadCount: {}, createdAt: new Date(), updatedAt: new Date() });
+        }
+      }
+      await mongo.db().collection('conversations').insertMany(docs);
+    }
+
+    // 1. Memory per idle authenticated connection, on a fresh edge process.
+    let idle: SystemReport['idle'] = null;
+    if (config.idle > 0) {
+      await sleep(2000);
+      const rssBefore = rssOf(started.edgePid);
+      const t0 = performance.now();
+      await load.all((id, i) => ({ id, type: 'connectIdle', count: load.share(config.idle, i) }));
+      const connectSeconds = (performance.now() - t0) / 1000;
+      await sleep(3000);
+      const rssAfter = rssOf(started.edgePid);
+      idle = {
+        connections: config.idle,
+        rssBeforeBytes: rssBefore,
+        rssAfterBytes: rssAfter,
+        bytesPerConnection: bytesPerConnection(rssBefore, rssAfter, config.idle),
+        connectSeconds,
+      };
+      log(`${system}: ${config.idle} idle connections in ${connectSeconds.toFixed(1)} s, ${(idle.bytesPerConnection / 1024).toFixed(1)} KiB each`);
+      await load.all((id) => ({ id, type: 'closeIdle' }));
+      await sleep(1000);
+    }
+
+    // 2. Pairs, warm-up, then the latency phase at a fixed rate and the throughput phase with a window.
+    await load.all((id, i) => ({ id, type: 'connectPairs', pairs: load.share(config.pairs, i) }));
+    log(`${system}: ${config.pairs} pairs connected`);
+    const phase = async (name: string, options: Omit<PhaseOptions, 'name' | 'ackTimeoutMs'>) => {
+      const cpuBefore = sampleCpu(cpuGroups);
+      const countBefore = await messages.countDocuments({});
+      const t0 = performance.now();
+      await load.all((id, i) => ({
+        id,
+        type: 'phase',
+        options: { ...options, name, ratePerSecond: load.share(options.ratePerSecond, i), ackTimeoutMs: 120_000 },
+      }));
+      const countAfter = await messages.countDocuments({});
+      const elapsed = performance.now() - t0;
+      const cpu = cpuPercent(cpuBefore, sampleCpu(cpuGroups), elapsed);
+      log(`${system}: ${name}: sent for ${(elapsed / 1000).toFixed(1)} s, draining`);
+      const drained = (await load.all<{ drained: boolean }>((id) => ({ id, type: 'drain', timeoutMs: 120_000 }))).every((r) => r.drained);
+      return { name, seconds: elapsed / 1000, persistedPerSecond: ratePerSecond(countBefore, countAfter, elapsed), cpu, drained };
+    };
+    if (config.warmupSeconds > 0) await phase('warmup', { mode: 'rate', ratePerSecond: config.rate, window: 1, durationMs: config.warmupSeconds * 1000 });
+    log(`${system}: latency phase, ${config.rate} msg/s for ${config.latencySeconds} s`);
+    const latency = await phase('latency', { mode: 'rate', ratePerSecond: config.rate, window: 1, durationMs: config.latencySeconds * 1000 });
+    log(`${system}: throughput phase, window ${config.window} per client for ${config.throughputSeconds} s`);
+    const throughput = await phase('throughput', { mode: 'window', ratePerSecond: 0, window: config.window, durationMs: config.throughputSeconds * 1000 });
+
+    // 3. What was acked, received and stored.
+    log(`${system}: collecting results`);
+    const finals = await load.all<FinalResult>((id) => ({ id, type: 'final' }));
+    const { outcomes, unexpectedReceived } = mergeOutcomes(finals);
+    log(`${system}: reading the store`);
+    const stored = new Map<string, number>();
+    for await (const doc of messages.find({}, { projection: { 'content.text': 1 } })) {
+      const text = (doc as { content?: { text?: string } }).content?.text ?? '';
+      if (!text.startsWith('bench ')) continue;
+      const key = text.slice('bench '.length);
+      stored.set(key, (stored.get(key) ?? 0) + 1);
+    }
+    log(`${system}: ${stored.size} keys stored`);
+    const phaseReport = (p: Awaited<ReturnType<typeof phase>>): PhaseReport => {
+      const merged = { sent: 0, acked: 0, failed: 0, errors: {} as Record<string, number>, latencies: [] as number[], ackLatencies: [] as number[] };
+      for (const final of finals) {
+        const r = final.phases[p.name];
+        if (!r) continue;
+        merged.sent += r.sent;
+        merged.acked += r.acked;
+        merged.failed += r.failed;
+        for (const [code, n] of Object.entries(r.errors)) merged.errors[code] = (merged.errors[code] ?? 0) + n;
+        for (const v of r.latencies) merged.latencies.push(v);
+        for (const v of r.ackLatencies) merged.ackLatencies.push(v);
+      }
+      return {
+        seconds: p.seconds,
+        sent: merged.sent,
+        acked: merged.acked,
+        failed: merged.failed,
+        errors: merged.errors,
+        latencyMs: summarizeLatency(merged.latencies),
+        ackLatencyMs: summarizeLatency(merged.ackLatencies),
+        persistedPerSecond: p.persistedPerSecond,
+        drained: p.drained,
+        cpuPercent: p.cpu,
+      };
+    };
+    const sum = (key: 'orderViolations' | 'errorEvents' | 'disconnects') => finals.reduce((n, f) => n + f[key], 0);
+    return {
+      system,
+      idle,
+      latency: phaseReport(latency),
+      throughput: phaseReport(throughput),
+      accounting: {
+        ...accountMessages(outcomes, stored),
+        unexpectedReceived,
+        orderViolations: sum('orderViolations'),
+        errorEvents: sum('errorEvents'),
+        disconnects: sum('disconnects'),
+        stored: [...stored.values()].reduce((a, b) => a + b, 0),
+      },
+    };
+  } finally {
+    log(`${system}: stopping`);
+    await load.close();
+    await mongo.close();
+    await started.stop();
+    log(`${system}: stopped`);
+  }
+}
+
+function profilesOf(system: string): Record<string, ReturnType<typeof topFrames>> {
+  const out: Record<string, ReturnType<typeof topFrames>> = {};
+  if (!profileDir) return out;
+  for (const entry of readdirSync(profileDir)) {
+    if (!entry.startsWith(`${system}-`)) continue;
+    const dir = join(profileDir, entry);
+    for (const file of readdirSync(dir)) {
+      if (!file.endsWith('.cpuprofile')) continue;
+      const frames = topFrames(JSON.parse(readFileSync(join(dir, file), 'utf8')), 20);
+      // The service's main thread writes the largest profile; keep one per service.
+      const name = entry.slice(system.length + 1);
+      if (!out[name] || frames.reduce((n, f) => n + f.selfMs, 0) > out[name].reduce((n, f) => n + f.selfMs, 0)) out[name] = frames;
+    }
+  }
+  return out;
+}
+
+const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+
+function printTable(reports: SystemReport[]): Record<string, number> {
+  const ours = reports.find((r) => r.system === 'ours');
+  const base = reports.find((r) => r.system === 'baseline');
+  const rows: Array<[string, (r: SystemReport) => number, number]> = [
+    [`latency @${config.rate}/s p50 ms`, (r) => r.latency.latencyMs.p50, 2],
+    ['latency p90 ms', (r) => r.latency.latencyMs.p90, 2],
+    ['latency p99 ms', (r) => r.latency.latencyMs.p99, 2],
+    ['latency max ms', (r) => r.latency.latencyMs.max, 1],
+    ['persisted msg/s @rate', (r) => r.latency.persistedPerSecond, 0],
+    ['throughput persisted msg/s', (r) => r.throughput.persistedPerSecond, 0],
+    ['throughput latency p50 ms', (r) => r.throughput.latencyMs.p50, 1],
+    ['throughput latency p99 ms', (r) => r.throughput.latencyMs.p99, 1],
+    ['sent', (r) => r.accounting.sent, 0],
+    ['errors (failed sends)', (r) => r.accounting.failed + r.accounting.errorEvents, 0],
+    ['lost', (r) => r.accounting.lost, 0],
+    ['duplicated', (r) => r.accounting.duplicated, 0],
+    ['order violations', (r) => r.accounting.orderViolations, 0],
+    ['idle KiB / connection', (r) => (r.idle ? r.idle.bytesPerConnection / 1024 : Number.NaN), 1],
+  ];
+  const ratios: Record<string, number> = {};
+  const lines = [['metric', 'ours', 'baseline', 'ours/baseline']];
+  for (const [label, get, digits] of rows) {
+    const a = ours ? get(ours) : Number.NaN;
+    const b = base ? get(base) : Number.NaN;
+    const ratio = b !== 0 ? a / b : Number.NaN;
+    ratios[label] = ratio;
+    lines.push([label, fmt(a, digits), fmt(b, digits), fmt(ratio, 2)]);
+  }
+  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  for (const line of lines) console.log(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  return ratios;
+}
+
+const reports: SystemReport[] = [];
+let failure: unknown;
+try {
+  for (const system of config.systems) {
+    const report = await runSystem(system);
+    if (profileDir) report.profiles = profilesOf(system);
+    reports.push(report);
+  }
+} catch (error) {
+  failure = error;
+} finally {
+  await cleanup(infra, namespace, Object.values(databases)).catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
+}
+if (failure) throw failure;
+
+const ratios = printTable(reports);
+const ours = reports.find((r) => r.system === 'ours');
+const base = reports.find((r) => r.system === 'baseline');
+const targets = ours
+  ? {
+      throughputAtLeast2xBaseline: base ? ours.throughput.persistedPerSecond >= 2 * base.throughput.persistedPerSecond : null,
+      zeroLostAndDuplicated: ours.accounting.lost === 0 && ours.accounting.duplicated === 0,
+      latencyMeasuredAtRate: config.rate,
+      p50AtMost2ms: ours.latency.latencyMs.p50 <= 2,
+      p99AtMost10ms: ours.latency.latencyMs.p99 <= 10,
+      p99NoWorseThanBaseline: base ? ours.latency.latencyMs.p99 <= base.latency.latencyMs.p99 : null,
+      idleAtMost16KiB: ours.idle ? ours.idle.bytesPerConnection <= 16 * 1024 : null,
+      idleConnections: ours.idle?.connections ?? 0,
+    }
+  : {};
+console.log(`targets: ${JSON.stringify(targets)}`);
+const machine = {
+  cpus: (await import('node:os')).cpus().length,
+  cpuModel: (await import('node:os')).cpus()[0]?.model,
+  memoryGiB: Math.round((await import('node:os')).totalmem() / 2 ** 30),
+  node: process.version,
+  mongo: 'FerretDB v1 on PostgreSQL (MongoDB wire protocol)',
+};
+mkdirSync(join(ROOT, config.out), { recursive: true });
+const file = join(ROOT, config.out, `${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}.json`);
+writeFileSync(file, `${JSON.stringify({ runId, config, machine, reports, ratios, targets }, null, 2)}\n`);
+console.log(`written ${file.slice(ROOT.length)}`);
+const bad = reports.some((r) => r.accounting.lost > 0 || r.accounting.duplicated > 0);
+if (ours && (ours.accounting.lost > 0 || ours.accounting.duplicated > 0)) console.error('ours lost or duplicated messages');
+process.exit(ours && bad && (ours.accounting.lost > 0 || ours.accounting.duplicated > 0) ? 1 : 0);

@@ -1,0 +1,194 @@
+/**
+ * Starting and removing what one benchmark run needs: our services as separate processes (as `npm start`
+ * runs them), the baseline's single process, a fresh namespace and databases, and reading a process's CPU
+ * time and resident memory from /proc.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { MongoClient } from 'mongodb';
+import { Redis } from 'ioredis';
+import { spawnBackend, spawnGateway, type ServiceProcess } from '../tests/support/processes.ts';
+
+export interface Infra {
+  natsUrl: string;
+  /** Server URL without a database. */
+  mongoUrl: string;
+  redisUrl: string;
+}
+
+export function mongoUrlFor(infra: Infra, database: string): string {
+  const url = new URL(infra.mongoUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export interface Started {
+  /** Socket.IO URL. */
+  url: string;
+  /** The process whose memory per connection is measured (our gateway; the baseline's only process). */
+  edgePid: number;
+  processes: Record<string, ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+export interface OursOptions {
+  infra: Infra;
+  namespace: string;
+  database: string;
+  secret: string;
+  partitions: number;
+  /** Extra env for every service, e.g. NODE_OPTIONS for --cpu-prof. */
+  extraEnv: (service: string) => Record<string, string>;
+}
+
+export async function startOurs({ infra, namespace, database, secret, partitions, extraEnv }: OursOptions): Promise<Started> {
+  const env = {
+    NATS_URL: infra.natsUrl,
+    MONGO_URL: mongoUrlFor(infra, database),
+    REDIS_URL: infra.redisUrl,
+    CHAT_NAMESPACE: namespace,
+    JWT_SECRET: secret,
+    HOST: '127.0.0.1',
+    NODE_ENV: 'production',
+    SHUTDOWN_DELAY_MS: '0',
+    MESSAGE_PARTITIONS: String(partitions),
+    // The bench measures when a send completes, however long: no STORE_TIMEOUT under overload.
+    SEND_ACK_TIMEOUT_MS: '120000',
+    // Load, not abuse: the per-user send limit would refuse the bench's senders (the baseline has none).
+    SEND_RATE_PER_MINUTE: '6000000',
+    SEND_RATE_BURST: '100000',
+    PRESENCE_KEY_PREFIX: `${namespace}:presence:`,
+  };
+  const started: Record<string, ServiceProcess> = {};
+  const stop = async () => {
+    // The edge first, then what it depends on; each exits by itself (and writes its CPU profile).
+    for (const name of ['gateway', 'messages', 'presence']) await started[name]?.kill('SIGTERM');
+  };
+  try {
+    started.messages = await spawnBackend('messages', { ...env, ...extraEnv('messages') });
+    started.presence = await spawnBackend('presence', { ...env, ...extraEnv('presence') });
+    const gateway = await spawnGateway({ ...env, ...extraEnv('gateway') });
+    started.gateway = gateway;
+    return { url: gateway.url, edgePid: gateway.child.pid as number, processes: started, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export async function startBaseline(options: { infra: Infra; database: string; secret: string; extraEnv: Record<string, string> }): Promise<Started> {
+  const child = spawn(process.execPath, ['--conditions=source', 'bench/baseline/server.ts'], {
+    cwd: new URL('../', import.meta.url).pathname,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', MONGO_URL: mongoUrlFor(options.infra, options.database), JWT_SECRET: options.secret, ...options.extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the baseline did not start:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /"port":(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the baseline exited (${code}):\n${output}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    edgePid: child.pid as number,
+    processes: {},
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Removes the run's streams, databases and Redis keys. */
+export async function cleanup(infra: Infra, namespace: string, databases: string[]): Promise<void> {
+  const nc = await connect({ servers: infra.natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const prefix = `${namespace.toUpperCase()}_`;
+    for await (const name of jsm.streams.names()) if (name.startsWith(prefix)) await jsm.streams.delete(name);
+  } finally {
+    await nc.close();
+  }
+  const mongo = new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 5000 });
+  try {
+    for (const database of databases) await mongo.db(database).dropDatabase();
+  } finally {
+    await mongo.close();
+  }
+  const redis = new Redis(infra.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Resident memory of a process, in bytes (VmRSS). */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1];
+  if (!kb) throw new Error(`no VmRSS for ${pid}`);
+  return Number(kb) * 1024;
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU time of a process so far, in seconds. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** The pids of processes on this machine whose command name starts with `name` (nats-server, postgres…). */
+export function pidsNamed(name: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim().startsWith(name)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+/** CPU seconds per named group of processes; sample before and after a phase and subtract. */
+export type CpuGroups = Record<string, () => number[]>;
+
+export function sampleCpu(groups: CpuGroups): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, pids] of Object.entries(groups)) out[name] = pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+  return out;
+}
+
+export function cpuPercent(before: Record<string, number>, after: Record<string, number>, elapsedMs: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of Object.keys(after)) out[name] = Math.round((((after[name] ?? 0) - (before[name] ?? 0)) * 100_000) / elapsedMs);
+  return out;
+}
+

@@ -1,0 +1,337 @@
+/**
+ * A load-generator thread: holds pairs of Socket.IO clients (both users of a pair live in this thread, so a
+ * send and its `new_message` are timed on one clock) and idle clients. Driven by messages from `run.ts`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { SignJWT } from 'jose';
+import { io, type Socket } from 'socket.io-client';
+
+export interface WorkerInit {
+  url: string;
+  secret: string;
+  /** Prefix of every user id and message key of this run and worker. */
+  prefix: string;
+  /** Connections opened at once while connecting. */
+  connectConcurrency: number;
+  /** What says a client is ready: ours emits `authenticated`; the baseline has only the connection. */
+  readyOn: 'authenticated' | 'connect';
+}
+
+export interface PhaseOptions {
+  name: string;
+  /** `rate`: open loop at `ratePerSecond` over all senders; `window`: each sender keeps `window` sends unacked. */
+  mode: 'rate' | 'window';
+  ratePerSecond: number;
+  window: number;
+  durationMs: number;
+  ackTimeoutMs: number;
+}
+
+export interface PhaseResult {
+  latencies: number[];
+  ackLatencies: number[];
+  sent: number;
+  acked: number;
+  failed: number;
+  errors: Record<string, number>;
+}
+
+export interface FinalResult {
+  phases: Record<string, PhaseResult>;
+  sent: string[];
+  acked: string[];
+  failed: string[];
+  received: Array<[string, number]>;
+  orderViolations: number;
+  errorEvents: number;
+  disconnects: number;
+}
+
+export type WorkerRequest =
+  | { id: number; type: 'connectPairs'; pairs: number }
+  | { id: number; type: 'connectIdle'; count: number }
+  | { id: number; type: 'closeIdle' }
+  | { id: number; type: 'phase'; options: PhaseOptions }
+  | { id: number; type: 'drain'; timeoutMs: number }
+  | { id: number; type: 'final' }
+  | { id: number; type: 'close' };
+
+interface Client {
+  userId: string;
+  socket: Socket;
+  peer?: Client;
+  conversationId?: string;
+  /** Sends of this client counted per key, in order. */
+  nextIndex: number;
+  inFlight: number;
+  /** Last index received from the peer (per-sender order). */
+  lastFromPeer: number;
+}
+
+const init = workerData as WorkerInit;
+const port = parentPort;
+if (!port) throw new Error('worker.ts runs as a worker thread');
+
+const pairs: Client[] = [];
+const idle: Client[] = [];
+/** When each key was sent, and the phase it counts in. */
+const sendTimes = new Map<string, { at: number; phase: PhaseResult }>();
+const phases: Record<string, PhaseResult> = {};
+const sentKeys: string[] = [];
+const ackedKeys: string[] = [];
+const failedKeys: string[] = [];
+const received = new Map<string, number>();
+let orderViolations = 0;
+let errorEvents = 0;
+let disconnects = 0;
+let closing = false;
+let userCounter = 0;
+let pairCounter = 0;
+
+const secretKey = new TextEncoder().encode(init.secret);
+
+async function token(userId: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ userId, email: `${userId}@bench.test`, role: 'customer', name: userId })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt(now)
+    .setExpirationTime(now + 6 * 3600)
+    .sign(secretKey);
+}
+
+/** Connects one client and resolves once it is authenticated (ours says `authenticated`; the baseline just connects). */
+async function connect(userId: string): Promise<Client> {
+  const socket = io(init.url, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    autoConnect: false,
+    auth: { token: await token(userId) },
+  });
+  const client: Client = { userId, socket, nextIndex: 0, inFlight: 0, lastFromPeer: -1 };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${userId}: no connection within 30 s`)), 30_000);
+    let connected = false;
+    let authenticated = init.readyOn === 'connect';
+    // Ours emits `authenticated` after the socket is subscribed; the baseline has no such event, so its
+    // `connect` is enough (its handshake already verified the token).
+    const done = () => {
+      if (!connected || !authenticated) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    socket.once('connect', () => {
+      connected = true;
+      done();
+    });
+    socket.once('authenticated', () => {
+      authenticated = true;
+      done();
+    });
+    socket.once('connect_error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.connect();
+  });
+  socket.on('error', () => errorEvents++);
+  socket.on('disconnect', () => {
+    if (!closing) disconnects++;
+  });
+  return client;
+}
+
+async function inBatches<T>(count: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(count);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(count, init.connectConcurrency) }, async () => {
+    while (next < count) {
+      const i = next++;
+      out[i] = await make(i);
+    }
+  });
+  await Promise.all(lanes);
+  return out;
+}
+
+function keyOf(client: Client, index: number): string {
+  return `${client.userId}.${index}`;
+}
+
+function onNewMessage(client: Client, message: { content?: { text?: unknown } }): void {
+  const text = message.content?.text;
+  if (typeof text !== 'string' || !text.startsWith('bench ')) return;
+  const key = text.slice('bench '.length);
+  const dot = key.lastIndexOf('.');
+  const senderId = key.slice(0, dot);
+  // Both participants get the message (the sender too, on its other devices): only the receiver counts.
+  if (senderId === client.userId) return;
+  received.set(key, (received.get(key) ?? 0) + 1);
+  const index = Number(key.slice(dot + 1));
+  if (index <= client.lastFromPeer) orderViolations++;
+  client.lastFromPeer = Math.max(client.lastFromPeer, index);
+  const sent = sendTimes.get(key);
+  if (sent) sent.phase.latencies.push(performance.now() - sent.at);
+}
+
+async function connectPairs(count: number): Promise<void> {
+  const made = await inBatches(count, async () => {
+    const n = pairCounter++;
+    const a = await connect(`${init.prefix}a${n}`);
+    const b = await connect(`${init.prefix}b${n}`);
+    a.peer = b;
+    b.peer = a;
+    a.conversationId = b.conversationId = [a.userId, b.userId].sort().join('_');
+    for (const client of [a, b]) {
+      client.socket.on('new_message', (message: { content?: { text?: unknown } }) => onNewMessage(client, message));
+      client.socket.emit('join_conversation', { conversationId: client.conversationId, userId: client.userId });
+    }
+    return [a, b];
+  });
+  for (const [a, b] of made) pairs.push(a as Client, b as Client);
+}
+
+function send(client: Client, options: PhaseOptions, phase: PhaseResult, onDone?: () => void): void {
+  const peer = client.peer as Client;
+  const index = client.nextIndex++;
+  const key = keyOf(client, index);
+  const started = performance.now();
+  sendTimes.set(key, { at: started, phase });
+  sentKeys.push(key);
+  phase.sent++;
+  client.inFlight++;
+  client.socket
+    .timeout(options.ackTimeoutMs)
+    .emit(
+      'send_message',
+      {
+        conversationId: client.conversationId,
+        receiverId: peer.userId,
+        messageType: 'text',
+        content: { text: `bench ${key}` },
+        clientMessageId: `m${index}`,
+      },
+      (error: Error | null, ack?: { ok: boolean; error?: { code?: string } }) => {
+        client.inFlight--;
+        if (!error && ack?.ok) {
+          ackedKeys.push(key);
+          phase.acked++;
+          phase.ackLatencies.push(performance.now() - started);
+        } else {
+          failedKeys.push(key);
+          const code = error ? 'ACK_TIMEOUT' : (ack?.error?.code ?? 'UNKNOWN');
+          phase.failed++;
+          phase.errors[code] = (phase.errors[code] ?? 0) + 1;
+        }
+        onDone?.();
+      },
+    );
+}
+
+/** Sends for the phase's duration; its latencies keep arriving after (collect them with `final`). */
+async function runPhase(options: PhaseOptions): Promise<{ sent: number }> {
+  const result: PhaseResult = { latencies: [], ackLatencies: [], sent: 0, acked: 0, failed: 0, errors: {} };
+  phases[options.name] = result;
+  const started = performance.now();
+  const end = started + options.durationMs;
+  if (pairs.length === 0) return { sent: 0 };
+  if (options.mode === 'rate') {
+    let sent = 0;
+    let next = 0;
+    await new Promise<void>((resolve) => {
+      const tick = () => {
+        const now = performance.now();
+        const due = Math.min(options.durationMs, now - started) * (options.ratePerSecond / 1000);
+        while (sent < due) {
+          send(pairs[next] as Client, options, result);
+          next = (next + 1) % pairs.length;
+          sent++;
+        }
+        if (now >= end) {
+          clearInterval(timer);
+          resolve();
+        }
+      };
+      const timer = setInterval(tick, 1);
+    });
+  } else {
+    let stopped = false;
+    const pump = (client: Client) => {
+      while (!stopped && client.inFlight < options.window) {
+        const failedBefore = result.failed;
+        // After a refusal, wait a little instead of spinning on errors.
+        send(client, options, result, () => (result.failed > failedBefore ? setTimeout(() => pump(client), 50) : pump(client)));
+      }
+    };
+    for (const client of pairs) pump(client);
+    await new Promise((resolve) => setTimeout(resolve, options.durationMs));
+    stopped = true;
+  }
+  return { sent: result.sent };
+}
+
+async function drain(timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const inFlight = pairs.reduce((n, c) => n + c.inFlight, 0);
+    const expected = ackedKeys.length;
+    let seen = 0;
+    for (const key of ackedKeys) if (received.has(key)) seen++;
+    if (inFlight === 0 && seen === expected) return true;
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+port.on('message', async (request: WorkerRequest) => {
+  try {
+    switch (request.type) {
+      case 'connectPairs':
+        await connectPairs(request.pairs);
+        port.postMessage({ id: request.id, ok: true, result: { connected: pairs.length } });
+        return;
+      case 'connectIdle': {
+        const made = await inBatches(request.count, () => connect(`${init.prefix}i${userCounter++}`));
+        idle.push(...made);
+        port.postMessage({ id: request.id, ok: true, result: { connected: idle.length } });
+        return;
+      }
+      case 'closeIdle':
+        closing = true;
+        for (const client of idle.splice(0)) client.socket.disconnect();
+        closing = false;
+        port.postMessage({ id: request.id, ok: true, result: {} });
+        return;
+      case 'phase': {
+        const result = await runPhase(request.options);
+        port.postMessage({ id: request.id, ok: true, result });
+        return;
+      }
+      case 'drain':
+        port.postMessage({ id: request.id, ok: true, result: { drained: await drain(request.timeoutMs) } });
+        return;
+      case 'final': {
+        const result: FinalResult = {
+          phases,
+          sent: sentKeys,
+          acked: ackedKeys,
+          failed: failedKeys,
+          received: [...received],
+          orderViolations,
+          errorEvents,
+          disconnects,
+        };
+        port.postMessage({ id: request.id, ok: true, result });
+        return;
+      }
+      case 'close':
+        closing = true;
+        for (const client of [...pairs, ...idle]) client.socket.disconnect();
+        port.postMessage({ id: request.id, ok: true, result: {} });
+        return;
+    }
+  } catch (error) {
+    port.postMessage({ id: request.id, ok: false, error: String((error as Error).stack ?? error) });
+  }
+});
