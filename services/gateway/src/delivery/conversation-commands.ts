@@ -21,13 +21,21 @@ export class ConversationCommands {
   async applied(streamSeqs: number[], timeoutMs: number): Promise<void> {
     const stream = this.#names.streams.commands.name;
     const deadline = Date.now() + timeoutMs;
-    let waiting = streamSeqs;
+    const queued = async (seqs: number[]): Promise<number[]> => {
+      const still: number[] = [];
+      for (let i = 0; i < seqs.length; i += 100) {
+        const chunk = seqs.slice(i, i + 100);
+        const present = await Promise.all(
+          chunk.map((seq) => this.#bus.jsm.streams.getMessage(stream, { seq }).then((stored) => stored !== null, () => false)),
+        );
+        still.push(...chunk.filter((_, j) => present[j]));
+      }
+      return still;
+    };
+    let waiting = await queued(streamSeqs);
     while (waiting.length > 0 && Date.now() < deadline) {
-      const present = await Promise.all(
-        waiting.map((seq) => this.#bus.jsm.streams.getMessage(stream, { seq }).then((stored) => stored !== null, () => false)),
-      );
-      waiting = waiting.filter((_, i) => present[i]);
-      if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      waiting = await queued(waiting);
     }
   }
 

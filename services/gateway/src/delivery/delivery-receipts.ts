@@ -5,6 +5,8 @@ import type { ConversationCommands } from './conversation-commands.ts';
 /** How long receipts are gathered before one command per conversation goes out. */
 const FLUSH_AFTER_MS = 20;
 const MAX_IDS_PER_COMMAND = 1000;
+/** Receipts remembered for `close`: far more than a gateway sends in the seconds a command waits to be applied. */
+const RECENT_RECEIPTS = 2_000;
 
 /**
  * Reports that messages reached a device of their receiver, batched per conversation. A receipt lost with a
@@ -17,8 +19,11 @@ export class DeliveryReceipts {
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | undefined;
   #inFlight = new Set<Promise<void>>();
-  /** Stream sequence numbers of receipts sent, kept only at shutdown (see `close`). */
-  #sent: number[] | undefined;
+  /**
+   * Stream sequence numbers of the receipts sent lately, newest last: at shutdown, the ones still queued are
+   * waited for (see `close`). Applied ones are gone from the work-queue stream, so checking them is cheap.
+   */
+  readonly #recent: number[] = [];
 
   constructor(commands: ConversationCommands, logger: Logger) {
     this.#commands = commands;
@@ -51,7 +56,8 @@ export class DeliveryReceipts {
       return chunks.map((messageIds) =>
         this.#commands.publish({ type: 'delivered', conversationId, receiverId, messageIds, at }).then(
           (ack) => {
-            this.#sent?.push(ack.seq);
+            this.#recent.push(ack.seq);
+            if (this.#recent.length > RECENT_RECEIPTS) this.#recent.shift();
           },
           (error: unknown) => this.#logger.warn({ err: error, conversationId }, 'could not report a delivery; it will be replayed'),
         ),
@@ -67,9 +73,8 @@ export class DeliveryReceipts {
    * so that a client reconnecting to another gateway is not replayed what it was just shown here.
    */
   async close(applied: (streamSeqs: number[]) => Promise<void>): Promise<void> {
-    this.#sent = [];
-    await Promise.all(this.#inFlight);
     await this.flush();
-    await applied(this.#sent);
+    await Promise.all(this.#inFlight);
+    await applied([...this.#recent]);
   }
 }
