@@ -11,6 +11,7 @@ import {
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { EventHandler } from '../socket/register-handler.ts';
+import { userRoom } from '../rooms.ts';
 import type { ChatServer, ChatSocket } from '../socket/types.ts';
 import { PresenceReporter } from './presence-reporter.ts';
 import { RateLimiter } from '../rate-limiter.ts';
@@ -42,8 +43,10 @@ export class GatewayPresence {
   readonly #names: BusNames;
   readonly #logger: Logger;
   readonly #heartbeatMs: number;
+  readonly #io: ChatServer;
 
   constructor({ bus, names, io, logger, heartbeatMs }: GatewayPresenceDeps) {
+    this.#io = io;
     this.#bus = bus;
     this.#names = names;
     this.#logger = logger.child({ component: 'presence' });
@@ -122,8 +125,11 @@ export class GatewayPresence {
   /** Watches `target` for this socket and tells it the current status (unless a newer change overtook it). */
   async tellStatus(socket: ChatSocket, target: UserId): Promise<UserPresence> {
     await this.watches.watch(socket.id, target);
-    const [status] = await this.statusOf([target]);
-    if (!status) throw new ChatError('PRESENCE_UNAVAILABLE');
+    const [reported] = await this.statusOf([target]);
+    if (!reported) throw new ChatError('PRESENCE_UNAVAILABLE');
+    // A user with a socket here is online, even while the report of that socket is still on its way.
+    const here = (this.#io.sockets.adapter.rooms.get(userRoom(target))?.size ?? 0) > 0;
+    const status = here && !reported.isOnline ? { ...reported, isOnline: true } : reported;
     if (this.watches.isCurrent(status)) socket.emit('user_online_status', { userId: status.userId, isOnline: status.isOnline, lastSeen: status.lastSeen });
     return status;
   }
