@@ -1,3 +1,3 @@
 export { bearerToken } from './bearer.ts';
-export { createTokenVerifier } from './verifier.ts';
-export type { AuthConfig, AuthUser, TokenVerifier } from './verifier.ts';
+export { createTokenVerifier, verifierFromEnv } from './verifier.ts';
+export type { AuthConfig, AuthUser, JwtEnv, TokenVerifier } from './verifier.ts';

@@ -187,3 +187,21 @@ function toAuthError(error: unknown): ChatError {
   }
   return authError('malformed_token', 'The token is not a well-formed JWT');
 }
+
+/** The JWT settings as every service's configuration names them (`jwtEnv` in @chat/config). */
+export interface JwtEnv {
+  JWT_SECRET?: string | undefined;
+  JWT_JWKS_URL?: string | undefined;
+  JWT_ISSUER?: string | undefined;
+  JWT_AUDIENCE?: string | undefined;
+}
+
+/** A verifier from a service's parsed JWT settings. */
+export function verifierFromEnv(config: JwtEnv): TokenVerifier {
+  return createTokenVerifier({
+    ...(config.JWT_SECRET ? { secret: config.JWT_SECRET } : {}),
+    ...(config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : {}),
+    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+  });
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MESSAGE_PARTITIONS, DEFAULT_PRESENCE_HEARTBEAT_MS } from '@chat/contracts';
-import { busEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
+import { busEnv, exactlyOneJwtKey, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
 
 export const GatewayConfigSchema = z
   .object({
@@ -14,11 +14,7 @@ export const GatewayConfigSchema = z
       .default('*')
       .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
       .pipe(z.array(z.union([z.literal('*'), url(['http', 'https'])])).min(1)),
-    /** HS256 secret; or JWT_JWKS_URL for RS256/ES256. Exactly one of the two. */
-    JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
-    JWT_JWKS_URL: url(['http', 'https']).optional(),
-    JWT_ISSUER: z.string().optional(),
-    JWT_AUDIENCE: z.string().optional(),
+    ...jwtEnv,
     /** A socket that has not authenticated within this time is disconnected. */
     AUTH_TIMEOUT_MS: positiveInt(10_000),
     /** How long a `send_message` ack waits for the stored message. */
@@ -42,12 +38,7 @@ export const GatewayConfigSchema = z
     /** The uploads service, which `POST /api/common/upload` and downloads are streamed to. */
     UPLOADS_URL: url(['http', 'https']).default('http://127.0.0.1:4300'),
   })
-  .refine((config) => Boolean(config.JWT_SECRET) !== Boolean(config.JWT_JWKS_URL), {
-    path: ['JWT_SECRET'],
-    message: 'set exactly one of JWT_SECRET (HS256) and JWT_JWKS_URL (RS256/ES256)',
-    // Report it together with any other problem, not only once the rest is valid.
-    when: () => true,
-  })
+  .refine(...exactlyOneJwtKey)
   .refine((config) => Boolean(config.SOCKET_ADMIN_UI_USERNAME) === Boolean(config.SOCKET_ADMIN_UI_PASSWORD_HASH), {
     path: ['SOCKET_ADMIN_UI_PASSWORD_HASH'],
     message: 'set both SOCKET_ADMIN_UI_USERNAME and SOCKET_ADMIN_UI_PASSWORD_HASH, or neither',

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Server } from 'socket.io';
 import type { AddressInfo } from 'node:net';
 import { busNames } from '@chat/contracts';
-import { createTokenVerifier, type TokenVerifier } from '@chat/auth';
+import { verifierFromEnv } from '@chat/auth';
 import { Bus, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
@@ -40,18 +40,10 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export function createVerifier(config: GatewayConfig): TokenVerifier {
-  return createTokenVerifier({
-    ...(config.JWT_SECRET ? { secret: config.JWT_SECRET } : {}),
-    ...(config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : {}),
-    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
-    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
-  });
-}
 
 /** Starts the gateway; rejects (having closed what it opened) when NATS is unreachable or the port is taken. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
-  const verifier = createVerifier(config);
+  const verifier = verifierFromEnv(config);
   const bus = await Bus.connect({ servers: config.NATS_URL, name: 'gateway', logger });
   const app = Fastify({ logger: false });
   let presence: GatewayPresence | undefined;

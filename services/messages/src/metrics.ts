@@ -1,4 +1,4 @@
-import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '@chat/telemetry';
+import { Counter, createMetricsRegistry, Gauge, Histogram, requestCounter, type Registry } from '@chat/telemetry';
 
 /** The messages service's Prometheus metrics; `consumerLag` is read when Prometheus scrapes. */
 export function createMessagesMetrics({ consumerLag }: { consumerLag: () => Promise<Array<[consumer: string, pending: number]>> }) {
@@ -18,12 +18,8 @@ export function createMessagesMetrics({ consumerLag }: { consumerLag: () => Prom
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    requests: new Counter({
-      name: 'chat_rpc_requests_total',
-      help: 'Request/reply calls answered, by endpoint and outcome',
-      labelNames: ['endpoint', 'outcome'] as const,
-      registers: [registry],
-    }),
+    /** Wraps a request handler so that every answer is counted. */
+    counted: requestCounter(registry),
     consumerPending: new Gauge({
       name: 'chat_jetstream_consumer_pending',
       help: 'Commands waiting for this service (JetStream consumer lag: not yet delivered plus unacknowledged)',
@@ -49,20 +45,6 @@ export function measured<T>(metrics: MessagesMetrics, type: string, handler: (in
       throw error;
     } finally {
       end();
-    }
-  };
-}
-
-/** Wraps a request handler so that every answer is counted. */
-export function countedRequests<Req, Res>(metrics: MessagesMetrics, endpoint: string, handler: (request: Req) => Promise<Res>) {
-  return async (request: Req): Promise<Res> => {
-    try {
-      const result = await handler(request);
-      metrics.requests.inc({ endpoint, outcome: 'ok' });
-      return result;
-    } catch (error) {
-      metrics.requests.inc({ endpoint, outcome: 'error' });
-      throw error;
     }
   };
 }

@@ -19,7 +19,7 @@ import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { MessagesConfig } from './config.ts';
-import { countedRequests, createMessagesMetrics, measured } from './metrics.ts';
+import { createMessagesMetrics, measured } from './metrics.ts';
 import { parseFailpoints } from './failpoints.ts';
 import { conversationCommandHandler } from './handlers/conversation-command.ts';
 import { conversationExistsHandler } from './handlers/conversation-exists.ts';
@@ -80,7 +80,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     const service = await createService(bus, { name: names.messagesService.name, version: SERVICE_VERSION });
     const rpc = names.messagesService;
     const serve = <Req, Res>(name: string, channel: Channel<Req>, reply: z.ZodType<Res>, handler: (request: Req) => Promise<Res>) =>
-      addEndpoint(service, { name, channel, reply, handler: countedRequests(metrics, name, handler), logger });
+      addEndpoint(service, { name, channel, reply, handler: metrics.counted(name, handler), logger });
     serve('find-by-client-id', rpc.findByClientMessageId, FindByClientMessageIdResponseSchema, findByClientMessageIdHandler({ store }));
     serve('list-conversations', rpc.listConversations, ListConversationsResponseSchema, listConversationsHandler({ store, profiles }));
     serve('create-conversation', rpc.createConversation, CreateConversationResponseSchema, createConversationHandler({ store }));

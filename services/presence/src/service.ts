@@ -7,7 +7,7 @@ import {
 } from '@chat/contracts';
 import { addEndpoint, Bus, createService } from '@chat/bus';
 import type { Logger } from '@chat/logger';
-import { Counter, createMetricsRegistry, type ReadinessCheck, type Registry } from '@chat/telemetry';
+import { Counter, createMetricsRegistry, requestCounter, type ReadinessCheck, type Registry } from '@chat/telemetry';
 import type { PresenceConfig } from './config.ts';
 import { GatewayExpiry } from './gateway-expiry.ts';
 import { heartbeatHandler } from './handlers/heartbeat.ts';
@@ -39,25 +39,8 @@ export async function startPresenceService(config: PresenceConfig, logger: Logge
     };
 
     const registry = createMetricsRegistry('presence');
-    const requests = new Counter({
-      name: 'chat_rpc_requests_total',
-      help: 'Request/reply calls answered, by endpoint and outcome',
-      labelNames: ['endpoint', 'outcome'] as const,
-      registers: [registry],
-    });
     const flips = new Counter({ name: 'chat_presence_changes_total', help: 'Users going online or offline', registers: [registry] });
-    const counted =
-      <Req, Res>(endpoint: string, handler: (request: Req) => Promise<Res>) =>
-      async (request: Req): Promise<Res> => {
-        try {
-          const result = await handler(request);
-          requests.inc({ endpoint, outcome: 'ok' });
-          return result;
-        } catch (error) {
-          requests.inc({ endpoint, outcome: 'error' });
-          throw error;
-        }
-      };
+    const counted = requestCounter(registry);
     const publishCounted = (changes: UserPresence[]) => {
       flips.inc(changes.length);
       publish(changes);

@@ -3,7 +3,7 @@ import Fastify from 'fastify';
 import { MongoClient } from 'mongodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { busNames, GetUploadResponseSchema, type UploadRecord } from '@chat/contracts';
-import { createTokenVerifier } from '@chat/auth';
+import { verifierFromEnv } from '@chat/auth';
 import { addEndpoint, Bus, createService, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
@@ -61,11 +61,7 @@ export function createStorage(config: UploadsConfig): FileStorage {
 
 /** Starts the uploads service; rejects (having closed what it opened) when a dependency is unusable. */
 export async function startUploadsService(config: UploadsConfig, logger: Logger): Promise<UploadsService> {
-  const verifier = createTokenVerifier({
-    ...(config.JWT_SECRET ? { secret: config.JWT_SECRET } : { jwksUrl: config.JWT_JWKS_URL }),
-    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
-    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
-  });
+  const verifier = verifierFromEnv(config);
   const storage = createStorage(config);
   await storage.check();
 
