@@ -4,7 +4,11 @@ import { conversationIdOf, type UserId } from '@chat/contracts';
 import { collectEvents, connectClient, createTestContext, emitWithAck, signToken, waitFor, type ChatClient } from '@chat/testing';
 import { serviceEnv } from '../support/system.ts';
 import { startOtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
-import { spawnBackend, spawnGateway, spawnMessages, type ServiceProcess } from '../support/processes.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnBackend, spawnGateway, spawnMessages, spawnService, type ServiceProcess } from '../support/processes.ts';
+import { samples, uploadFile } from '../support/uploads.ts';
 
 const ctx = createTestContext();
 const processes: ServiceProcess[] = [];
@@ -48,12 +52,24 @@ describe('observability of the running services', () => {
   let gateway: Awaited<ReturnType<typeof spawnGateway>>;
   let messages: Awaited<ReturnType<typeof spawnMessages>>;
   let presence: Awaited<ReturnType<typeof spawnBackend>>;
+  let uploads: ServiceProcess & { opsUrl: string };
+  let uploadDir: string;
 
   beforeAll(async () => {
+    uploadDir = await mkdtemp(join(tmpdir(), 'chat-observability-'));
     messages = await spawnBackend('messages', env, { logLevel: 'debug' });
     presence = await spawnBackend('presence', env);
-    gateway = await spawnGateway(env);
+    const uploadsProcess = spawnService('uploads', { ...env, UPLOAD_DIR: uploadDir, UPLOADS_PORT: '0', OPS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+    processes.push(uploadsProcess);
+    await uploadsProcess.waitForLog('"msg":"ready"');
+    uploads = Object.assign(uploadsProcess, { opsUrl: `http://127.0.0.1:${/"opsPort":(\d+)/.exec(uploadsProcess.output())![1]}` });
+    const uploadsUrl = `http://127.0.0.1:${/"port":(\d+)/.exec(uploadsProcess.output())![1]}`;
+    gateway = await spawnGateway({ ...env, UPLOADS_URL: uploadsUrl });
     processes.push(messages, presence, gateway);
+  });
+
+  afterAll(async () => {
+    await rm(uploadDir, { recursive: true, force: true });
   });
 
   it('traces one message as one trace: gateway → NATS → messages (and MongoDB) → NATS → gateway', async () => {
@@ -120,8 +136,20 @@ describe('observability of the running services', () => {
     expect(trace.map((s) => s.spanId), 'the span of the log line').toContain(line?.span_id);
   });
 
+  it('traces an upload from the gateway into the uploads service, and counts it', async () => {
+    const before = await scrape(uploads.opsUrl);
+    const answer = await uploadFile(gateway.url, await signToken({ userId: 'trace-up' }), { name: 'site.png', data: samples.png() });
+    expect(answer.status).toBe(200);
+    await waitFor(() => {
+      const uploadSpans = receiver.spans.filter((s) => s.service === 'uploads');
+      return uploadSpans.some((u) => receiver.spans.some((g) => g.service === 'gateway' && g.traceId === u.traceId));
+    }, { timeoutMs: 15_000 });
+    const after = await scrape(uploads.opsUrl);
+    expect(sample(after, 'chat_uploads_total', 'outcome="stored"') - sample(before, 'chat_uploads_total', 'outcome="stored"')).toBe(1);
+  });
+
   it('serves /healthz, /readyz and /metrics, and the counters and latency histogram move with traffic', async () => {
-    for (const service of [gateway, messages, presence]) {
+    for (const service of [gateway, messages, presence, uploads]) {
       expect((await fetch(`${service.opsUrl}/healthz`)).status).toBe(200);
       const ready = await fetch(`${service.opsUrl}/readyz`);
       expect(ready.status).toBe(200);

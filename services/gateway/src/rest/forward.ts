@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
+import { context, propagation } from '@opentelemetry/api';
 import { ChatError } from '@chat/contracts';
 
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
@@ -10,13 +11,15 @@ const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent
  * Sends a request to an internal HTTP service, streaming `body` (piped: back-pressure, never buffered) and
  * resolving with the response as soon as its headers arrive, which may be before the body is sent (a service
  * that refuses an upload halfway answers at once). The client going away mid-body aborts the upstream request,
- * so the service sees an aborted upload rather than a short one. Node's http client is used so that trace
- * context is propagated by the http instrumentation.
+ * so the service sees an aborted upload rather than a short one. The trace context goes along in the headers
+ * (set here, since an ES module's `node:http` import is not one the http instrumentation can patch).
  */
 export function forward(target: URL, { method, headers, body }: { method: string; headers: OutgoingHttpHeaders; body?: Readable }): Promise<IncomingMessage> {
+  const traced: OutgoingHttpHeaders = { ...headers };
+  propagation.inject(context.active(), traced);
   return new Promise((resolve, reject) => {
     const https = target.protocol === 'https:';
-    const upstream = (https ? httpsRequest : httpRequest)(target, { method, headers, agent: https ? agents.https : agents.http }, resolve);
+    const upstream = (https ? httpsRequest : httpRequest)(target, { method, headers: traced, agent: https ? agents.https : agents.http }, resolve);
     upstream.on('error', (error) => {
       body?.unpipe(upstream);
       reject(new ChatError('UNAVAILABLE', `The uploads service did not answer: ${error.message}`));
