@@ -85,11 +85,6 @@ export class UserDeliveries {
     this.#subscriptions.clear();
   }
 
-  /** Users with at least one socket here. */
-  get users(): number {
-    return this.#subscriptions.size;
-  }
-
   /**
    * Holds live messages for a socket that is about to catch up. Call before the socket joins its user's room
    * and before `acquire`, so that nothing reaches it live before the replay.

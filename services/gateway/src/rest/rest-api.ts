@@ -8,10 +8,9 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { ChatError, toChatError } from '@chat/contracts';
+import { ChatError, errorEnvelope, toChatError } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { conversationRoutes, type ConversationRoutesDeps } from './conversation-routes.ts';
-import { errorEnvelope } from './reply.ts';
 
 /**
  * The REST API: zod schemas from the contracts validate requests and answers and generate the OpenAPI
