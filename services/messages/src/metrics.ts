@@ -34,11 +34,11 @@ export function createMessagesMetrics({ consumerLag }: { consumerLag: () => Prom
 export type MessagesMetrics = ReturnType<typeof createMessagesMetrics>;
 
 /** Wraps a handler so that every call is counted and timed. */
-export function measured<T>(metrics: MessagesMetrics, type: string, handler: (input: T) => Promise<void>) {
-  return async (input: T): Promise<void> => {
+export function measured<T, A extends unknown[]>(metrics: MessagesMetrics, type: string, handler: (input: T, ...rest: A) => Promise<void>) {
+  return async (input: T, ...rest: A): Promise<void> => {
     const end = metrics.commandSeconds.startTimer({ type });
     try {
-      await handler(input);
+      await handler(input, ...rest);
       metrics.commands.inc({ type, outcome: 'ok' });
     } catch (error) {
       metrics.commands.inc({ type, outcome: 'error' });

@@ -1,17 +1,24 @@
+import type { JsMsg } from '@nats-io/jetstream';
 import type { ConversationCommand } from '@chat/contracts';
 
-type Handler<T extends ConversationCommand['type']> = (command: Extract<ConversationCommand, { type: T }>) => Promise<void>;
+/** How the command arrived: a redelivery may be the second attempt at work a crash interrupted. */
+export interface Delivery {
+  redelivered: boolean;
+}
+
+type Handler<T extends ConversationCommand['type']> = (command: Extract<ConversationCommand, { type: T }>, delivery: Delivery) => Promise<void>;
 
 /** Routes a conversation command to its handler; they share a partition, so they apply in order. */
 export function conversationCommandHandler(handlers: { send: Handler<'send'>; delivered: Handler<'delivered'>; read: Handler<'read'> }) {
-  return (command: ConversationCommand): Promise<void> => {
+  return (command: ConversationCommand, msg?: JsMsg): Promise<void> => {
+    const delivery = { redelivered: msg ? msg.redelivered : true };
     switch (command.type) {
       case 'send':
-        return handlers.send(command);
+        return handlers.send(command, delivery);
       case 'delivered':
-        return handlers.delivered(command);
+        return handlers.delivered(command, delivery);
       case 'read':
-        return handlers.read(command);
+        return handlers.read(command, delivery);
     }
   };
 }

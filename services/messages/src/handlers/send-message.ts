@@ -19,9 +19,12 @@ export interface SendMessageDeps {
  * at any point finishes the work without a second message, a second count or (once published) a second emit.
  */
 export function sendMessageHandler({ store, bus, names, logger, failpoint = () => undefined, now = () => new Date() }: SendMessageDeps) {
-  return async (command: SendMessageCommand): Promise<void> => {
+  return async (command: SendMessageCommand, { redelivered }: { redelivered: boolean } = { redelivered: true }): Promise<void> => {
     const { conversationId, senderId, receiverId, clientMessageId } = command;
-    let doc = await store.findByClientMessageId(senderId, clientMessageId);
+    // A first delivery is almost always a new message (JetStream already dropped resends inside its dedupe
+    // window): go straight to the insert, whose unique index catches the rare late resend. Only a redelivery
+    // looks first, so that finishing a crashed attempt does not take a new sequence number.
+    let doc = redelivered ? await store.findByClientMessageId(senderId, clientMessageId) : null;
     if (!doc) {
       const at = now();
       const seq = await store.nextSeq(conversationId, at);
