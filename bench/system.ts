@@ -5,10 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { connect } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { MongoClient } from 'mongodb';
-import { Redis } from 'ioredis';
+import { removeRunData } from '@chat/testing/cleanup';
 import { spawnBackend, spawnGateway, type ServiceProcess } from '../tests/support/processes.ts';
 
 export interface Infra {
@@ -113,32 +110,7 @@ export async function startBaseline(options: { infra: Infra; database: string; s
 
 /** Removes the run's streams, databases and Redis keys. */
 export async function cleanup(infra: Infra, namespace: string, databases: string[]): Promise<void> {
-  const nc = await connect({ servers: infra.natsUrl });
-  try {
-    const jsm = await jetstreamManager(nc);
-    const prefix = `${namespace.toUpperCase()}_`;
-    for await (const name of jsm.streams.names()) if (name.startsWith(prefix)) await jsm.streams.delete(name);
-  } finally {
-    await nc.close();
-  }
-  const mongo = new MongoClient(infra.mongoUrl, { serverSelectionTimeoutMS: 5000 });
-  try {
-    for (const database of databases) await mongo.db(database).dropDatabase();
-  } finally {
-    await mongo.close();
-  }
-  const redis = new Redis(infra.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await removeRunData(infra, namespace, databases);
 }
 
 /** Resident memory of a process, in bytes (VmRSS). */
