@@ -13,10 +13,31 @@ LOG="$CACHE_DIR/ferretdb.log"
 mkdir -p "$CACHE_DIR"
 
 port_open() { (exec 3<>/dev/tcp/127.0.0.1/27017) 2>/dev/null; }
+# A MongoDB ping with the repository's driver (run from the repository root, after npm ci).
+answers_ping() {
+  timeout 20 node -e "
+    const { MongoClient } = require('mongodb');
+    const client = new MongoClient('mongodb://127.0.0.1:27017', { serverSelectionTimeoutMS: 5000, socketTimeoutMS: 5000 });
+    client.connect().then(() => client.db('admin').command({ ping: 1 })).then(() => process.exit(0), () => process.exit(1));
+  " >/dev/null 2>&1
+}
 
 if port_open; then
-  echo "ferretdb: something already answers on 127.0.0.1:27017, reusing it"
-  exit 0
+  if answers_ping; then
+    echo "ferretdb: something already answers on 127.0.0.1:27017, reusing it"
+    exit 0
+  fi
+  # FerretDB v1 can wedge under load (it stops answering even pings); ours is safe to restart.
+  if pgrep -f "$CACHE_DIR/ferretdb-" >/dev/null; then
+    echo "ferretdb: the running FerretDB does not answer; restarting it"
+    pkill -f "$CACHE_DIR/ferretdb-" || true
+    for _ in $(seq 1 30); do port_open || break; sleep 0.1; done
+    if port_open; then pkill -9 -f "$CACHE_DIR/ferretdb-" || true; fi
+    for _ in $(seq 1 50); do port_open || break; sleep 0.1; done
+  else
+    echo "ferretdb: something listens on 127.0.0.1:27017 but does not answer MongoDB pings" >&2
+    exit 1
+  fi
 fi
 
 if [ ! -x "$BIN" ]; then
