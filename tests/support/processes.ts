@@ -15,12 +15,20 @@ export interface ServiceProcess {
 }
 
 /** Runs a service's `main.ts` as its own process, as `npm start` does. */
+/** Services still running: killed when this test process exits, so a failed or timed-out file leaks none. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function spawnService(service: 'gateway' | 'messages' | 'presence' | 'uploads', env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--conditions=source', `services/${service}/src/main.ts`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
