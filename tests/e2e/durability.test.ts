@@ -72,6 +72,22 @@ describe('across two gateway processes and two messages replicas', () => {
     const response = await fetch(`${gatewayB.url}/api/chat/conversations`, { headers: { authorization: `Bearer ${await signToken({ userId: b })}` } });
     const list = (await response.json()) as { data: Array<{ _id: string; unreadCount: number; lastSeq: number }> };
     expect(list.data).toEqual([expect.objectContaining({ _id: conversationId, unreadCount: 1, lastSeq: 5 })]);
+
+    // Another message type, live across gateways; then a device catching up with sync_messages, and the
+    // history with a cursor from the other gateway.
+    const offer = { offerAmount: 120, currency: 'EUR', offerDetails: { days: 2 } };
+    const offerAck = await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'offer', content: offer });
+    expect(offerAck.ok).toBe(true);
+    await waitFor(() => receivedByB.length === 6);
+    expect(receivedByB[5]).toMatchObject({ messageType: 'offer', content: offer, seq: 6 });
+    const sync = await emitWithAck(sb, 'sync_messages', { conversationId, afterSeq: 4 });
+    expect(sync.ok && sync.data.messages.map((m) => m.seq)).toEqual([5, 6]);
+    const history = await fetch(`${gatewayA.url}/api/chat/conversations/${conversationId}/messages?before=3`, {
+      headers: { authorization: `Bearer ${await signToken({ userId: b })}` },
+    });
+    const page = (await history.json()) as { data: { messages: Array<{ seq: number }>; hasMore: boolean } };
+    expect(page.data.messages.map((m) => m.seq)).toEqual([1, 2]);
+    expect(page.data.hasMore).toBe(false);
   });
 });
 
