@@ -75,3 +75,15 @@ export const exactlyOneJwtKey: [
   (config) => Boolean(config.JWT_SECRET) !== Boolean(config.JWT_JWKS_URL),
   { path: ['JWT_SECRET'], message: 'set exactly one of JWT_SECRET (HS256) and JWT_JWKS_URL (RS256/ES256)', when: () => true },
 ];
+
+/**
+ * A refinement for two variables that only make sense together (a user and its password hash, a key id and its
+ * secret): both set or neither, reported with any other problem.
+ */
+export const bothOrNeither = <K extends string>(
+  first: K,
+  second: K,
+): [(config: Partial<Record<K, unknown>>) => boolean, { path: string[]; message: string; when: () => boolean }] => [
+  (config) => Boolean(config[first]) === Boolean(config[second]),
+  { path: [second], message: `set both ${first} and ${second}, or neither`, when: () => true },
+];

@@ -1,2 +1,2 @@
 export { ConfigError, loadConfig } from './load-config.ts';
-export { busEnv, exactlyOneJwtKey, jwtEnv, logLevel, nodeEnv, opsEnv, port, positiveInt, prettyLogs, shutdownDelayMs, url, urlList } from './fields.ts';
+export { bothOrNeither, busEnv, exactlyOneJwtKey, jwtEnv, logLevel, nodeEnv, opsEnv, port, positiveInt, prettyLogs, shutdownDelayMs, url, urlList } from './fields.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { busEnv, ConfigError, loadConfig, port, positiveInt, url } from './index.ts';
+import { bothOrNeither, busEnv, ConfigError, loadConfig, port, positiveInt, url } from './index.ts';
 
 const schema = z.object({
   ...busEnv,
@@ -34,5 +34,24 @@ describe('loadConfig', () => {
       expect(message).toContain(name);
     }
     expect((error as ConfigError).problems).toHaveLength(6);
+  });
+});
+
+describe('bothOrNeither', () => {
+  const paired = z.object({ USER: z.string().optional(), HASH: z.string().optional(), PORT: port(1) }).refine(...bothOrNeither('USER', 'HASH'));
+
+  it('accepts both or neither, and names the missing one with any other problem', () => {
+    expect(loadConfig('svc', paired, {}).PORT).toBe(1);
+    expect(loadConfig('svc', paired, { USER: 'u', HASH: 'h' }).USER).toBe('u');
+    let error: unknown;
+    try {
+      loadConfig('svc', paired, { USER: 'u', PORT: 'x' });
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(2);
+    expect(problems).toContain('HASH: set both USER and HASH, or neither');
+    expect(problems.some((p) => p.startsWith('PORT='))).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MESSAGE_PARTITIONS, DEFAULT_PRESENCE_HEARTBEAT_MS } from '@chat/contracts';
-import { busEnv, exactlyOneJwtKey, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
+import { bothOrNeither, busEnv, exactlyOneJwtKey, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
 
 export const GatewayConfigSchema = z
   .object({
@@ -39,11 +39,7 @@ export const GatewayConfigSchema = z
     UPLOADS_URL: url(['http', 'https']).default('http://127.0.0.1:4300'),
   })
   .refine(...exactlyOneJwtKey)
-  .refine((config) => Boolean(config.SOCKET_ADMIN_UI_USERNAME) === Boolean(config.SOCKET_ADMIN_UI_PASSWORD_HASH), {
-    path: ['SOCKET_ADMIN_UI_PASSWORD_HASH'],
-    message: 'set both SOCKET_ADMIN_UI_USERNAME and SOCKET_ADMIN_UI_PASSWORD_HASH, or neither',
-    when: () => true,
-  });
+  .refine(...bothOrNeither('SOCKET_ADMIN_UI_USERNAME', 'SOCKET_ADMIN_UI_PASSWORD_HASH'));
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
 
 export const loadGatewayConfig = (env?: Record<string, string | undefined>): GatewayConfig =>

@@ -139,7 +139,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
       profiles,
       metrics: metrics.registry,
       readiness: {
-        nats: async () => !connectedBus.nc.isClosed() && connectedBus.connected,
+        nats: async () => connectedBus.connected,
         mongodb: async () => (await mongo.db().command({ ping: 1 })).ok === 1,
       },
       async stop() {

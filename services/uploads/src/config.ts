@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_ALLOWED_FILE_TYPES, DEFAULT_MAX_FILE_SIZE, MimeTypeSchema } from '@chat/contracts';
-import { busEnv, exactlyOneJwtKey, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
+import { bothOrNeither, busEnv, exactlyOneJwtKey, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
@@ -42,11 +42,7 @@ export const UploadsConfigSchema = z
     S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   })
   .refine(...exactlyOneJwtKey)
-  .refine((config) => Boolean(config.AWS_ACCESS_KEY_ID) === Boolean(config.AWS_SECRET_ACCESS_KEY), {
-    path: ['AWS_SECRET_ACCESS_KEY'],
-    message: 'set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither',
-    when: () => true,
-  });
+  .refine(...bothOrNeither('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'));
 export type UploadsConfig = z.output<typeof UploadsConfigSchema>;
 
 export const loadUploadsConfig = (env?: Record<string, string | undefined>): UploadsConfig =>
