@@ -31,4 +31,13 @@ export async function ensureChatStreams(bus: Bus, names: BusNames, { replicas = 
     max_age: nanos(7 * DAY_MS),
     duplicate_window: nanos(2 * 60 * 1000),
   });
+  await ensureStream(bus.jsm, {
+    name: names.streams.deadLetter.name,
+    subjects: [...names.streams.deadLetter.subjects],
+    // Kept for an operator to inspect and replay; nothing consumes it.
+    num_replicas: replicas,
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(30 * DAY_MS),
+  });
 }

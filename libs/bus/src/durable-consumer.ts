@@ -1,3 +1,4 @@
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JsMsg } from '@nats-io/jetstream';
 import { ChatError } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
@@ -17,6 +18,10 @@ export interface DurableConsumerOptions<T> {
   /** First retry delay after a failure; doubles per delivery up to `maxRetryDelayMs`. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** Deliveries after which a failing message is set aside instead of retried again. */
+  maxDeliveries?: number;
+  /** Where it is set aside (a dead-letter stream's subject); without one it is terminated with a log line. */
+  deadLetterSubject?: (subject: string) => string;
 }
 
 export interface DurableWorker {
@@ -26,10 +31,11 @@ export interface DurableWorker {
 
 /**
  * Runs a handler over a durable pull consumer with explicit acks: ack after success, redelivery with backoff
- * after a failure, and `term` for a message that can never succeed (it fails its schema).
+ * after a failure, `term` for a message that can never succeed (it fails its schema), and a message that
+ * failed `maxDeliveries` times set aside, so that one bad message never holds the consumer for ever.
  */
 export async function consumeDurable<T>(options: DurableConsumerOptions<T>): Promise<DurableWorker> {
-  const { bus, stream, consumer, schema, handler, logger, retryDelayMs = 250, maxRetryDelayMs = 10_000 } = options;
+  const { bus, stream, consumer, schema, handler, logger, retryDelayMs = 250, maxRetryDelayMs = 10_000, maxDeliveries = 10 } = options;
   const log = logger.child({ component: 'consumer', stream, consumer });
   const source = await bus.js.consumers.get(stream, consumer);
   const messages = await source.consume({ max_messages: 16 });
@@ -52,6 +58,10 @@ export async function consumeDurable<T>(options: DurableConsumerOptions<T>): Pro
         msg.term(error.message);
         return;
       }
+      if (msg.info.deliveryCount >= maxDeliveries) {
+        await setAside(msg, error as Error);
+        return;
+      }
       const delay = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.max(0, msg.info.deliveryCount - 1));
       log.warn({ err: error, subject: msg.subject, delivery: msg.info.deliveryCount, retryInMs: delay }, 'will retry');
       msg.nak(delay);
@@ -61,6 +71,23 @@ export async function consumeDurable<T>(options: DurableConsumerOptions<T>): Pro
       // The work is done and idempotent: a lost ack only means a harmless redelivery.
       log.warn({ err: error, subject: msg.subject }, 'ack not confirmed');
     });
+  };
+
+  const setAside = async (msg: JsMsg, error: Error): Promise<void> => {
+    if (options.deadLetterSubject) {
+      const hdrs = natsHeaders();
+      hdrs.set('Chat-Dead-Letter-Reason', error.message.slice(0, 1000));
+      hdrs.set('Chat-Original-Subject', msg.subject);
+      try {
+        await bus.js.publish(options.deadLetterSubject(msg.subject), msg.data, { headers: hdrs });
+      } catch (publishError) {
+        log.error({ err: publishError, subject: msg.subject }, 'could not set a message aside; it will be retried');
+        msg.nak(maxRetryDelayMs);
+        return;
+      }
+    }
+    log.error({ err: error, subject: msg.subject, deliveries: msg.info.deliveryCount }, 'gave up on a message after repeated failures');
+    msg.term(error.message.slice(0, 200));
   };
 
   const loop = (async () => {

@@ -49,3 +49,30 @@ export function processSpan<T>(
 }
 
 export { context, propagation, trace };
+
+/**
+ * Runs the handling of a batch in one CONSUMER span: child of the first message's trace, linked to the
+ * others', so that each message's trace still reaches the work done for it.
+ */
+export function processBatchSpan<T>(
+  messages: ReadonlyArray<{ subject: string; headers?: MsgHdrs | undefined; data: Uint8Array }>,
+  template: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const [first, ...rest] = messages;
+  const links = rest
+    .map((msg) => trace.getSpanContext(traceContextOf(msg.headers)))
+    .filter((spanContext) => spanContext !== undefined && trace.isSpanContextValid(spanContext))
+    .map((spanContext) => ({ context: spanContext! }));
+  const size = messages.reduce((sum, msg) => sum + msg.data.length, 0);
+  return inSpan(
+    `process ${template}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: { ...attributes(first?.subject ?? template, template, 'process', size), 'messaging.batch.message_count': messages.length },
+      parent: traceContextOf(first?.headers),
+      ...(links.length > 0 ? { links } : {}),
+    },
+    () => work(),
+  );
+}

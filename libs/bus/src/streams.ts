@@ -38,18 +38,43 @@ export async function ensureStream(
   await jsm.streams.update(config.name, config);
 }
 
-/** Creates the durable consumer, or updates it in place (its durable name keeps its position). */
+/**
+ * Creates the durable consumer, or updates it in place (its durable name keeps its position). Some settings
+ * cannot change in place (a priority policy, for one): with `recreateIfIncompatible` such a consumer is
+ * deleted and created anew, which on a work-queue stream loses nothing (its messages stay in the stream until
+ * acked; those in flight are delivered again).
+ */
 export async function ensureConsumer(
   jsm: JetStreamManager,
   stream: string,
   config: Partial<ConsumerConfig> & { durable_name: string },
+  { recreateIfIncompatible = false }: { recreateIfIncompatible?: boolean } = {},
 ): Promise<void> {
   try {
     await jsm.consumers.info(stream, config.durable_name);
   } catch (error) {
     if (!isNotFound(error)) throw error;
-    await jsm.consumers.add(stream, config);
+    await addConsumer(jsm, stream, config);
     return;
   }
-  await jsm.consumers.update(stream, config.durable_name, config);
+  try {
+    await jsm.consumers.update(stream, config.durable_name, config);
+  } catch (error) {
+    if (!recreateIfIncompatible || !(error instanceof JetStreamApiError)) throw error;
+    await jsm.consumers.delete(stream, config.durable_name).catch((deleteError: unknown) => {
+      if (!isNotFound(deleteError)) throw deleteError;
+    });
+    await addConsumer(jsm, stream, config);
+  }
+}
+
+/** Adds a consumer; another replica adding the same one at the same moment is fine. */
+async function addConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+  try {
+    await jsm.consumers.add(stream, config);
+  } catch (error) {
+    // Same name, same configuration: the server answers with the existing consumer, so an error means another one.
+    if (!(error instanceof JetStreamApiError)) throw error;
+    await jsm.consumers.update(stream, config.durable_name, config);
+  }
 }

@@ -4,6 +4,7 @@ import { MessageBodySchema, MessageSchema } from './message.ts';
 import { ConversationSummarySchema, JobIdSchema, MessagesPageSchema, ProfileSchema } from './rest.ts';
 import { ConversationExistsRequestSchema, presenceNames } from './presence.ts';
 import { uploadNames } from './uploads.ts';
+import { ErrorPayloadSchema } from './errors.ts';
 import {
   MessageDeliveredPayloadSchema,
   MessageReadPayloadSchema,
@@ -56,6 +57,11 @@ export const MarkDeliveredCommandSchema = z.object({
   conversationId: ConversationIdSchema,
   receiverId: UserIdSchema,
   messageIds: z.array(MessageIdSchema).min(1).max(1000),
+  /**
+   * The highest `seq` among `messageIds`: the receiver's delivered watermark moves up to it. Older gateways
+   * leave it out; the messages service then looks the ids up.
+   */
+  upToSeq: z.number().int().positive().optional(),
   at: z.iso.datetime({ offset: true }),
 });
 export type MarkDeliveredCommand = z.infer<typeof MarkDeliveredCommandSchema>;
@@ -89,12 +95,15 @@ export type MessageCreatedEvent = z.infer<typeof MessageCreatedEventSchema>;
  * - `new_message`: emit to the user's sockets (and resolve the sender's pending ack).
  * - `send_result`: the stored message for a send that was already stored once (a retry); it resolves the
  *   sender's pending ack and is not emitted as a new message.
+ * - `send_failed`: a send the messages service refused for good (or set aside after repeated store errors);
+ *   it answers the sender's pending ack with `error`.
  * - `message_delivered`, `message_read`, `user_typing`, `user_online_status`: emitted as the socket event of
  *   the same name with `payload`.
  */
 export const UserDeliverySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('new_message'), message: MessageSchema }),
   z.object({ type: z.literal('send_result'), message: MessageSchema }),
+  z.object({ type: z.literal('send_failed'), senderId: UserIdSchema, clientMessageId: ClientMessageIdSchema, error: ErrorPayloadSchema }),
   z.object({ type: z.literal('message_delivered'), payload: MessageDeliveredPayloadSchema }),
   z.object({ type: z.literal('message_read'), payload: MessageReadPayloadSchema }),
   z.object({ type: z.literal('user_typing'), payload: UserTypingPayloadSchema }),
@@ -209,14 +218,20 @@ export function busNames(ns: Namespace) {
       commands: { name: `${NS}_COMMANDS`, subjects: [`${ns}.cmd.>`] },
       /** Domain events, kept for replay by new consumers. */
       events: { name: `${NS}_EVENTS`, subjects: [`${ns}.evt.>`] },
+      /** Commands set aside after repeated failures, for an operator to inspect and replay. */
+      deadLetter: { name: `${NS}_DEADLETTER`, subjects: [`${ns}.dlq.>`] },
     },
     consumers: {
       /** One durable consumer per partition of the conversation commands. */
       conversation: (partition: number) => `messages-conversation-${partition}`,
+      /** The pinned-client priority group of the partition consumers: one replica owns a partition at a time. */
+      conversationOwners: 'owners',
       /** The messages service's copy of users' names and avatars. */
       profiles: 'messages-profiles',
     },
     conversationFilter: (partition: number) => `${ns}.cmd.conv.${partition}.>`,
+    /** Where a command that failed too often is parked: its own subject under the dead-letter prefix. */
+    deadLetter: (subject: string) => `${ns}.dlq.${subject.startsWith(`${ns}.`) ? subject.slice(ns.length + 1) : subject}`,
     conversationCommand: (partition: number, conversationId: ConversationId, type: ConversationCommandType) =>
       channel(`${ns}.cmd.conv.${partition}.${conversationId}.${type}`, ConversationCommandSchema, `cmd.conv.${type}`),
     messageCreated: (conversationId: ConversationId) =>

@@ -18,6 +18,10 @@ export const ERRORS = {
     status: 504,
     message: 'The message is queued but was not confirmed in time; retry with the same clientMessageId',
   },
+  MESSAGE_REFUSED: {
+    status: 422,
+    message: 'The message was queued but could not be stored, and will not be delivered; do not resend it unchanged',
+  },
   UNAVAILABLE: { status: 503, message: 'A service this needs is unavailable' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error' },
   PRESENCE_UNAVAILABLE: { status: 503, message: 'Online status is unavailable right now; chat keeps working' },

@@ -34,6 +34,8 @@ export {
   MessageSchema,
   IsoDateSchema,
   isStatusAfter,
+  isStorableKey,
+  unstorableKeyPath,
   previewText,
 } from './message.ts';
 export type {

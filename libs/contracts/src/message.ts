@@ -49,6 +49,31 @@ export const FileContentSchema = z.object({
 });
 export type FileContent = z.infer<typeof FileContentSchema>;
 
+/**
+ * A key MongoDB stores as written: not starting with `$` (an operator), without `.` (a path separator) or NUL.
+ * Anything else would make the database refuse the message after it was queued.
+ */
+export function isStorableKey(key: string): boolean {
+  return !key.startsWith('$') && !key.includes('.') && !key.includes('\u0000');
+}
+
+/** The first key at any depth of `value` that MongoDB would refuse, as a path, or undefined. */
+export function unstorableKeyPath(value: unknown, path: string[] = []): string | undefined {
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = unstorableKeyPath(item, [...path, String(i)]);
+      if (found !== undefined) return found;
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      if (!isStorableKey(key)) return [...path, JSON.stringify(key)].join('.');
+      const found = unstorableKeyPath(item, [...path, key]);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
 const MAX_OFFER_DETAILS_BYTES = 4096;
 const OfferDetailValueSchema = z.union([
   z.string().max(1000),
@@ -63,7 +88,10 @@ export const OfferContentSchema = z.object({
   offerAmount: z.number().positive().finite().max(1_000_000_000),
   currency: z.string().regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as USD').optional(),
   offerDetails: z
-    .record(z.string().min(1).max(64), OfferDetailValueSchema)
+    .record(
+      z.string().min(1).max(64).refine(isStorableKey, 'offerDetails keys must not start with "$" or contain "." or NUL'),
+      OfferDetailValueSchema,
+    )
     .refine((details) => Object.keys(details).length <= 30, 'offerDetails has at most 30 keys')
     .refine(
       (details) => new TextEncoder().encode(JSON.stringify(details)).length <= MAX_OFFER_DETAILS_BYTES,
@@ -74,13 +102,21 @@ export const OfferContentSchema = z.object({
 });
 export type OfferContent = z.infer<typeof OfferContentSchema>;
 
-/** A message's type and content, each type with its own content rules. */
-export const MessageBodySchema = z.discriminatedUnion('messageType', [
-  z.object({ messageType: z.literal('text'), content: TextContentSchema }),
-  z.object({ messageType: z.literal('image'), content: FileContentSchema }),
-  z.object({ messageType: z.literal('file'), content: FileContentSchema }),
-  z.object({ messageType: z.literal('offer'), content: OfferContentSchema }),
-]);
+/**
+ * A message's type and content, each type with its own content rules. Every key at any depth must be one that
+ * MongoDB stores (see `isStorableKey`): a send that the database would refuse is refused here, before it is queued.
+ */
+export const MessageBodySchema = z
+  .discriminatedUnion('messageType', [
+    z.object({ messageType: z.literal('text'), content: TextContentSchema }),
+    z.object({ messageType: z.literal('image'), content: FileContentSchema }),
+    z.object({ messageType: z.literal('file'), content: FileContentSchema }),
+    z.object({ messageType: z.literal('offer'), content: OfferContentSchema }),
+  ])
+  .superRefine((body, ctx) => {
+    const path = unstorableKeyPath(body.content);
+    if (path !== undefined) ctx.addIssue({ code: 'custom', path: ['content'], message: `content key ${path} must not start with "$" or contain "." or NUL` });
+  });
 export type MessageBody = z.infer<typeof MessageBodySchema>;
 export type MessageContent = MessageBody['content'];
 

@@ -57,6 +57,8 @@ export const JoinedPayloadSchema = z.object({ conversationId: ConversationIdSche
 export const MessageDeliveredPayloadSchema = z.object({
   messageId: MessageIdSchema,
   conversationId: ConversationIdSchema.optional(),
+  /** Every message to the receiver up to this sequence number has reached a device of theirs. */
+  upToSeq: z.number().int().positive().optional(),
 });
 export const MessageReadPayloadSchema = z.object({
   messageIds: z.array(MessageIdSchema),

@@ -1,3 +1,4 @@
+import type { MongoClient } from 'mongodb';
 import { Counter, createMetricsRegistry, Gauge, Histogram, requestCounter, type Registry } from '@chat/telemetry';
 
 /** The messages service's Prometheus metrics; `consumerLag` is read when Prometheus scrapes. */
@@ -7,15 +8,31 @@ export function createMessagesMetrics({ consumerLag }: { consumerLag: () => Prom
     registry,
     commands: new Counter({
       name: 'chat_commands_processed_total',
-      help: 'Conversation commands handled, by type and outcome (ok, or error: it will be retried)',
+      help: 'Conversation commands handled, by type and outcome (ok; refused: terminated for good; parked: set aside in the dead-letter stream)',
       labelNames: ['type', 'outcome'] as const,
       registers: [registry],
     }),
-    commandSeconds: new Histogram({
-      name: 'chat_command_duration_seconds',
-      help: 'Time to apply one conversation command, by type',
-      labelNames: ['type'] as const,
+    batches: new Histogram({
+      name: 'chat_command_batch_size',
+      help: 'Conversation commands worked in one batch',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
+    batchSeconds: new Histogram({
+      name: 'chat_command_batch_duration_seconds',
+      help: 'Time to work one batch of conversation commands, from its first store call to its acks',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    failedBatches: new Counter({
+      name: 'chat_command_batches_failed_total',
+      help: 'Batches that failed as a whole (their commands were then retried one at a time)',
+      registers: [registry],
+    }),
+    mongoCommands: new Counter({
+      name: 'chat_mongodb_commands_total',
+      help: 'MongoDB commands sent, by command name (from the driver’s command monitoring)',
+      labelNames: ['command'] as const,
       registers: [registry],
     }),
     /** Wraps a request handler so that every answer is counted. */
@@ -33,18 +50,7 @@ export function createMessagesMetrics({ consumerLag }: { consumerLag: () => Prom
 }
 export type MessagesMetrics = ReturnType<typeof createMessagesMetrics>;
 
-/** Wraps a handler so that every call is counted and timed. */
-export function measured<T, A extends unknown[]>(metrics: MessagesMetrics, type: string, handler: (input: T, ...rest: A) => Promise<void>) {
-  return async (input: T, ...rest: A): Promise<void> => {
-    const end = metrics.commandSeconds.startTimer({ type });
-    try {
-      await handler(input, ...rest);
-      metrics.commands.inc({ type, outcome: 'ok' });
-    } catch (error) {
-      metrics.commands.inc({ type, outcome: 'error' });
-      throw error;
-    } finally {
-      end();
-    }
-  };
+/** Counts every command the client sends (the client must be created with `monitorCommands: true`). */
+export function countMongoCommands(client: MongoClient, metrics: MessagesMetrics): void {
+  client.on('commandStarted', (event) => metrics.mongoCommands.inc({ command: event.commandName }));
 }

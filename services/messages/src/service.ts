@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import {
   busNames,
   type Channel,
+  type ConversationCommand,
   ConversationCommandSchema,
+  SendMessageCommandSchema,
   ConversationExistsResponseSchema,
   CreateConversationResponseSchema,
   FileSharedResponseSchema,
@@ -14,22 +17,29 @@ import {
   UndeliveredResponseSchema,
   UserUpdatedEventSchema,
 } from '@chat/contracts';
-import { addEndpoint, Bus, consumeDurable, createService, ensureChatStreams, ensureConsumer, type DurableWorker } from '@chat/bus';
+import {
+  addEndpoint,
+  Bus,
+  consumeDurable,
+  consumeOwnedBatches,
+  createService,
+  ensureChatStreams,
+  ensureConsumer,
+  type DurableWorker,
+} from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { MessagesConfig } from './config.ts';
-import { createMessagesMetrics, measured } from './metrics.ts';
+import { countMongoCommands, createMessagesMetrics } from './metrics.ts';
 import { parseFailpoints } from './failpoints.ts';
-import { conversationCommandHandler } from './handlers/conversation-command.ts';
 import { conversationExistsHandler } from './handlers/conversation-exists.ts';
 import { createConversationHandler, listConversationsHandler } from './handlers/conversations.ts';
 import { fileSharedHandler } from './handlers/file-shared.ts';
 import { findByClientMessageIdHandler } from './handlers/find-by-client-message-id.ts';
 import { historyHandler, undeliveredHandler } from './handlers/history.ts';
-import { markDeliveredHandler } from './handlers/mark-delivered.ts';
-import { markReadHandler } from './handlers/mark-read.ts';
-import { sendMessageHandler } from './handlers/send-message.ts';
+import { commandBatchProcessor, refusalAnswer } from './pipeline/command-batch.ts';
+import { ConversationCache } from './pipeline/conversation-cache.ts';
 import { MessageStore } from './store/message-store.ts';
 import { ProfileStore } from './store/profile-store.ts';
 
@@ -46,7 +56,7 @@ export interface MessagesService {
 
 /** Starts the messages service; rejects (having closed what it opened) when a dependency is unreachable. */
 export async function startMessagesService(config: MessagesConfig, logger: Logger): Promise<MessagesService> {
-  const mongo = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName: 'messages' });
+  const mongo = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName: 'messages', monitorCommands: true });
   try {
     await mongo.connect();
     await mongo.db().command({ ping: 1 });
@@ -77,6 +87,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
           lagOf(names.streams.events.name, names.consumers.profiles),
         ]),
     });
+    countMongoCommands(mongo, metrics);
     const service = await createService(bus, { name: names.messagesService.name, version: SERVICE_VERSION });
     const rpc = names.messagesService;
     const serve = <Req, Res>(name: string, channel: Channel<Req>, reply: z.ZodType<Res>, handler: (request: Req) => Promise<Res>) =>
@@ -90,26 +101,76 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     serve('file-shared', names.uploads.fileShared, FileSharedResponseSchema, await fileSharedHandler({ store }));
 
 
-    const handler = conversationCommandHandler({
-      send: measured(metrics, 'send', sendMessageHandler({ store, bus, names, logger, failpoint: parseFailpoints(config.FAILPOINTS) })),
-      delivered: measured(metrics, 'delivered', markDeliveredHandler({ store, bus, names })),
-      read: measured(metrics, 'read', markReadHandler({ store, bus, names })),
+    const processBatch = commandBatchProcessor({
+      store,
+      bus,
+      names,
+      logger,
+      failpoint: parseFailpoints(config.FAILPOINTS),
+      ownerId: randomUUID(),
     });
+    const storeHealthy = async () => (await mongo.db().command({ ping: 1 })).ok === 1;
     const commands = names.streams.commands.name;
     const workers: DurableWorker[] = [];
     for (let partition = 0; partition < config.MESSAGE_PARTITIONS; partition++) {
       const consumer = names.consumers.conversation(partition);
-      await ensureConsumer(bus.jsm, commands, {
-        durable_name: consumer,
-        filter_subject: names.conversationFilter(partition),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        // One command of a partition in flight at a time, across all replicas: per-conversation order.
-        max_ack_pending: 1,
-        ack_wait: nanos(config.COMMAND_ACK_WAIT_MS),
-        max_deliver: -1,
-      });
-      workers.push(await consumeDurable({ bus, stream: commands, consumer, schema: ConversationCommandSchema, handler, logger }));
+      await ensureConsumer(
+        bus.jsm,
+        commands,
+        {
+          durable_name: consumer,
+          filter_subject: names.conversationFilter(partition),
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          // One replica works a partition at a time (the pinned one), with many commands in flight: batches in
+          // stream order, and another replica takes over within the pin's timeout when it stops pulling.
+          priority_groups: [names.consumers.conversationOwners],
+          priority_policy: 'pinned_client',
+          priority_timeout: nanos(config.PARTITION_OWNER_TIMEOUT_MS),
+          max_ack_pending: config.COMMAND_MAX_IN_FLIGHT,
+          ack_wait: nanos(config.COMMAND_ACK_WAIT_MS),
+          max_deliver: -1,
+        },
+        { recreateIfIncompatible: true },
+      );
+      const cache = new ConversationCache(config.CONVERSATION_CACHE_SIZE);
+      workers.push(
+        await consumeOwnedBatches<ConversationCommand>({
+          bus,
+          stream: commands,
+          consumer,
+          group: names.consumers.conversationOwners,
+          schema: ConversationCommandSchema,
+          handleBatch: async (entries) => {
+            const outcomes = await processBatch(entries.map(({ payload, redelivered }) => ({ command: payload, redelivered })), cache);
+            for (const [i, { payload }] of entries.entries()) metrics.commands.inc({ type: payload.type, outcome: outcomes[i]!.kind === 'done' ? 'ok' : 'refused' });
+            return outcomes;
+          },
+          healthy: storeHealthy,
+          deadLetterSubject: names.deadLetter,
+          onGivenUp: (command, _reason, raw) => {
+            const parsed = command ?? SendMessageCommandSchema.pick({ type: true, senderId: true, clientMessageId: true }).safeParse(raw).data;
+            if (parsed) metrics.commands.inc({ type: parsed.type, outcome: 'parked' });
+            if (parsed?.type === 'send') refusalAnswer(names, connected, parsed);
+          },
+          onOwnershipChange: () => cache.clear(),
+          describe: (command) => ({
+            type: command.type,
+            conversationId: command.conversationId,
+            ...(command.type === 'send' ? { senderId: command.senderId, clientMessageId: command.clientMessageId } : {}),
+          }),
+          ackWaitMs: config.COMMAND_ACK_WAIT_MS,
+          maxBatch: config.COMMAND_BATCH_MAX,
+          observe: {
+            batch: (size, seconds) => {
+              metrics.batches.observe(size);
+              metrics.batchSeconds.observe(seconds);
+            },
+            failed: () => metrics.failedBatches.inc(),
+          },
+          logger,
+        }),
+      );
     }
 
     await ensureConsumer(bus.jsm, names.streams.events.name, {
@@ -126,7 +187,8 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
         stream: names.streams.events.name,
         consumer: names.consumers.profiles,
         schema: UserUpdatedEventSchema,
-        handler: measured(metrics, 'profile', (event) => profiles.apply(event, new Date())),
+        handler: (event) => profiles.apply(event, new Date()),
+        deadLetterSubject: names.deadLetter,
         logger,
       }),
     );

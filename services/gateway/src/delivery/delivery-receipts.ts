@@ -14,7 +14,7 @@ const RECENT_RECEIPTS = 2_000;
  * receiver next connects.
  */
 export class DeliveryReceipts {
-  readonly #pending = new Map<string, { conversationId: ConversationId; receiverId: UserId; ids: Set<string> }>();
+  readonly #pending = new Map<string, { conversationId: ConversationId; receiverId: UserId; ids: Set<string>; upToSeq: number }>();
   readonly #commands: ConversationCommands;
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | undefined;
@@ -35,10 +35,11 @@ export class DeliveryReceipts {
     const key = `${message.conversationId}\u0000${message.receiverId}`;
     let entry = this.#pending.get(key);
     if (!entry) {
-      entry = { conversationId: message.conversationId, receiverId: message.receiverId, ids: new Set() };
+      entry = { conversationId: message.conversationId, receiverId: message.receiverId, ids: new Set(), upToSeq: 0 };
       this.#pending.set(key, entry);
     }
     entry.ids.add(message._id);
+    entry.upToSeq = Math.max(entry.upToSeq, message.seq);
     this.#timer ??= setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
   }
 
@@ -49,12 +50,12 @@ export class DeliveryReceipts {
     const batch = [...this.#pending.values()];
     this.#pending.clear();
     const at = new Date().toISOString();
-    const sends = batch.flatMap(({ conversationId, receiverId, ids }) => {
+    const sends = batch.flatMap(({ conversationId, receiverId, ids, upToSeq }) => {
       const all = [...ids];
       const chunks: string[][] = [];
       for (let i = 0; i < all.length; i += MAX_IDS_PER_COMMAND) chunks.push(all.slice(i, i + MAX_IDS_PER_COMMAND));
       return chunks.map((messageIds) =>
-        this.#commands.publish({ type: 'delivered', conversationId, receiverId, messageIds, at }).then(
+        this.#commands.publish({ type: 'delivered', conversationId, receiverId, messageIds, upToSeq, at }).then(
           (ack) => {
             this.#recent.push(ack.seq);
             if (this.#recent.length > RECENT_RECEIPTS) this.#recent.shift();

@@ -55,6 +55,18 @@ export class PendingSends {
     }
   }
 
+  /** The send was refused for good: answer everyone waiting for it with the error. */
+  reject(senderId: UserId, clientMessageId: string, error: ChatError): void {
+    const key = PendingSends.key(senderId, clientMessageId);
+    const waiters = this.#waiters.get(key);
+    if (!waiters) return;
+    this.#waiters.delete(key);
+    for (const waiter of waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+  }
+
   get size(): number {
     return this.#waiters.size;
   }

@@ -1,5 +1,5 @@
 import type { Subscription } from '@nats-io/transport-node';
-import { UndeliveredResponseSchema, type BusNames, type Message, type UserDelivery, type UserId } from '@chat/contracts';
+import { ChatError, UndeliveredResponseSchema, type BusNames, type Message, type UserDelivery, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import { inSpan } from '@chat/telemetry';
@@ -141,6 +141,9 @@ export class UserDeliveries {
         return;
       case 'send_result':
         this.#pending.resolve(delivery.message);
+        return;
+      case 'send_failed':
+        this.#pending.reject(delivery.senderId, delivery.clientMessageId, new ChatError(delivery.error.code, delivery.error.message, delivery.error.details));
         return;
       case 'message_delivered':
         room.emit('message_delivered', delivery.payload);

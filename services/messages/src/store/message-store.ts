@@ -1,13 +1,32 @@
-import { MongoServerError, ObjectId, type Collection, type Db } from 'mongodb';
-import { ChatError, participantsOf, previewText, type ConversationId, type MessageBody, type UserId } from '@chat/contracts';
+import { MongoBulkWriteError, MongoServerError, type Collection, type Db, type Filter, type ObjectId } from 'mongodb';
+import { ChatError, participantsOf, type ConversationId, type UserId } from '@chat/contracts';
 import type { ConversationDoc, MessageDoc } from './documents.ts';
 
 const DUPLICATE_KEY = 11000;
 
-export type NewMessage = MessageBody & Pick<MessageDoc, 'conversationId' | 'senderId' | 'receiverId' | 'clientMessageId' | 'timestamp'>;
+/** Conversations of one user a catch-up looks into at once (the rest: history / sync_messages). */
+const MAX_CATCH_UP_CONVERSATIONS = 1000;
 
-/** Which of a receiver's messages a read covers. */
-export type ReadScope = { messageIds: ObjectId[] } | { upToSeq: number };
+function freshConversation(id: ConversationId, now: Date): ConversationDoc {
+  return {
+    _id: id,
+    participants: [...participantsOf(id)] as [UserId, UserId],
+    unreadCount: {},
+    lastSeq: 0,
+    appliedSeq: 0,
+    members: {},
+    rev: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** True when every write error is a duplicate key (the documents exist already). */
+function isDuplicateKeyOnly(error: unknown): boolean {
+  if (!(error instanceof MongoBulkWriteError || error instanceof MongoServerError)) return false;
+  const writeErrors = ([] as Array<{ code?: number }>).concat((error as MongoBulkWriteError).writeErrors as never ?? []);
+  return writeErrors.length > 0 ? writeErrors.every((e) => e.code === DUPLICATE_KEY) : error.code === DUPLICATE_KEY;
+}
 
 /** A page of history: always oldest first. */
 export interface HistoryPage {
@@ -33,7 +52,7 @@ export class MessageStore {
     await this.messages.createIndex({ senderId: 1, clientMessageId: 1 }, { unique: true, name: 'sender_client_id' });
     await this.messages.createIndex({ conversationId: 1, seq: 1 }, { unique: true, name: 'conversation_seq' });
     await this.messages.createIndex({ receiverId: 1, status: 1, conversationId: 1, seq: 1 }, { name: 'receiver_status' });
-    await this.messages.createIndex({ conversationId: 1, receiverId: 1, status: 1 }, { name: 'conversation_unread' });
+    await this.messages.createIndex({ conversationId: 1, receiverId: 1, seq: 1 }, { name: 'conversation_receiver_seq' });
     await this.conversations.createIndex({ participants: 1, updatedAt: -1 }, { name: 'participant_activity' });
   }
 
@@ -41,129 +60,138 @@ export class MessageStore {
     return this.messages.findOne({ senderId, clientMessageId });
   }
 
-  /** Hands out the conversation's next sequence number, creating the conversation on its first message. */
-  async nextSeq(conversationId: ConversationId, now: Date): Promise<number> {
-    const conversation = await this.conversations.findOneAndUpdate(
-      { _id: conversationId },
-      {
-        $inc: { lastSeq: 1 },
-        $set: { updatedAt: now },
-        $setOnInsert: {
-          participants: [...participantsOf(conversationId)],
-          unreadCount: {},
-          appliedSeq: 0,
-          createdAt: now,
-        },
-      },
-      { upsert: true, returnDocument: 'after' },
-    );
-    if (!conversation) throw new Error(`conversation ${conversationId} was not upserted`);
-    return conversation.lastSeq;
+  /** The stored messages of these sends, in one query. */
+  async findByClientMessageIds(sends: Array<{ senderId: UserId; clientMessageId: string }>): Promise<MessageDoc[]> {
+    if (sends.length === 0) return [];
+    return this.messages.find({ $or: sends.map(({ senderId, clientMessageId }) => ({ senderId, clientMessageId })) }).toArray();
   }
 
-  /** Inserts the message, or returns the one already stored for the same sender and clientMessageId. */
-  async insert(message: NewMessage, seq: number, now: Date): Promise<MessageDoc> {
-    const doc = { ...message, _id: new ObjectId(), seq, status: 'sent', createdAt: now } as MessageDoc;
+  /** The conversation documents that exist among these ids. */
+  async loadConversations(ids: ConversationId[]): Promise<Map<ConversationId, ConversationDoc>> {
+    const docs = ids.length === 0 ? [] : await this.conversations.find({ _id: { $in: ids } }).toArray();
+    return new Map(docs.map((doc) => [doc._id, doc]));
+  }
+
+  /**
+   * Creates the documents of conversations that have none, before their first message is stored: a catch-up
+   * then finds every stored message through its receiver's conversations. Losing a race to another writer is fine.
+   */
+  async createConversations(ids: ConversationId[], now: Date): Promise<ConversationDoc[]> {
+    if (ids.length === 0) return [];
+    const docs = ids.map((id) => freshConversation(id, now));
     try {
-      await this.messages.insertOne(doc);
-      return doc;
+      await this.conversations.insertMany(docs, { ordered: false });
+      return docs;
     } catch (error) {
-      if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
-      const existing = await this.findByClientMessageId(message.senderId, message.clientMessageId);
-      if (!existing) throw error;
-      return existing;
+      if (!isDuplicateKeyOnly(error)) throw error;
+      return [...(await this.loadConversations(ids)).values()];
     }
   }
 
   /**
-   * Counts the message in its conversation (last message, receiver's unread count) exactly once: the
-   * update only matches while the conversation's watermark is below the message's seq. Commands of one
-   * conversation are applied one at a time in seq order, so the watermark never skips one.
+   * Stored messages above each conversation's applied watermark, by conversation in sequence order: work that an
+   * owner which died (or lost its partition) left unfinished.
    */
-  async applyToConversation(message: MessageDoc): Promise<boolean> {
-    const result = await this.conversations.updateOne(
-      { _id: message.conversationId, appliedSeq: { $lt: message.seq } },
-      {
-        $set: {
-          appliedSeq: message.seq,
-          updatedAt: message.timestamp,
-          lastMessage: {
-            messageId: message._id,
-            text: previewText(message),
-            senderId: message.senderId,
-            timestamp: message.timestamp,
-            seq: message.seq,
-          },
-        },
-        $inc: { [`unreadCount.${message.receiverId}`]: 1 },
-      },
-    );
-    return result.modifiedCount === 1;
-  }
-
-  async markPublished(id: ObjectId, now: Date): Promise<void> {
-    await this.messages.updateOne({ _id: id, publishedAt: { $exists: false } }, { $set: { publishedAt: now } });
-  }
-
-  /**
-   * Marks the receiver's messages delivered (never moving a status backwards) and returns every one of them
-   * that is now delivered or read, so a repeated receipt repeats the same answer.
-   */
-  async markDelivered(conversationId: ConversationId, receiverId: UserId, ids: ObjectId[], at: Date): Promise<MessageDoc[]> {
-    const scope = { conversationId, receiverId, _id: { $in: ids } };
-    await this.messages.updateMany({ ...scope, status: 'sent' }, { $set: { status: 'delivered', deliveredAt: at } });
-    return this.messages.find({ ...scope, status: { $ne: 'sent' } }).sort({ seq: 1 }).toArray();
-  }
-
-  /**
-   * Marks what the reader received as read and recounts their unread messages from the messages themselves:
-   * exact, and the same after any repetition. Returns the ids that became read now.
-   */
-  async markRead(
-    conversationId: ConversationId,
-    readerId: UserId,
-    scope: ReadScope,
-    at: Date,
-  ): Promise<{ newlyRead: ObjectId[]; read: ObjectId[]; unread: number }> {
-    const filter = {
-      conversationId,
-      receiverId: readerId,
-      ...('messageIds' in scope ? { _id: { $in: scope.messageIds } } : { seq: { $lte: scope.upToSeq } }),
-    };
-    const unreadBefore = await this.messages
-      .find({ ...filter, status: { $ne: 'read' } }, { projection: { _id: 1 } })
+  async messagesAbove(watermarks: Array<{ conversationId: ConversationId; seq: number }>): Promise<MessageDoc[]> {
+    if (watermarks.length === 0) return [];
+    return this.messages
+      .find({ $or: watermarks.map(({ conversationId, seq }) => ({ conversationId, seq: { $gt: seq } })) })
+      .sort({ conversationId: 1, seq: 1 })
       .toArray();
-    if (unreadBefore.length > 0) {
-      const ids = unreadBefore.map((doc) => doc._id);
-      // Read implies delivered: keep deliveredAt for messages that skip `delivered`.
-      await this.messages.updateMany({ _id: { $in: ids }, deliveredAt: { $exists: false } }, { $set: { deliveredAt: at } });
-      await this.messages.updateMany({ _id: { $in: ids }, status: { $ne: 'read' } }, { $set: { status: 'read', readAt: at } });
+  }
+
+  /**
+   * Inserts messages in order, stopping at the first refusal: everything before it is stored, nothing after it
+   * is. Ordered, so that a conversation's messages are stored in sequence order even when one is refused.
+   */
+  async insertOrdered(docs: MessageDoc[]): Promise<{ stored: number; refusal?: { code: number | undefined; message: string } }> {
+    if (docs.length === 0) return { stored: 0 };
+    try {
+      await this.messages.insertMany(docs, { ordered: true });
+      return { stored: docs.length };
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const writeErrors = ([] as Array<{ index: number; code?: number; errmsg?: string }>).concat(
+        (error.writeErrors as never) ?? [],
+      );
+      const first = writeErrors.sort((a, b) => a.index - b.index)[0];
+      if (!first) throw error;
+      return { stored: first.index, refusal: { code: first.code, message: first.errmsg ?? error.message } };
     }
-    const unread = await this.messages.countDocuments({ conversationId, receiverId: readerId, status: { $ne: 'read' } });
-    await this.conversations.updateOne({ _id: conversationId }, { $set: { [`unreadCount.${readerId}`]: unread } });
-    // For ids: every one of them the reader has read, so that a repeated receipt repeats the same answer.
-    const read =
-      'messageIds' in scope
-        ? (await this.messages.find({ ...filter, status: 'read' }, { projection: { _id: 1 } }).sort({ seq: 1 }).toArray()).map((doc) => doc._id)
-        : unreadBefore.map((doc) => doc._id);
-    return { newlyRead: unreadBefore.map((doc) => doc._id), read, unread };
+  }
+
+  /**
+   * Writes each owner's state of its conversation, conditional on the revision it was built on. Returns the ids
+   * whose write did not land (another writer got there first): reload and replay those.
+   */
+  async writeConversations(states: Array<{ id: ConversationId; rev: number; set: Partial<ConversationDoc> }>): Promise<ConversationId[]> {
+    if (states.length === 0) return [];
+    const result = await this.conversations.bulkWrite(
+      states.map(({ id, rev, set }) => ({
+        updateOne: { filter: { _id: id, rev: rev === 0 ? { $in: [0, null] } : rev } as Filter<ConversationDoc>, update: { $set: set } },
+      })),
+      { ordered: false },
+    );
+    if (result.matchedCount === states.length) return [];
+    // Which ones lost: those whose stored revision is not the one this write set.
+    const stored = await this.loadConversations(states.map((s) => s.id));
+    return states.filter(({ id, set }) => stored.get(id)?.rev !== set.rev || stored.get(id)?.revBy !== set.revBy).map((s) => s.id);
+  }
+
+  /** The highest sequence number stored in a conversation (0 when it has none). */
+  async maxSeq(conversationId: ConversationId): Promise<number> {
+    const [last] = await this.messages.find({ conversationId }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).toArray();
+    return last?.seq ?? 0;
+  }
+
+  /** How many messages to `receiverId` come after `afterSeq`: an unread count the owner could not tell itself. */
+  countAfter(conversationId: ConversationId, receiverId: UserId, afterSeq: number): Promise<number> {
+    return this.messages.countDocuments({ conversationId, receiverId, seq: { $gt: afterSeq } });
+  }
+
+  /** Ids of the messages to `receiverId` with seq in (from, to], for receipts older than the owner remembers. */
+  async idsBetween(conversationId: ConversationId, receiverId: UserId, from: number, to: number): Promise<string[]> {
+    const docs = await this.messages
+      .find({ conversationId, receiverId, seq: { $gt: from, $lte: to } }, { projection: { _id: 1 } })
+      .sort({ seq: 1 })
+      .toArray();
+    return docs.map((doc) => doc._id.toHexString());
+  }
+
+  /** The sequence numbers of these messages to `receiverId` (ids of others are left out). */
+  async seqsOf(conversationId: ConversationId, receiverId: UserId, ids: ObjectId[]): Promise<number[]> {
+    const docs = await this.messages.find({ conversationId, receiverId, _id: { $in: ids } }, { projection: { seq: 1 } }).toArray();
+    return docs.map((doc) => doc.seq);
+  }
+
+  /**
+   * Read state of a conversation written before watermarks existed, from its messages' own statuses: the
+   * highest delivered and read message of each participant.
+   */
+  async legacyMembers(conversationId: ConversationId): Promise<NonNullable<ConversationDoc['members']>> {
+    const members: NonNullable<ConversationDoc['members']> = {};
+    for (const userId of participantsOf(conversationId)) {
+      const highest = async (statuses: MessageDoc['status'][]) => {
+        const [doc] = await this.messages
+          .find({ conversationId, receiverId: userId, status: { $in: statuses } }, { projection: { seq: 1 } })
+          .sort({ seq: -1 })
+          .limit(1)
+          .toArray();
+        return doc?.seq ?? 0;
+      };
+      const readSeq = await highest(['read']);
+      const deliveredSeq = Math.max(readSeq, await highest(['delivered', 'read']));
+      members[userId] = { deliveredSeq, readSeq, delivered: [], read: [] };
+    }
+    return members;
   }
 
   /** Creates the conversation if it does not exist; true when this call created it. */
   async createConversation(conversationId: ConversationId, jobId: string | undefined, now: Date): Promise<boolean> {
+    const { _id, ...fields } = freshConversation(conversationId, now);
     const result = await this.conversations.updateOne(
-      { _id: conversationId },
-      {
-        $setOnInsert: {
-          participants: [...participantsOf(conversationId)],
-          unreadCount: {},
-          lastSeq: 0,
-          appliedSeq: 0,
-          createdAt: now,
-          updatedAt: now,
-          ...(jobId === undefined ? {} : { jobId }),
-        },
-      },
+      { _id },
+      { $setOnInsert: { ...fields, ...(jobId === undefined ? {} : { jobId }) } },
       { upsert: true },
     );
     return result.upsertedCount === 1;
@@ -201,21 +229,40 @@ export class MessageStore {
     return { messages: newestFirst.slice(0, limit).reverse(), hasMore, totalPages };
   }
 
-  /** Messages to the user that no device of theirs received yet, by conversation in sequence order. */
+  /**
+   * Messages to the user that no device of theirs received yet, by conversation in sequence order: above the
+   * user's delivered watermark in each of their conversations (every stored message has its conversation
+   * document, written before it), or still `sent` in conversations of earlier versions. Messages whose
+   * deliveries may still be in flight are included: the gateway drops what it already showed.
+   */
   async undelivered(
     receiverId: UserId,
     limit: number,
     after?: { conversationId: ConversationId; seq: number },
-  ): Promise<{ messages: MessageDoc[]; hasMore: boolean }> {
-    const cursor = after
-      ? { $or: [{ conversationId: { $gt: after.conversationId } }, { conversationId: after.conversationId, seq: { $gt: after.seq } }] }
-      : {};
+  ): Promise<{ messages: MessageDoc[]; conversations: Map<ConversationId, ConversationDoc>; hasMore: boolean }> {
+    const conversations = await this.conversations
+      .find({ participants: receiverId, ...(after ? { _id: { $gte: after.conversationId } } : {}) })
+      .sort({ _id: 1 })
+      .limit(MAX_CATCH_UP_CONVERSATIONS)
+      .toArray();
+    const byId = new Map(conversations.map((doc) => [doc._id, doc]));
+    const branches: Filter<MessageDoc>[] = [];
+    const legacy: ConversationId[] = [];
+    for (const doc of conversations) {
+      const member = doc.members?.[receiverId];
+      const floor = Math.max(member ? Math.max(member.deliveredSeq, member.readSeq) : 0, after && doc._id === after.conversationId ? after.seq : 0);
+      if (member) branches.push({ conversationId: doc._id, seq: { $gt: floor } });
+      else if (after && doc._id === after.conversationId) branches.push({ conversationId: doc._id, seq: { $gt: floor }, status: 'sent' });
+      else legacy.push(doc._id);
+    }
+    if (legacy.length > 0) branches.push({ conversationId: { $in: legacy }, status: 'sent' });
+    if (branches.length === 0) return { messages: [], conversations: byId, hasMore: false };
     const docs = await this.messages
-      .find({ receiverId, status: 'sent', publishedAt: { $exists: true }, ...cursor })
+      .find({ receiverId, $or: branches })
       .sort({ conversationId: 1, seq: 1 })
       .limit(limit + 1)
       .toArray();
-    return { messages: docs.slice(0, limit), hasMore: docs.length > limit };
+    return { messages: docs.slice(0, limit), conversations: byId, hasMore: docs.length > limit };
   }
 
   /** The conversation, or NOT_FOUND / NOT_PARTICIPANT for this user. */
