@@ -7,7 +7,7 @@ FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 CACHE_DIR="${CHAT_CACHE_DIR:-$HOME/.cache/realtime-chat}"
 BIN="$CACHE_DIR/ferretdb-$FERRETDB_VERSION"
 # A bounded pool: PostgreSQL allows 100 connections in all, and tests start several processes.
-PG_URL="${FERRETDB_POSTGRESQL_URL:-postgres://postgres@127.0.0.1:5432/ferretdb?pool_max_conns=20}"
+PG_URL="${FERRETDB_POSTGRESQL_URL:-postgres://postgres@127.0.0.1:5432/ferretdb?pool_max_conns=50}"
 LOG="$CACHE_DIR/ferretdb.log"
 
 mkdir -p "$CACHE_DIR"

@@ -27,7 +27,25 @@ export interface Started {
   /** The process whose memory per connection is measured (our gateway; the baseline's only process). */
   edgePid: number;
   processes: Record<string, ServiceProcess>;
+  /** Prometheus text of the process(es) that talk to MongoDB, for their command counts. */
+  metricsUrls: string[];
   stop(): Promise<void>;
+}
+
+/** Commands that are not work on data (connection handshakes, health checks). */
+const NOT_DATA = new Set(['ping', 'hello', 'isMaster', 'ismaster', 'buildInfo', 'endSessions', 'saslStart', 'saslContinue', 'createIndexes', 'listIndexes']);
+
+/** MongoDB data commands sent so far by the processes behind these URLs, by command name. */
+export async function mongoCommandsOf(urls: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const url of urls) {
+    const text = await (await fetch(url)).text();
+    for (const match of text.matchAll(/^chat_mongodb_commands_total\{command="([^"]+)"\} (\d+(?:\.\d+)?)$/gm)) {
+      const [, command, n] = match;
+      if (!NOT_DATA.has(command!)) out[command!] = (out[command!] ?? 0) + Number(n);
+    }
+  }
+  return out;
 }
 
 export interface OursOptions {
@@ -43,7 +61,9 @@ export interface OursOptions {
 export async function startOurs({ infra, namespace, database, secret, partitions, extraEnv }: OursOptions): Promise<Started> {
   const env = {
     NATS_URL: infra.natsUrl,
-    MONGO_URL: mongoUrlFor(infra, database),
+    // A bounded pool: FerretDB v1 wedges when more operations than its PostgreSQL pool can serve
+    // holds arrive at once (docs/benchmarks.md).
+    MONGO_URL: `${mongoUrlFor(infra, database)}?maxPoolSize=8`,
     REDIS_URL: infra.redisUrl,
     CHAT_NAMESPACE: namespace,
     JWT_SECRET: secret,
@@ -68,7 +88,8 @@ export async function startOurs({ infra, namespace, database, secret, partitions
     started.presence = await spawnBackend('presence', { ...env, ...extraEnv('presence') });
     const gateway = await spawnGateway({ ...env, ...extraEnv('gateway') });
     started.gateway = gateway;
-    return { url: gateway.url, edgePid: gateway.child.pid as number, processes: started, stop };
+    const metricsUrls = [`${(started.messages as { opsUrl: string }).opsUrl}/metrics`];
+    return { url: gateway.url, edgePid: gateway.child.pid as number, processes: started, metricsUrls, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -101,6 +122,7 @@ export async function startBaseline(options: { infra: Infra; database: string; s
     url: `http://127.0.0.1:${port}`,
     edgePid: child.pid as number,
     processes: {},
+    metricsUrls: [`http://127.0.0.1:${port}/bench/metrics`],
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;

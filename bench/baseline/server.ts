@@ -18,13 +18,21 @@ const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/chat_baseli
 const secret = new TextEncoder().encode(process.env.JWT_SECRET ?? '');
 // At most 20 operations at once: FerretDB v1 (our MongoDB here) can deadlock when more operations than its
 // PostgreSQL pool (50) wait while another client creates a collection. 20 saturate this 2-core machine.
-const mongo = new MongoClient(mongoUrl, { appName: 'baseline', maxPoolSize: 20 });
+const mongo = new MongoClient(mongoUrl, { appName: 'baseline', maxPoolSize: 20, monitorCommands: true });
+// Counted as ours are (the driver's command monitoring), for the bench's "MongoDB commands per message".
+const commandsSent = new Map<string, number>();
+mongo.on('commandStarted', (event) => commandsSent.set(event.commandName, (commandsSent.get(event.commandName) ?? 0) + 1));
 await mongo.connect();
 const db = mongo.db();
 const messages = db.collection('messages');
 const conversations = db.collection<{ _id: string }>('conversations');
 
-const httpServer = createServer();
+// Only for the bench: the command counts, in the Prometheus text format our services use.
+const httpServer = createServer((request, response) => {
+  if (request.url !== '/bench/metrics') return;
+  response.setHeader('content-type', 'text/plain');
+  response.end([...commandsSent].map(([command, n]) => `chat_mongodb_commands_total{command="${command}"} ${n}`).join('\n'));
+});
 const io = new Server(httpServer, { cors: { origin: '*', methods: ['GET', 'POST'] }, pingTimeout: 60_000, pingInterval: 25_000 });
 
 // The spec's authMiddleware.

@@ -53,8 +53,8 @@ export function startTestUploads(ctx: TestContext, overrides: Record<string, str
 }
 
 export interface SystemOptions {
-  /** Start a messages service in-process (default true). */
-  messages?: boolean;
+  /** Start a messages service in-process (default true), with these overrides when an object. */
+  messages?: boolean | Record<string, string>;
   /** Start a presence service in-process (default false). */
   presence?: boolean;
   /**
@@ -86,7 +86,7 @@ export class TestSystem {
   }
 
   async start({ messages = true, presence = false, uploads = false, gateway = {} }: SystemOptions = {}): Promise<void> {
-    if (messages) this.messages = await startTestMessages(this.ctx);
+    if (messages) this.messages = await startTestMessages(this.ctx, messages === true ? {} : messages);
     if (presence) this.presence = await startTestPresence(this.ctx);
     if (uploads) {
       this.uploadDir = await mkdtemp(join(tmpdir(), 'chat-uploads-'));
