@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { MongoClient } from 'mongodb';
 import { accountMessages, bytesPerConnection, mergeOutcomes, ratePerSecond, summarizeLatency, topFrames, type LatencySummary } from './stats.ts';
-import { cleanup, cpuPercent, mongoUrlFor, pidsNamed, rssOf, sampleCpu, startBaseline, startOurs, type CpuGroups, type Infra, type Started } from './system.ts';
+import { cleanup, cpuPercent, mongoCommandsOf, mongoUrlFor, pidsNamed, rssOf, sampleCpu, startBaseline, startOurs, type CpuGroups, type Infra, type Started } from './system.ts';
 import type { FinalResult, PhaseOptions, WorkerInit, WorkerRequest } from './worker.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -35,6 +35,7 @@ const flags = {
   idle: { default: '1000', help: 'idle authenticated connections for the memory measurement (0: skip)' },
   systems: { default: 'ours,baseline', help: 'which systems to run' },
   partitions: { default: '16', help: 'MESSAGE_PARTITIONS of ours' },
+  'slice-seconds': { default: '10', help: 'persisted msg/s is also reported per slice of this many seconds' },
   profile: { default: 'false', help: 'run every service with --cpu-prof and summarise the top frames' },
   out: { default: 'bench/results', help: 'where the JSON goes' },
 } as const;
@@ -62,6 +63,7 @@ const config = {
   idle: num('idle'),
   systems: option('systems').split(',').map((s) => s.trim()) as Array<'ours' | 'baseline'>,
   partitions: num('partitions'),
+  sliceSeconds: Math.max(1, num('slice-seconds')),
   profile: option('profile') === 'true' || option('profile') === '1',
   out: option('out'),
 };
@@ -158,8 +160,15 @@ interface PhaseReport {
   latencyMs: LatencySummary;
   ackLatencyMs: LatencySummary;
   persistedPerSecond: number;
+  /** Persisted msg/s in each `--slice-seconds` slice of the phase. */
+  persistedPerSlice: number[];
   drained: boolean;
   cpuPercent: Record<string, number>;
+  /** CPU time per persisted message, per process group. */
+  cpuMsPerMessage: Record<string, number>;
+  /** MongoDB data commands sent in the phase, by name, and per persisted message. */
+  mongoCommands: Record<string, number>;
+  mongoCommandsPerMessage: number;
 }
 
 interface SystemReport {
@@ -237,19 +246,54 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
     log(`${system}: ${config.pairs} pairs connected`);
     const phase = async (name: string, options: Omit<PhaseOptions, 'name' | 'ackTimeoutMs'>) => {
       const cpuBefore = sampleCpu(cpuGroups);
+      const commandsBefore = await mongoCommandsOf(started.metricsUrls);
       const countBefore = await messages.countDocuments({});
       const t0 = performance.now();
+      // Persisted msg/s per slice, so that a rate that falls as the collection grows shows.
+      const slices: number[] = [];
+      let sliceStart = { at: t0, count: countBefore };
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          await sleep(Math.max(0, sliceStart.at + config.sliceSeconds * 1000 - performance.now()));
+          if (!sampling) break;
+          const count = await messages.countDocuments({});
+          const at = performance.now();
+          slices.push(Math.round(ratePerSecond(sliceStart.count, count, at - sliceStart.at)));
+          sliceStart = { at, count };
+        }
+      })();
       await load.all((id, i) => ({
         id,
         type: 'phase',
         options: { ...options, name, ratePerSecond: load.share(options.ratePerSecond, i), ackTimeoutMs: 120_000 },
       }));
+      sampling = false;
+      await sampler;
       const countAfter = await messages.countDocuments({});
       const elapsed = performance.now() - t0;
-      const cpu = cpuPercent(cpuBefore, sampleCpu(cpuGroups), elapsed);
+      const cpuAfter = sampleCpu(cpuGroups);
+      const cpu = cpuPercent(cpuBefore, cpuAfter, elapsed);
+      const persisted = countAfter - countBefore;
+      const cpuMsPerMessage = Object.fromEntries(
+        Object.keys(cpuAfter).map((group) => [group, persisted > 0 ? (((cpuAfter[group] ?? 0) - (cpuBefore[group] ?? 0)) * 1000) / persisted : Number.NaN]),
+      );
+      const commandsAfter = await mongoCommandsOf(started.metricsUrls);
+      const mongoCommands = Object.fromEntries(Object.keys(commandsAfter).map((c) => [c, (commandsAfter[c] ?? 0) - (commandsBefore[c] ?? 0)]));
+      const totalCommands = Object.values(mongoCommands).reduce((a, b) => a + b, 0);
       log(`${system}: ${name}: sent for ${(elapsed / 1000).toFixed(1)} s, draining`);
       const drained = (await load.all<{ drained: boolean }>((id) => ({ id, type: 'drain', timeoutMs: 120_000 }))).every((r) => r.drained);
-      return { name, seconds: elapsed / 1000, persistedPerSecond: ratePerSecond(countBefore, countAfter, elapsed), cpu, drained };
+      return {
+        name,
+        seconds: elapsed / 1000,
+        persistedPerSecond: ratePerSecond(countBefore, countAfter, elapsed),
+        persistedPerSlice: slices,
+        cpu,
+        cpuMsPerMessage,
+        mongoCommands,
+        mongoCommandsPerMessage: persisted > 0 ? totalCommands / persisted : Number.NaN,
+        drained,
+      };
     };
     if (config.warmupSeconds > 0) await phase('warmup', { mode: 'rate', ratePerSecond: config.rate, window: 1, durationMs: config.warmupSeconds * 1000 });
     log(`${system}: latency phase, ${config.rate} msg/s for ${config.latencySeconds} s`);
@@ -291,8 +335,12 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
         latencyMs: summarizeLatency(merged.latencies),
         ackLatencyMs: summarizeLatency(merged.ackLatencies),
         persistedPerSecond: p.persistedPerSecond,
+        persistedPerSlice: p.persistedPerSlice,
         drained: p.drained,
         cpuPercent: p.cpu,
+        cpuMsPerMessage: p.cpuMsPerMessage,
+        mongoCommands: p.mongoCommands,
+        mongoCommandsPerMessage: p.mongoCommandsPerMessage,
       };
     };
     const sum = (key: 'orderViolations' | 'errorEvents' | 'disconnects') => finals.reduce((n, f) => n + f[key], 0);
@@ -348,6 +396,9 @@ function printTable(reports: SystemReport[]): Record<string, number> {
     ['latency max ms', (r) => r.latency.latencyMs.max, 1],
     ['persisted msg/s @rate', (r) => r.latency.persistedPerSecond, 0],
     ['throughput persisted msg/s', (r) => r.throughput.persistedPerSecond, 0],
+    ['throughput: MongoDB commands / msg', (r) => r.throughput.mongoCommandsPerMessage, 2],
+    ['throughput: CPU ms / msg (all)', (r) => Object.values(r.throughput.cpuMsPerMessage).reduce((a, b) => a + b, 0), 2],
+    ['throughput: last slice / first slice', (r) => (r.throughput.persistedPerSlice.at(-1) ?? Number.NaN) / (r.throughput.persistedPerSlice[0] ?? Number.NaN), 2],
     ['throughput latency p50 ms', (r) => r.throughput.latencyMs.p50, 1],
     ['throughput latency p99 ms', (r) => r.throughput.latencyMs.p99, 1],
     ['sent', (r) => r.accounting.sent, 0],
@@ -392,6 +443,12 @@ const base = reports.find((r) => r.system === 'baseline');
 const targets = ours
   ? {
       throughputAtLeast2xBaseline: base ? ours.throughput.persistedPerSecond >= 2 * base.throughput.persistedPerSecond : null,
+      p50NoWorseThanBaseline: base ? ours.latency.latencyMs.p50 <= base.latency.latencyMs.p50 : null,
+      p99AtMost1_5xBaseline: base ? ours.latency.latencyMs.p99 <= 1.5 * base.latency.latencyMs.p99 : null,
+      mongoCommandsPerMessageAtMost0_5: ours.throughput.mongoCommandsPerMessage <= 0.5,
+      lastSliceAtLeast80PercentOfFirst:
+        ours.throughput.persistedPerSlice.length > 1 ? ours.throughput.persistedPerSlice.at(-1)! >= 0.8 * ours.throughput.persistedPerSlice[0]! : null,
+      zeroOrderViolations: ours.accounting.orderViolations === 0,
       zeroLostAndDuplicated: ours.accounting.lost === 0 && ours.accounting.duplicated === 0,
       latencyMeasuredAtRate: config.rate,
       p50AtMost2ms: ours.latency.latencyMs.p50 <= 2,
@@ -401,6 +458,11 @@ const targets = ours
       idleConnections: ours.idle?.connections ?? 0,
     }
   : {};
+for (const r of reports) {
+  const per = Object.entries(r.throughput.cpuMsPerMessage).map(([group, ms]) => `${group} ${fmt(ms, 2)}`).join(', ');
+  console.log(`${r.system}: throughput CPU ms/msg: ${per}`);
+  console.log(`${r.system}: persisted msg/s per ${config.sliceSeconds} s: ${r.throughput.persistedPerSlice.join(', ')}; MongoDB commands: ${JSON.stringify(r.throughput.mongoCommands)}`);
+}
 console.log(`targets: ${JSON.stringify(targets)}`);
 const machine = {
   cpus: (await import('node:os')).cpus().length,

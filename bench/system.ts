@@ -40,9 +40,9 @@ export async function mongoCommandsOf(urls: string[]): Promise<Record<string, nu
   const out: Record<string, number> = {};
   for (const url of urls) {
     const text = await (await fetch(url)).text();
-    for (const match of text.matchAll(/^chat_mongodb_commands_total\{command="([^"]+)"\} (\d+(?:\.\d+)?)$/gm)) {
-      const [, command, n] = match;
-      if (!NOT_DATA.has(command!)) out[command!] = (out[command!] ?? 0) + Number(n);
+    for (const [, labels, n] of text.matchAll(/^chat_mongodb_commands_total\{([^}]*)\} (\S+)$/gm)) {
+      const command = /command="([^"]+)"/.exec(labels!)?.[1];
+      if (command && !NOT_DATA.has(command)) out[command] = (out[command] ?? 0) + Number(n);
     }
   }
   return out;
@@ -84,11 +84,12 @@ export async function startOurs({ infra, namespace, database, secret, partitions
     for (const name of ['gateway', 'messages', 'presence']) await started[name]?.kill('SIGTERM');
   };
   try {
-    started.messages = await spawnBackend('messages', { ...env, ...extraEnv('messages') });
+    const messages = await spawnBackend('messages', { ...env, ...extraEnv('messages') });
+    started.messages = messages;
     started.presence = await spawnBackend('presence', { ...env, ...extraEnv('presence') });
     const gateway = await spawnGateway({ ...env, ...extraEnv('gateway') });
     started.gateway = gateway;
-    const metricsUrls = [`${(started.messages as { opsUrl: string }).opsUrl}/metrics`];
+    const metricsUrls = [`${messages.opsUrl}/metrics`];
     return { url: gateway.url, edgePid: gateway.child.pid as number, processes: started, metricsUrls, stop };
   } catch (error) {
     await stop();

@@ -55,6 +55,10 @@ export class Bus {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
         pingInterval: 10_000,
+        // The client otherwise builds an Error (a stack capture) for every request and JetStream publish, to
+        // have the caller's stack should it fail: a fifth of the gateway's and the messages service's busy CPU
+        // under load (bench profile, docs/benchmarks.md). Errors still come, without that stack.
+        noAsyncTraces: true,
       });
     } catch (error) {
       throw new Error(`cannot connect to NATS at ${servers.join(', ')}: ${(error as Error).message}`, { cause: error });
