@@ -40,8 +40,10 @@ afterAll(async () => {
 });
 
 describe.each([
-  ['after storing, before publishing', 'send.after-store'],
-  ['after publishing, before acking', 'send.before-ack'],
+  ['after storing, before the deliveries', 'send.after-store'],
+  ['after the deliveries and created events, before applying to the conversation', 'send.after-deliver'],
+  ['after applying to the conversation, before the receipts and acks', 'send.after-apply'],
+  ['after everything, before acking', 'send.before-ack'],
 ])('messages service killed %s', (_label, failpoint) => {
   it('leaves exactly one message, one unread count and one delivery', async () => {
     const sender = `s-${failpoint.replace(/\W/g, '')}` as UserId;
@@ -50,6 +52,7 @@ describe.each([
     const a = await system.connectAs(sender);
     const b = await system.connectAs(receiver);
     const delivered = collectEvents(b, 'new_message');
+    const receipts = collectEvents(a, 'message_delivered');
 
     const doomed = await startMessages(`${failpoint}=kill`);
     const ack = emitWithAck(
@@ -74,6 +77,8 @@ describe.each([
     });
     expect(sentinel.ok).toBe(true);
     await waitFor(() => delivered.some((m) => m.content.text === 'after'));
+    // Its receipt is a later command of the conversation: once the sender hears it, the sentinel is applied.
+    await waitFor(() => sentinel.ok && receipts.some((r) => r.messageId === sentinel.data._id));
 
     const db = mongo.db();
     expect(await db.collection('messages').countDocuments({ conversationId })).toBe(2);
