@@ -102,6 +102,21 @@ export class Bus {
     });
   }
 
+  /**
+   * Core NATS publish of one payload to several subjects of the same contract (e.g. both participants'
+   * deliveries): validated and encoded once.
+   */
+  publishToEach<T>(channels: ReadonlyArray<Channel<T>>, payload: T): void {
+    const [first] = channels;
+    if (!first) return;
+    const data = encode(first.schema, payload, first.subject);
+    for (const channel of channels) {
+      publishSpan(channel, data.length, (headers) => this.nc.publish(channel.subject, data, { headers })).catch((error: unknown) => {
+        this.#logger.warn({ err: error, subject: channel.subject }, 'publish dropped');
+      });
+    }
+  }
+
   /** JetStream publish: resolves once the stream stored it (or recognised it as a duplicate). */
   async publishDurable<T>(channel: Channel<T>, payload: T, options: PublishOptions = {}): Promise<PubAck> {
     const data = encode(channel.schema, payload, channel.subject);

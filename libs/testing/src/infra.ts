@@ -49,7 +49,7 @@ export async function startInfra(env: Record<string, string | undefined> = proce
 
 async function startNats(stops: Array<() => Promise<unknown>>): Promise<string> {
   const { GenericContainer, Wait } = await import('testcontainers');
-  const container = await new GenericContainer('nats:2.10-alpine')
+  const container = await new GenericContainer('nats:2.15-alpine')
     .withCommand(['-js'])
     .withExposedPorts(4222)
     .withWaitStrategy(Wait.forLogMessage(/Server is ready/))

@@ -91,6 +91,25 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       const list = ops.get(doc.conversationId)!;
       list.splice(list.findIndex((op) => op.kind === 'message' && op.doc === doc), 1);
     };
+    const inBatch = new Map<string, MessageDoc>();
+    /**
+     * Brings a conversation up to what is stored: messages another owner stored above what this state applied
+     * are delivered and applied here. Returns the highest stored seq.
+     */
+    const catchUpWithStore = async (conversation: ConversationState): Promise<number> => {
+      let top = conversation.appliedSeq;
+      for (const theirs of await store.messagesAbove([{ conversationId: conversation.id, seq: conversation.appliedSeq }])) {
+        top = Math.max(top, theirs.seq);
+        if (!planned.has(theirs._id.toHexString()) && !inBatch.has(sendKey(theirs.senderId, theirs.clientMessageId))) plan(theirs);
+      }
+      conversation.noteStored(top);
+      return top;
+    };
+    /** A receipt's seq, at most the highest stored (beyond what this state knows, the store says). */
+    const withinStored = async (conversation: ConversationState, seq: number): Promise<number> => {
+      if (seq <= conversation.lastSeq) return seq;
+      return Math.min(seq, await catchUpWithStore(conversation));
+    };
     const answers: Array<{ senderId: UserId; doc: MessageDoc }> = [];
     const refusals: Array<{ command: SendMessageCommand; error: ChatError }> = [];
 
@@ -106,7 +125,6 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       ).map((doc) => [sendKey(doc.senderId, doc.clientMessageId), doc]),
     );
     const fresh: Array<{ doc: MessageDoc; item: number }> = [];
-    const inBatch = new Map<string, MessageDoc>();
     const settleStored = (doc: MessageDoc) => {
       if (planned.has(doc._id.toHexString())) return; // its delivery answers the sender too
       if (state(doc.conversationId).isApplied(doc.seq)) answers.push({ senderId: doc.senderId, doc });
@@ -130,7 +148,8 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
           break;
         }
         case 'delivered': {
-          const upToSeq = command.upToSeq ?? (await highestSeq(conversation, command.receiverId, command.messageIds, planned));
+          const named = command.upToSeq ?? (await highestSeq(conversation, command.receiverId, command.messageIds, planned));
+          const upToSeq = await withinStored(conversation, named);
           if (upToSeq > 0) {
             ops.get(command.conversationId)!.push({
               kind: 'delivered',
@@ -143,7 +162,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
           break;
         }
         case 'read': {
-          const upToSeq = await readUpTo(conversation, command, planned);
+          const upToSeq = await withinStored(conversation, await readUpTo(conversation, command, planned));
           if (upToSeq > 0) {
             ops.get(command.conversationId)!.push({
               kind: 'read',
@@ -178,11 +197,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
           pending = rest;
         } else {
           // Its seq is taken: another owner stored messages here. Finish theirs, then number ours after them.
-          let top = conversation.appliedSeq;
-          for (const theirs of await store.messagesAbove([{ conversationId: conversation.id, seq: conversation.appliedSeq }])) {
-            top = Math.max(top, theirs.seq);
-            if (!planned.has(theirs._id.toHexString()) && !inBatch.has(sendKey(theirs.senderId, theirs.clientMessageId))) plan(theirs);
-          }
+          const top = await catchUpWithStore(conversation);
           renumber(conversation, top + 1, [failed, ...rest]);
           plan(failed.doc);
           pending = [failed, ...rest];
@@ -202,21 +217,19 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     // Deliveries, in sequence order per conversation: the critical path ends here.
     const deliveries = [...planned.values()].sort((a, b) => (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : a.seq - b.seq));
     const debug = logger.isLevelEnabled('debug');
-    for (const doc of deliveries) {
+    const delivered = deliveries.map((doc) => {
       const message = toMessage(doc, state(doc.conversationId).members[doc.receiverId]);
-      bus.publish(names.userDelivery(doc.senderId), { type: 'new_message', message });
-      bus.publish(names.userDelivery(doc.receiverId), { type: 'new_message', message });
+      bus.publishToEach([names.userDelivery(doc.senderId), names.userDelivery(doc.receiverId)], { type: 'new_message', message });
       if (debug) logger.debug({ messageId: message._id, conversationId: doc.conversationId, seq: doc.seq }, 'message stored');
-    }
+      return message;
+    });
     for (const { senderId, doc } of answers) {
       bus.publish(names.userDelivery(senderId), { type: 'send_result', message: toMessage(doc, state(doc.conversationId).members[doc.receiverId]) });
     }
     for (const { command, error } of refusals) answerFailed(command, error);
     // The events stream has them once (deduplicated by message id); its acks also mean NATS has the deliveries.
     await Promise.all(
-      deliveries.map((doc) =>
-        bus.publishDurable(names.messageCreated(doc.conversationId), { message: toMessage(doc) }, { msgId: `created:${doc._id.toHexString()}` }),
-      ),
+      delivered.map((message) => bus.publishDurable(names.messageCreated(message.conversationId), { message }, { msgId: `created:${message._id}` })),
     );
     failpoint('send.after-deliver');
 
@@ -333,8 +346,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       conversationId,
       ...(effect.requestedUpToSeq === undefined ? {} : { upToSeq: effect.requestedUpToSeq }),
     };
-    bus.publish(names.userDelivery(sender), { type: 'message_read', payload });
-    bus.publish(names.userDelivery(effect.readerId), { type: 'message_read', payload });
+    bus.publishToEach([names.userDelivery(sender), names.userDelivery(effect.readerId)], { type: 'message_read', payload });
   }
 
   function answerFailed(command: SendMessageCommand, error: ChatError): void {

@@ -101,7 +101,8 @@ export class ConversationState {
     this.appliedSeq = doc.seq;
     this.noteStored(doc.seq);
     this.lastMessage = { messageId: doc._id, text: previewText(doc), senderId: doc.senderId, timestamp: doc.timestamp, seq: doc.seq };
-    this.unread[doc.receiverId] = (this.unread[doc.receiverId] ?? 0) + 1;
+    // A read can come before the message is applied here (a rival owner stored it): then it is read already.
+    if (doc.seq > (this.members[doc.receiverId]?.readSeq ?? 0)) this.unread[doc.receiverId] = (this.unread[doc.receiverId] ?? 0) + 1;
     if (doc.timestamp > this.updatedAt) this.updatedAt = doc.timestamp;
     this.recent.push({ id: doc._id.toHexString(), seq: doc.seq, receiverId: doc.receiverId });
     if (this.recent.length > RECENT_MESSAGES_KEPT) this.coveredFrom = this.recent.shift()!.seq + 1;
@@ -110,8 +111,8 @@ export class ConversationState {
   #applyDelivered(op: Extract<ConversationOp, { kind: 'delivered' }>): ReceiptEffect | undefined {
     const member = this.member(op.receiverId);
     const from = Math.max(member.deliveredSeq, member.readSeq);
-    // Never past what is applied: a receipt can only be for a message that was delivered, so applied.
-    const to = Math.min(op.upToSeq, this.appliedSeq);
+    // Never past what is stored (the batch checked `upToSeq` against the store when it is beyond what is known).
+    const to = Math.min(op.upToSeq, this.lastSeq);
     if (to <= from) return undefined;
     member.deliveredSeq = to;
     member.delivered = addStep(member.delivered, to, op.at);
@@ -125,7 +126,7 @@ export class ConversationState {
   #applyRead(op: Extract<ConversationOp, { kind: 'read' }>): ReceiptEffect | undefined {
     const member = this.member(op.readerId);
     const from = member.readSeq;
-    const to = Math.min(op.upToSeq, this.appliedSeq);
+    const to = Math.min(op.upToSeq, this.lastSeq);
     if (to <= from) return undefined;
     member.readSeq = to;
     member.read = addStep(member.read, to, op.at);
@@ -133,10 +134,10 @@ export class ConversationState {
       member.deliveredSeq = to;
       member.delivered = addStep(member.delivered, to, op.at);
     }
-    if (to >= this.appliedSeq) {
+    if (to >= this.lastSeq) {
       this.unread[op.readerId] = 0;
       this.unreadUnknown.delete(op.readerId);
-    } else if (to + 1 >= this.coveredFrom) {
+    } else if (to + 1 >= this.coveredFrom && this.lastSeq === this.appliedSeq) {
       this.unread[op.readerId] = this.recent.filter((m) => m.receiverId === op.readerId && m.seq > to).length;
       this.unreadUnknown.delete(op.readerId);
     } else {
@@ -154,10 +155,13 @@ export class ConversationState {
     };
   }
 
-  /** The recent messages to `userId` with seq in (from, to]; complete when the recent ones reach back that far. */
+  /**
+   * The recent messages to `userId` with seq in (from, to]; complete when the recent ones reach back that far and
+   * everything up to `to` is applied here (a rival owner may have stored messages this state has not seen).
+   */
   #idsTo(userId: UserId, from: number, to: number): { ids: string[]; complete: boolean } {
     const ids = this.recent.filter((m) => m.receiverId === userId && m.seq > from && m.seq <= to).map((m) => m.id);
-    return { ids, complete: from + 1 >= this.coveredFrom };
+    return { ids, complete: from + 1 >= this.coveredFrom && to <= this.appliedSeq };
   }
 
   /** The conversation document as this state has it, for a conditional replace of the owner's fields. */

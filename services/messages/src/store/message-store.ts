@@ -51,7 +51,8 @@ export class MessageStore {
   async ensureIndexes(): Promise<void> {
     await this.messages.createIndex({ senderId: 1, clientMessageId: 1 }, { unique: true, name: 'sender_client_id' });
     await this.messages.createIndex({ conversationId: 1, seq: 1 }, { unique: true, name: 'conversation_seq' });
-    await this.messages.createIndex({ receiverId: 1, status: 1, conversationId: 1, seq: 1 }, { name: 'receiver_status' });
+    // Catch-up, receipts and counts: per conversation and receiver, by seq (also serves the catch-up of
+    // conversations written before watermarks, by status). Each index costs every insert; keep them few.
     await this.messages.createIndex({ conversationId: 1, receiverId: 1, seq: 1 }, { name: 'conversation_receiver_seq' });
     await this.conversations.createIndex({ participants: 1, updatedAt: -1 }, { name: 'participant_activity' });
   }
