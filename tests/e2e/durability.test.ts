@@ -158,6 +158,20 @@ describe('1,000 messages in flight while the messages service is killed and rest
       expect(conversation?.unreadCount).toEqual({ [receiver]: PER_SENDER + 1 });
     }
     // Each message reached the receiver's device, and each sender heard so.
-    await waitFor(() => pairs.every((p) => new Set(p.delivered.map((d) => d.messageId)).size === PER_SENDER + 1), { timeoutMs: 60_000 });
+    try {
+      await waitFor(() => pairs.every((p) => new Set(p.delivered.map((d) => d.messageId)).size === PER_SENDER + 1), { timeoutMs: 60_000 });
+    } catch (error) {
+      const diag = [];
+      for (const p of pairs) {
+        const got = new Set(p.delivered.map((d) => d.messageId));
+        const stored = await messages.find({ conversationId: p.conversationId }).sort({ seq: 1 }).toArray();
+        const missing = stored.filter((m) => !got.has(m._id.toHexString())).map((m) => m.seq);
+        const conv = await mongo.db().collection('conversations').findOne({ _id: p.conversationId as never });
+        diag.push({ c: p.conversationId, missing, members: conv?.members, applied: conv?.appliedSeq, last: conv?.lastSeq, rev: conv?.rev, delivered: p.delivered.slice(-3) });
+      }
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync('/tmp/durability-diag.json', JSON.stringify({ diag, logs: processes.map((p) => p.output().split('\n').filter((l) => /owner|warn|error|WARN|ERROR|"level":[45]/.test(l)).slice(-60)) }, null, 1));
+      throw error;
+    }
   });
 });

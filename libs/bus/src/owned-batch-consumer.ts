@@ -85,7 +85,13 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
   let inHand = 0;
   let stopped = false;
   let draining: Promise<void> | undefined;
-  let recovery: Promise<void> | undefined;
+  /**
+   * Pin changes seen, and the count at which it was last checked that no one else holds this consumer's messages
+   * unacknowledged: not checked at start, nor after any change of pin. The pin's notification can come after the
+   * first messages, so the check is made before the next batch rather than when the notification comes.
+   */
+  let pinChanges = 0;
+  let checkedAt = -1;
 
   const source = await bus.js.consumers.get(stream, consumer);
   const messages = await source.consume({
@@ -103,11 +109,12 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
     for await (const status of messages.status()) {
       if (status.type === 'consumer_pinned') {
         log.info('owner of this partition');
+        pinChanges++;
         options.onOwnershipChange?.(true);
-        recovery = waitForPreviousOwner();
         kick();
       } else if (status.type === 'consumer_unpinned') {
         log.info('no longer the owner of this partition');
+        pinChanges++;
         options.onOwnershipChange?.(false);
         // Not ours to work any more: hand back what has not been started, for the new owner.
         for (const msg of queue.splice(0)) msg.nak();
@@ -115,12 +122,19 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
     }
   })().catch((error: unknown) => log.warn({ err: error }, 'status stream ended'));
 
-  /** Resolves once no message is held unacknowledged by anyone else (or after the ack wait and a margin). */
+  /**
+   * Resolves once no message is held unacknowledged by anyone else: the previous owner's come back to us after
+   * the ack wait. Bounded (two ack waits and a margin) so that miscounting can delay, never stop, a partition.
+   */
   async function waitForPreviousOwner(): Promise<void> {
-    const deadline = Date.now() + ackWaitMs + 1000;
-    while (!stopped && Date.now() < deadline) {
+    const deadline = Date.now() + 2 * ackWaitMs + 2000;
+    while (!stopped) {
       const info = await bus.jsm.consumers.info(stream, consumer).catch(() => undefined);
       if (info && info.num_ack_pending <= queue.length + inHand) return;
+      if (Date.now() > deadline) {
+        log.warn({ ackPending: info?.num_ack_pending, held: queue.length + inHand }, 'previous owner’s messages did not all come back; going on');
+        return;
+      }
       await sleep(100);
     }
   }
@@ -134,9 +148,11 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
 
   async function drain(): Promise<void> {
     while (queue.length > 0 && !stopped) {
-      if (recovery) {
-        await recovery;
-        recovery = undefined;
+      if (checkedAt !== pinChanges) {
+        const seen = pinChanges;
+        await waitForPreviousOwner();
+        checkedAt = seen;
+        continue; // the pin may have changed meanwhile: check again before working anything
       }
       queue.sort((a, b) => a.seq - b.seq);
       const batch = queue.splice(0, maxBatch);

@@ -53,9 +53,8 @@ const sendKey = (senderId: UserId, clientMessageId: string) => `${senderId}\u000
  * 2. new messages get their `seq` from memory and are stored with one ordered `insertMany` — the only round
  *    trip before the deliveries; the unique indexes catch a late resend or a rival owner;
  * 3. deliveries go out (core NATS), and the created events to the events stream (deduplicated by message id);
- * 4. each conversation's new state (last message, unread counts, watermarks) is written with one `bulkWrite`,
- *    conditional on the revision it was built on;
- * 5. the receipts' events go out. Then the caller acks.
+ * 4. the receipts' events go out, and each conversation's new state (last message, unread counts, watermarks)
+ *    is written with one `bulkWrite`, conditional on the revision it was built on. Then the caller acks.
  *
  * Each step is safe to repeat, so a redelivery after a crash anywhere finishes the work without a second
  * message, count or (once applied) emit: a stored message above its conversation's applied watermark is one
@@ -78,6 +77,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
 
   async function run(items: BatchItem[], ids: ConversationId[], cache: ConversationCache): Promise<ItemOutcome[]> {
     const at = now();
+    const T0 = performance.now(); const sentAt = items[0]?.command.type === 'send' ? Date.parse((items[0].command as SendMessageCommand).sentAt) : Date.now();
     const outcomes: ItemOutcome[] = items.map(() => ({ kind: 'done' }));
     const ops = new Map<ConversationId, ConversationOp[]>(ids.map((id) => [id, []]));
     /** Messages whose deliveries go out in this batch (new, or stored but not finished), by id. */
@@ -213,6 +213,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       }
     }
     failpoint('send.after-store');
+    const T1 = performance.now();
 
     // Deliveries, in sequence order per conversation: the critical path ends here.
     const deliveries = [...planned.values()].sort((a, b) => (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : a.seq - b.seq));
@@ -232,11 +233,12 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       delivered.map((message) => bus.publishDurable(names.messageCreated(message.conversationId), { message }, { msgId: `created:${message._id}` })),
     );
     failpoint('send.after-deliver');
+    const T2 = performance.now();
 
-    const effects = await write(ids, ops, cache);
+    await write(ids, ops, cache);
     failpoint('send.after-apply');
-    for (const [conversationId, effect] of effects) publishReceipt(conversationId, effect);
     failpoint('send.before-ack');
+    if (logger.isLevelEnabled('debug')) logger.debug({ queued: at.getTime() - sentAt, toInsert: T1 - T0, toEvents: T2 - T1, toEnd: performance.now() - T2, n: items.length }, 'timing');
     return outcomes;
   }
 
@@ -261,10 +263,12 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     return unfinished;
   }
 
-  /** Applies each conversation's ops to its state and stores the result; replays on a fresh copy after a lost race. */
-  async function write(ids: ConversationId[], ops: Map<ConversationId, ConversationOp[]>, cache: ConversationCache) {
+  /**
+   * Applies each conversation's ops to its state, tells the participants what the receipts changed, and stores
+   * the result; replays on a fresh copy after a lost race.
+   */
+  async function write(ids: ConversationId[], ops: Map<ConversationId, ConversationOp[]>, cache: ConversationCache): Promise<void> {
     let todo = ids.filter((id) => ops.get(id)!.length > 0);
-    let effects: Array<[ConversationId, ReceiptEffect]> = [];
     for (let round = 0; todo.length > 0; round++) {
       if (round === MAX_WRITE_ROUNDS) throw new Error(`conversation writes did not settle after ${MAX_WRITE_ROUNDS} rounds`);
       if (round > 0) {
@@ -291,6 +295,9 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       for (const [id, effect] of roundEffects) {
         if (!effect.complete) effect.messageIds = [...new Set([...(await store.idsBetween(id, effectUser(effect), effect.from, effect.to)), ...effect.messageIds])];
       }
+      // Before the write: a crash between the two then repeats the events (harmless: they only say "up to
+      // here") instead of losing them, as the replayed receipt finds its watermark already moved.
+      for (const [id, effect] of roundEffects) publishReceipt(id, effect);
       const revBy = `${ownerId}:${++writes}`;
       const lost = new Set(
         await store.writeConversations(
@@ -301,11 +308,9 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
         ),
       );
       for (const id of todo) if (!lost.has(id)) cache.get(id)!.rev += 1;
-      effects = [...effects.filter(([id]) => !todo.includes(id)), ...roundEffects.filter(([id]) => !lost.has(id))];
       if (lost.size > 0) logger.warn({ conversations: [...lost] }, 'another owner wrote these conversations; replaying on their state');
       todo = [...lost];
     }
-    return effects;
   }
 
   /** The highest seq among these messages to `receiverId`: from memory, this batch, or one query. */
