@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { Bus } from './bus.ts';
 import { decode } from './codec.ts';
 import type { DurableWorker } from './durable-consumer.ts';
-import { processBatchSpan } from './messaging-spans.ts';
+import { context, processBatchSpan } from './messaging-spans.ts';
 
 /** What became of one message of a batch: done (acked), or refused for good (terminated, never retried). */
 export type BatchOutcome = { kind: 'done' } | { kind: 'refused'; reason: string };
@@ -23,8 +23,14 @@ export interface OwnedBatchConsumerOptions<T> {
   /** The consumer's pinned-client priority group: the server hands its messages to one member at a time. */
   group: string;
   schema: z.ZodType<T>;
-  /** Works a batch in stream order and says what became of each; throwing means the batch as a whole failed. */
-  handleBatch: (entries: Array<BatchEntry<T>>) => Promise<BatchOutcome[]>;
+  /**
+   * Works a batch in stream order and says what became of each; throwing means the batch as a whole failed.
+   * It may leave a `finish` step (e.g. a write that need not hold up the next batch's critical path): the next
+   * batch is worked while it runs, and is settled only after it succeeded.
+   */
+  handleBatch: (entries: Array<BatchEntry<T>>) => Promise<{ outcomes: BatchOutcome[]; finish?: () => Promise<void> }>;
+  /** After a failure: drop whatever is kept in memory for the consumer (its retries start afresh). */
+  onFailure?: () => void;
   /** Whether what the handler depends on is reachable: a failure while it is not is not held against a message. */
   healthy: () => Promise<boolean>;
   /** The subject a message is parked under (in a dead-letter stream) when it failed too often. */
@@ -58,6 +64,11 @@ const rawJson = (data: Uint8Array): unknown => {
   }
 };
 
+interface Live<T> {
+  msg: JsMsg;
+  entry: BatchEntry<T>;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -71,6 +82,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * - **Poison never blocks.** A refused message is terminated. When a batch fails, its messages are retried one
  *   at a time; one that keeps failing while the store is healthy is parked in the dead-letter stream after
  *   `maxAttempts` tries, and the rest go on. While the store is down nothing is held against anyone.
+ * - **Pipelined.** A batch's `finish` (its write) runs while the next batch is worked; a batch is settled only
+ *   after the one before it was, and when one fails, the batches worked on top of it are retried too.
  * - Acks go out together, with one flush per batch.
  */
 export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<T>): Promise<DurableWorker> {
@@ -142,35 +155,101 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
   function kick(): void {
     draining ??= drain().finally(() => {
       draining = undefined;
-      if (queue.length > 0 && !stopped) kick();
+      if ((queue.length > 0 || finishing?.failed) && !stopped) kick();
     });
   }
 
+  /**
+   * The last batch's finish, running while the next batch is worked (and while nothing is, so that a message
+   * arriving then does not wait for it); false when it failed.
+   */
+  let finishing: { batch: Array<Live<T>>; done: Promise<boolean>; failed: boolean } | undefined;
+  /** Waits for the last batch's finish; when it failed, its messages are retried alone, in order. */
+  async function settlePrevious(): Promise<boolean> {
+    if (!finishing) return true;
+    const { batch, done } = finishing;
+    finishing = undefined;
+    if (await done) return true;
+    await retryAlone(batch);
+    return false;
+  }
+
   async function drain(): Promise<void> {
+    // The last finish failed with nothing queued behind it: retry its batch now.
+    if (finishing?.failed) await settlePrevious();
     while (queue.length > 0 && !stopped) {
       if (checkedAt !== pinChanges) {
+        await settlePrevious();
         const seen = pinChanges;
         await waitForPreviousOwner();
         checkedAt = seen;
         continue; // the pin may have changed meanwhile: check again before working anything
       }
       queue.sort((a, b) => a.seq - b.seq);
-      const batch = queue.splice(0, maxBatch);
-      inHand = batch.length;
+      const taken = queue.splice(0, maxBatch);
+      inHand += taken.length;
+      const batch = await decodeAll(taken);
+      const parked = taken.length - batch.length;
+      inHand -= parked;
+      if (batch.length === 0) continue;
+      const started = performance.now();
+      const keepAlive = setInterval(() => {
+        for (const { msg } of batch) msg.working();
+      }, Math.max(200, Math.floor(ackWaitMs / 3)));
+      let handled: Awaited<ReturnType<typeof handleBatch>> | undefined;
       try {
-        await work(batch);
+        handled = await processBatchSpan(batch.map(({ msg }) => msg), consumer, async () => {
+          const result = await handleBatch(batch.map(({ entry }) => entry));
+          // The finish runs later, but is part of the same work: its spans go under this batch's span.
+          const active = context.active();
+          const { finish } = result;
+          return finish ? { ...result, finish: () => context.with(active, finish) } : result;
+        });
       } catch (error) {
-        log.error({ err: error }, 'batch left unsettled; it will be redelivered');
-      } finally {
-        inHand = 0;
+        observe?.failed?.();
+        log.warn({ err: error, messages: batch.length }, 'batch failed; retrying its messages one at a time');
       }
+      // This batch was worked on what the previous one left in memory: if that one failed, retry this one too.
+      const previousOk = await settlePrevious();
+      if (!handled || !previousOk) {
+        options.onFailure?.();
+        clearInterval(keepAlive);
+        await retryAlone(batch).finally(() => {
+          inHand -= batch.length;
+        });
+        continue;
+      }
+      const { outcomes, finish } = handled;
+      const current: NonNullable<typeof finishing> = { batch, done: Promise.resolve(true), failed: false };
+      finishing = current;
+      current.done = (async () => {
+        try {
+          await finish?.();
+        } catch (error) {
+          observe?.failed?.();
+          log.warn({ err: error, messages: batch.length }, 'batch failed to finish; retrying its messages one at a time');
+          options.onFailure?.();
+          current.failed = true;
+          return false;
+        } finally {
+          clearInterval(keepAlive);
+        }
+        for (const [i, { msg }] of batch.entries()) settle(msg, outcomes[i] ?? { kind: 'done' });
+        await bus.nc.flush().catch((error: unknown) => log.warn({ err: error }, 'acks not confirmed; redeliveries are harmless'));
+        observe?.batch?.(batch.length, (performance.now() - started) / 1000);
+        return true;
+      })().finally(() => {
+        inHand -= batch.length;
+        // A failed finish is retried by the next batch; with none coming, start a drain to do it.
+        if (current.failed && finishing === current) kick();
+      });
     }
   }
 
-  async function work(batch: JsMsg[]): Promise<void> {
-    const started = performance.now();
-    const live: Array<{ msg: JsMsg; entry: BatchEntry<T> }> = [];
-    for (const msg of batch) {
+  /** Decodes a batch; parks what was delivered too often or fails its schema. */
+  async function decodeAll(msgs: JsMsg[]): Promise<Array<Live<T>>> {
+    const live: Array<Live<T>> = [];
+    for (const msg of msgs) {
       if (msg.info.deliveryCount > maxDeliveries) {
         await park(msg, `delivered ${msg.info.deliveryCount} times without being settled`);
         continue;
@@ -182,29 +261,20 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
         await park(msg, `invalid payload: ${(error as Error).message}`);
       }
     }
-    if (live.length === 0) return;
+    return live;
+  }
+
+  /** The messages of a failed batch, one at a time and in order, kept alive meanwhile. */
+  async function retryAlone(batch: Array<Live<T>>): Promise<void> {
     const keepAlive = setInterval(() => {
-      for (const { msg } of live) msg.working();
+      for (const { msg } of batch) msg.working();
     }, Math.max(200, Math.floor(ackWaitMs / 3)));
     try {
-      let outcomes: BatchOutcome[] | undefined;
-      try {
-        outcomes = await processBatchSpan(
-          live.map(({ msg }) => msg),
-          consumer,
-          () => handleBatch(live.map(({ entry }) => entry)),
-        );
-      } catch (error) {
-        observe?.failed?.();
-        log.warn({ err: error, messages: live.length }, 'batch failed; retrying its messages one at a time');
-      }
-      if (outcomes) for (const [i, { msg }] of live.entries()) settle(msg, outcomes[i] ?? { kind: 'done' });
-      else for (const { msg, entry } of live) if (!stopped) await workAlone(msg, entry);
+      for (const { msg, entry } of batch) if (!stopped) await workAlone(msg, entry);
     } finally {
       clearInterval(keepAlive);
     }
     await bus.nc.flush().catch((error: unknown) => log.warn({ err: error }, 'acks not confirmed; redeliveries are harmless'));
-    observe?.batch?.(live.length, (performance.now() - started) / 1000);
   }
 
   /** Retries one message alone until it succeeds, is refused, or has failed `maxAttempts` times while healthy. */
@@ -212,10 +282,12 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
     let attempts = 0;
     for (let round = 0; !stopped; round++) {
       try {
-        const [outcome] = await processBatchSpan([msg], consumer, () => handleBatch([{ ...entry, redelivered: true }]));
-        settle(msg, outcome ?? { kind: 'done' });
+        const { outcomes, finish } = await processBatchSpan([msg], consumer, () => handleBatch([{ ...entry, redelivered: true }]));
+        await finish?.();
+        settle(msg, outcomes[0] ?? { kind: 'done' });
         return;
       } catch (error) {
+        options.onFailure?.();
         if (await healthy().catch(() => false)) attempts++;
         if (attempts >= maxAttempts) {
           await park(msg, `failed ${attempts} times: ${(error as Error).message}`, entry.payload);
@@ -267,6 +339,7 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
       stopped = true;
       messages.stop();
       await draining;
+      await settlePrevious();
     },
   };
 }

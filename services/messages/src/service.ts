@@ -142,10 +142,18 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
           group: names.consumers.conversationOwners,
           schema: ConversationCommandSchema,
           handleBatch: async (entries) => {
-            const outcomes = await processBatch(entries.map(({ payload, redelivered }) => ({ command: payload, redelivered })), cache);
-            for (const [i, { payload }] of entries.entries()) metrics.commands.inc({ type: payload.type, outcome: outcomes[i]!.kind === 'done' ? 'ok' : 'refused' });
-            return outcomes;
+            const result = await processBatch(entries.map(({ payload, redelivered }) => ({ command: payload, redelivered })), cache);
+            return {
+              outcomes: result.outcomes,
+              finish: async () => {
+                await result.finish();
+                for (const [i, { payload }] of entries.entries()) {
+                  metrics.commands.inc({ type: payload.type, outcome: result.outcomes[i]!.kind === 'done' ? 'ok' : 'refused' });
+                }
+              },
+            };
           },
+          onFailure: () => cache.clear(),
           healthy: storeHealthy,
           deadLetterSubject: names.deadLetter,
           onGivenUp: (command, _reason, raw) => {

@@ -32,6 +32,12 @@ export interface BatchItem {
 /** What became of a command: done (ack it), or refused for good (terminate it: it can never succeed). */
 export type ItemOutcome = { kind: 'done' } | { kind: 'refused'; reason: string };
 
+export interface BatchResult {
+  outcomes: ItemOutcome[];
+  /** The conversation writes and the receipts' events: after the previous batch's finish, before the acks. */
+  finish: () => Promise<void>;
+}
+
 export interface CommandBatchDeps {
   store: MessageStore;
   bus: Bus;
@@ -64,20 +70,23 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
   const { store, bus, names, logger, failpoint, ownerId, now = () => new Date() } = deps;
   let writes = 0;
 
-  return async function processBatch(items: BatchItem[], cache: ConversationCache): Promise<ItemOutcome[]> {
+  /**
+   * Works a batch up to its deliveries and created events; `finish` writes the conversations and must run after
+   * the previous batch's `finish` succeeded (the next batch's work may overlap it). After a failure of either,
+   * the caller drops the cache (memory may be ahead of the store) and retries.
+   */
+  return async function processBatch(items: BatchItem[], cache: ConversationCache): Promise<BatchResult> {
     const ids = [...new Set(items.map((item) => item.command.conversationId))];
     try {
       return await run(items, ids, cache);
     } catch (error) {
-      // Memory may be ahead of the store now: reload these conversations on the retry.
       for (const id of ids) cache.delete(id);
       throw error;
     }
   };
 
-  async function run(items: BatchItem[], ids: ConversationId[], cache: ConversationCache): Promise<ItemOutcome[]> {
+  async function run(items: BatchItem[], ids: ConversationId[], cache: ConversationCache): Promise<BatchResult> {
     const at = now();
-    const T0 = performance.now(); const sentAt = items[0]?.command.type === 'send' ? Date.parse((items[0].command as SendMessageCommand).sentAt) : Date.now();
     const outcomes: ItemOutcome[] = items.map(() => ({ kind: 'done' }));
     const ops = new Map<ConversationId, ConversationOp[]>(ids.map((id) => [id, []]));
     /** Messages whose deliveries go out in this batch (new, or stored but not finished), by id. */
@@ -213,7 +222,6 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       }
     }
     failpoint('send.after-store');
-    const T1 = performance.now();
 
     // Deliveries, in sequence order per conversation: the critical path ends here.
     const deliveries = [...planned.values()].sort((a, b) => (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : a.seq - b.seq));
@@ -233,13 +241,13 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       delivered.map((message) => bus.publishDurable(names.messageCreated(message.conversationId), { message }, { msgId: `created:${message._id}` })),
     );
     failpoint('send.after-deliver');
-    const T2 = performance.now();
 
-    await write(ids, ops, cache);
-    failpoint('send.after-apply');
-    failpoint('send.before-ack');
-    if (logger.isLevelEnabled('debug')) logger.debug({ queued: at.getTime() - sentAt, toInsert: T1 - T0, toEvents: T2 - T1, toEnd: performance.now() - T2, n: items.length }, 'timing');
-    return outcomes;
+    const finish = async () => {
+      await write(ids, ops, cache);
+      failpoint('send.after-apply');
+      failpoint('send.before-ack');
+    };
+    return { outcomes, finish };
   }
 
   /**
