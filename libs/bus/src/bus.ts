@@ -36,6 +36,7 @@ export class Bus {
   readonly jsm: JetStreamManager;
   readonly #logger: Logger;
   #connected = true;
+  readonly #reconnectListeners = new Set<() => void>();
 
   private constructor(nc: NatsConnection, jsm: JetStreamManager, logger: Logger) {
     this.nc = nc;
@@ -82,10 +83,22 @@ export class Bus {
     void (async () => {
       for await (const status of nc.status()) {
         if (status.type === 'disconnect') bus.#connected = false;
-        else if (status.type === 'reconnect') bus.#connected = true;
+        else if (status.type === 'reconnect') {
+          bus.#connected = true;
+          for (const listener of bus.#reconnectListeners) listener();
+        }
       }
     })();
     return bus;
+  }
+
+  /**
+   * Calls `listener` each time the connection comes back after a loss. Core NATS publishes made meanwhile did
+   * not reach this process (subscriptions resume by themselves, what was missed does not come back).
+   */
+  onReconnect(listener: () => void): () => void {
+    this.#reconnectListeners.add(listener);
+    return () => this.#reconnectListeners.delete(listener);
   }
 
   /** Whether the connection is up now (it reconnects by itself when it is not). */

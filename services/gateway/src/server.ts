@@ -76,9 +76,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const commands = new ConversationCommands(bus, names, config.MESSAGE_PARTITIONS);
     const receipts = new DeliveryReceipts(commands, logger);
     const deliveries = new UserDeliveries({ bus, names, io, pending, receipts, metrics, logger });
+    bus.onReconnect(() => {
+      deliveries.catchUpAll().catch((error: unknown) => logger.warn({ err: error }, 'catching sockets up after a NATS reconnect failed'));
+    });
     presence = new GatewayPresence({ bus, names, io, logger, heartbeatMs: config.PRESENCE_HEARTBEAT_MS });
     await presence.start();
+    let acceptingSends = true;
     setUpConnections({
+      acceptingSends: () => acceptingSends,
       io,
       verifier,
       bus,
@@ -106,7 +111,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       metrics: metrics.registry,
       readiness: { nats: async () => bus.connected },
       async stop() {
-        // Stop accepting connections; the ones open keep working while their sends finish.
+        // Stop accepting connections and sends; the sends in flight finish, everything else keeps working.
+        acceptingSends = false;
         app.server.close();
         await pending.idle(config.SEND_ACK_TIMEOUT_MS);
         // Nothing new is emitted here from now on; what was emitted is receipted before the sockets go, so a

@@ -94,10 +94,27 @@ export class UserDeliveries {
   }
 
   /**
-   * Emits to a newly connected socket what its user has not received on any device, in sequence order per
-   * conversation, then the live messages held for it meanwhile. Call after `holdLive` and `acquire`.
+   * After this gateway's NATS connection came back: what was delivered meanwhile never arrived here, so every
+   * socket is brought up to date as on connect (live messages held meanwhile), without what it was shown.
    */
-  async catchUp(socket: ChatSocket, userId: UserId): Promise<void> {
+  async catchUpAll(): Promise<void> {
+    const sockets = [...this.#io.sockets.sockets.values()].filter((socket) => socket.data.user && this.#subscriptions.has(socket.data.user.userId));
+    this.#logger.info({ sockets: sockets.length }, 'NATS connection back: catching every socket up');
+    await Promise.all(
+      sockets.map((socket) => {
+        const userId = socket.data.user!.userId;
+        this.holdLive(socket, userId);
+        return this.catchUp(socket, userId, { skipShown: true });
+      }),
+    );
+  }
+
+  /**
+   * Emits to a socket what its user has not received on any device, in sequence order per conversation, then the
+   * live messages held for it meanwhile. Call after `holdLive` and `acquire`. With `skipShown` (a socket that was
+   * connected all along), what this gateway already emitted to the user is left out.
+   */
+  async catchUp(socket: ChatSocket, userId: UserId, { skipShown = false }: { skipShown?: boolean } = {}): Promise<void> {
     if (!this.#catchingUp.has(socket.id)) this.holdLive(socket, userId);
     const shown = new Set<string>();
     try {
@@ -109,9 +126,10 @@ export class UserDeliveries {
           UndeliveredResponseSchema,
         );
         for (const message of messages) {
-          socket.emit('new_message', message);
+          const fresh = this.#remember(userId, message._id);
+          if (skipShown && !fresh) continue;
           shown.add(message._id);
-          this.#remember(userId, message._id);
+          socket.emit('new_message', message);
           this.#receipts.report(message);
         }
         const last = messages.at(-1);

@@ -35,6 +35,8 @@ export interface ConnectionDeps {
   sendRateLimit: RateLimiter;
   authTimeoutMs: number;
   sendAckTimeoutMs: number;
+  /** False once the gateway is shutting down: sends are refused so clients resend them elsewhere. */
+  acceptingSends: () => boolean;
 }
 
 type Handshake = ChatSocket['handshake'];
@@ -108,6 +110,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
         metrics: deps.metrics,
         rateLimit: deps.sendRateLimit,
         ackTimeoutMs: deps.sendAckTimeoutMs,
+        acceptingSends: deps.acceptingSends,
         logger: log,
       }),
       log,

@@ -27,6 +27,8 @@ export interface SendMessageDeps {
   /** Sends per user on this gateway (the spec's "messages per user per minute"). */
   rateLimit?: RateLimiter;
   ackTimeoutMs: number;
+  /** False while the gateway shuts down. */
+  acceptingSends?: () => boolean;
   logger: Logger;
 }
 
@@ -34,8 +36,21 @@ export interface SendMessageDeps {
  * Validates and authorises a send, queues it durably in JetStream (deduplicated by sender + clientMessageId),
  * and answers with the stored message once the messages service has it.
  */
-export function sendMessage({ bus, names, commands, pending, metrics, rateLimit, ackTimeoutMs, logger }: SendMessageDeps): EventHandler<'send_message'> {
+export function sendMessage({
+  bus,
+  names,
+  commands,
+  pending,
+  metrics,
+  rateLimit,
+  ackTimeoutMs,
+  acceptingSends = () => true,
+  logger,
+}: SendMessageDeps): EventHandler<'send_message'> {
   return async ({ user }, payload): Promise<Message> => {
+    // Draining: a send taken now could be cut off by the transport close; the client resends it (same
+    // clientMessageId) once it has reconnected, to another gateway.
+    if (!acceptingSends()) throw new ChatError('UNAVAILABLE', 'This server is shutting down: resend after reconnecting', { reason: 'shutting_down' });
     if (rateLimit && !rateLimit.take(user.userId)) throw new ChatError('RATE_LIMITED', 'Too many messages: slow down and retry');
     const { conversationId, receiverId } = payload;
     const other = otherParticipant(conversationId, user.userId);

@@ -1,0 +1,95 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conversationIdOf, type UserId } from '@chat/contracts';
+import { collectEvents, emitWithAck, waitFor } from '@chat/testing';
+import { useSystem } from '../support/system.ts';
+
+/**
+ * A TCP proxy in front of NATS for one gateway: cutting it takes that gateway off the bus (as a network fault or a
+ * NATS restart would) while the rest of the system keeps its connections.
+ */
+class CuttableProxy {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  #open = true;
+
+  constructor(target: URL) {
+    this.#server = createServer((client) => {
+      if (!this.#open) return client.destroy();
+      const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.once('close', () => this.#sockets.delete(socket));
+        socket.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.once('close', () => upstream.destroy());
+      upstream.once('close', () => client.destroy());
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    return `nats://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  cut(): void {
+    this.#open = false;
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  restore(): void {
+    this.#open = true;
+  }
+
+  close(): Promise<void> {
+    this.cut();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+const system = useSystem();
+let proxy: CuttableProxy;
+let proxiedNatsUrl: string;
+
+beforeAll(async () => {
+  proxy = new CuttableProxy(new URL(system.ctx.natsUrl));
+  proxiedNatsUrl = await proxy.listen();
+});
+
+afterAll(async () => {
+  await proxy.close();
+});
+
+describe("a gateway's NATS connection lost and back", () => {
+  it('brings its still-connected sockets up to date with what was stored meanwhile, once each, without a reconnect of theirs', { timeout: 60_000 }, async () => {
+    const gatewayB = await system.addGateway({ NATS_URL: proxiedNatsUrl });
+    const a = 'nr-sender' as UserId;
+    const b = 'nr-receiver' as UserId;
+    const conversationId = conversationIdOf(a, b);
+    const sa = await system.connectAs(a);
+    const sb = await system.connectAs(b, gatewayB);
+    const socketId = sb.id;
+    let disconnects = 0;
+    sb.on('disconnect', () => disconnects++);
+    const received = collectEvents(sb, 'new_message');
+    const send = (text: string) => emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text } });
+
+    expect((await send('before')).ok).toBe(true);
+    await waitFor(() => received.length === 1);
+
+    proxy.cut();
+    await waitFor(async () => !(await gatewayB.readiness.nats!()));
+    // Stored and delivered on the bus while the receiver's gateway is off it: those deliveries never reach it.
+    const during = await Promise.all(Array.from({ length: 10 }, (_, i) => send(`during ${i}`)));
+    expect(during.every((ack) => ack.ok)).toBe(true);
+    proxy.restore();
+
+    expect((await send('after')).ok).toBe(true);
+    await waitFor(() => received.some((m) => m.content.text === 'after'), { timeoutMs: 30_000 });
+    expect(received.map((m) => m.content.text)).toEqual(['before', ...Array.from({ length: 10 }, (_, i) => `during ${i}`), 'after']);
+    expect(sb.id).toBe(socketId);
+    expect(disconnects).toBe(0);
+  });
+});
