@@ -1,10 +1,10 @@
-import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JsMsg } from '@nats-io/jetstream';
 import { ChatError } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
 import type { Bus } from './bus.ts';
 import { decode } from './codec.ts';
+import { parkInDeadLetter } from './dead-letter.ts';
 import { processSpan } from './messaging-spans.ts';
 
 export interface DurableConsumerOptions<T> {
@@ -75,19 +75,12 @@ export async function consumeDurable<T>(options: DurableConsumerOptions<T>): Pro
 
   const setAside = async (msg: JsMsg, error: Error): Promise<void> => {
     if (options.deadLetterSubject) {
-      const hdrs = natsHeaders();
-      hdrs.set('Chat-Dead-Letter-Reason', error.message.slice(0, 1000));
-      hdrs.set('Chat-Original-Subject', msg.subject);
-      try {
-        await bus.js.publish(options.deadLetterSubject(msg.subject), msg.data, { headers: hdrs });
-      } catch (publishError) {
-        log.error({ err: publishError, subject: msg.subject }, 'could not set a message aside; it will be retried');
-        msg.nak(maxRetryDelayMs);
+      if (!(await parkInDeadLetter(bus, msg, options.deadLetterSubject(msg.subject), error.message, maxRetryDelayMs))) {
+        log.error({ subject: msg.subject }, 'could not set a message aside; it will be retried');
         return;
       }
-    }
+    } else msg.term(error.message.slice(0, 200));
     log.error({ err: error, subject: msg.subject, deliveries: msg.info.deliveryCount }, 'gave up on a message after repeated failures');
-    msg.term(error.message.slice(0, 200));
   };
 
   const loop = (async () => {

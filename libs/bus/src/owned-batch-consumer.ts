@@ -1,9 +1,9 @@
-import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
 import type { Bus } from './bus.ts';
 import { decode } from './codec.ts';
+import { parkInDeadLetter } from './dead-letter.ts';
 import type { DurableWorker } from './durable-consumer.ts';
 import { context, processBatchSpan } from './messaging-spans.ts';
 
@@ -312,20 +312,10 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
 
   /** Sets a message aside in the dead-letter stream (for an operator to inspect or replay) and terminates it. */
   async function park(msg: JsMsg, reason: string, payload?: T): Promise<void> {
-    const hdrs = natsHeaders();
-    hdrs.set('Chat-Dead-Letter-Reason', reason.slice(0, 1000));
-    hdrs.set('Chat-Original-Subject', msg.subject);
-    hdrs.set('Chat-Original-Sequence', String(msg.seq));
-    hdrs.set('Chat-Deliveries', String(msg.info.deliveryCount));
-    try {
-      await bus.js.publish(options.deadLetterSubject(msg.subject), msg.data, { headers: hdrs });
-    } catch (error) {
-      // Never drop it: it comes back and is parked on a later try.
-      log.error({ err: error, subject: msg.subject }, 'could not park a message; it will be redelivered');
-      msg.nak(1000);
+    if (!(await parkInDeadLetter(bus, msg, options.deadLetterSubject(msg.subject), reason, 1000))) {
+      log.error({ subject: msg.subject }, 'could not park a message; it will be redelivered and parked then');
       return;
     }
-    msg.term(reason.slice(0, 200));
     observe?.parked?.(reason);
     log.error(
       { subject: msg.subject, seq: msg.seq, deliveries: msg.info.deliveryCount, reason, ...(payload && options.describe ? options.describe(payload) : {}) },

@@ -45,25 +45,22 @@ export class PendingSends {
 
   /** The stored message of a send arrived: answer everyone waiting for it. */
   resolve(message: Message): void {
-    const key = PendingSends.key(message.senderId, message.clientMessageId);
-    const waiters = this.#waiters.get(key);
-    if (!waiters) return;
-    this.#waiters.delete(key);
-    for (const waiter of waiters) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(message);
-    }
+    this.#settle(message.senderId, message.clientMessageId, (waiter) => waiter.resolve(message));
   }
 
   /** The send was refused for good: answer everyone waiting for it with the error. */
   reject(senderId: UserId, clientMessageId: string, error: ChatError): void {
+    this.#settle(senderId, clientMessageId, (waiter) => waiter.reject(error));
+  }
+
+  #settle(senderId: UserId, clientMessageId: string, answer: (waiter: Waiter) => void): void {
     const key = PendingSends.key(senderId, clientMessageId);
     const waiters = this.#waiters.get(key);
     if (!waiters) return;
     this.#waiters.delete(key);
     for (const waiter of waiters) {
       clearTimeout(waiter.timer);
-      waiter.reject(error);
+      answer(waiter);
     }
   }
 
