@@ -84,6 +84,8 @@ export {
   clientEvents,
   serverEvents,
   CLIENT_EVENT_NAMES,
+  DELIVERY_ACKS_AUTH_FIELD,
+  DELIVERY_ACK_TIMEOUT_MS,
 } from './socket-events.ts';
 export type {
   ClientEventName,

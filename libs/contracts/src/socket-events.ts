@@ -136,6 +136,20 @@ export type ServerListenEvents = {
   [E in ClientEventName]: (payload: unknown, ack?: unknown) => void;
 };
 
+/**
+ * Handshake option (`auth: { token, deliveryAcks: true }`): the client acknowledges every `new_message` (calls the
+ * callback the server passes with it) once its device has the message. Only then is the message reported
+ * delivered; one it does not acknowledge in time stays undelivered and is delivered again on the next connect
+ * (same `_id`). Clients without it are reported delivered when the server emits, as before.
+ */
+export const DELIVERY_ACKS_AUTH_FIELD = 'deliveryAcks';
+
+/** How long the server waits for a device's acknowledgement of a `new_message` (with `deliveryAcks`). */
+export const DELIVERY_ACK_TIMEOUT_MS = 10_000;
+
 export type ServerToClientEvents = {
-  [E in ServerEventName]: (payload: ServerEventPayload<E>) => void;
+  [E in Exclude<ServerEventName, 'new_message'>]: (payload: ServerEventPayload<E>) => void;
+} & {
+  /** With `deliveryAcks`, the client calls `ack` once its device has the message. */
+  new_message: (payload: ServerEventPayload<'new_message'>, ack?: () => void) => void;
 };

@@ -21,16 +21,18 @@ export interface ConnectOptions {
    * the connection only, or nothing.
    */
   wait?: 'authenticated' | 'connect' | false;
+  /** More handshake `auth` fields (e.g. `deliveryAcks`). */
+  auth?: Record<string, unknown>;
 }
 
 /** A socket.io client on the websocket transport, as the Flutter client connects. */
-export async function connectClient(url: string, { token, bearer, wait }: ConnectOptions = {}): Promise<ChatClient> {
+export async function connectClient(url: string, { token, bearer, wait, auth }: ConnectOptions = {}): Promise<ChatClient> {
   const socket: ChatClient = io(url, {
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
     autoConnect: false,
-    ...(token === undefined ? {} : { auth: { token } }),
+    ...(token === undefined && auth === undefined ? {} : { auth: { ...auth, ...(token === undefined ? {} : { token }) } }),
     ...(bearer === undefined ? {} : { extraHeaders: { authorization: `Bearer ${bearer}` } }),
   });
   const until = wait ?? (token === undefined && bearer === undefined ? 'connect' : 'authenticated');

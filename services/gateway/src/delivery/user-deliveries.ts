@@ -1,5 +1,5 @@
 import type { Subscription } from '@nats-io/transport-node';
-import { ChatError, UndeliveredResponseSchema, type BusNames, type Message, type UserDelivery, type UserId } from '@chat/contracts';
+import { ChatError, DELIVERY_ACK_TIMEOUT_MS, UndeliveredResponseSchema, type BusNames, type Message, type UserDelivery, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import { inSpan } from '@chat/telemetry';
@@ -129,8 +129,7 @@ export class UserDeliveries {
           const fresh = this.#remember(userId, message._id);
           if (skipShown && !fresh) continue;
           shown.add(message._id);
-          socket.emit('new_message', message);
-          this.#receipts.report(message);
+          this.#emitTo(socket, message);
         }
         const last = messages.at(-1);
         if (!hasMore || !last) break;
@@ -142,8 +141,28 @@ export class UserDeliveries {
     } finally {
       const held = this.#catchingUp.get(socket.id)?.held ?? [];
       this.#catchingUp.delete(socket.id);
-      for (const message of held) if (!shown.has(message._id)) socket.emit('new_message', message);
+      for (const message of held) if (!shown.has(message._id)) this.#emitTo(socket, message);
     }
+  }
+
+  /**
+   * Emits a message to one socket. With `deliveryAcks` it is reported delivered once the device acknowledges it
+   * (not in time, or the socket went: it stays undelivered and comes again on the next connect); otherwise at once.
+   */
+  #emitTo(socket: ChatSocket, message: Message): void {
+    const toReceiver = message.receiverId === socket.data.user?.userId;
+    if (!socket.data.deliveryAcks) {
+      socket.emit('new_message', message);
+      if (toReceiver) this.#receipts.report(message);
+      return;
+    }
+    // Socket.IO's typings do not carry an optional acknowledgement through `timeout()`.
+    const withAck = socket.timeout(DELIVERY_ACK_TIMEOUT_MS) as unknown as {
+      emit(event: 'new_message', message: Message, ack: (error: Error | null) => void): void;
+    };
+    withAck.emit('new_message', message, (error) => {
+      if (!error && toReceiver) this.#receipts.report(message);
+    });
   }
 
   /** Forgets a socket that disconnected while catching up. */
@@ -199,13 +218,22 @@ export class UserDeliveries {
       state.held.push(message);
       holding.push(socketId);
     }
-    const sockets = this.#io.sockets.adapter.rooms.get(userRoom(userId))?.size ?? 0;
+    const room = this.#io.sockets.adapter.rooms.get(userRoom(userId));
+    const sockets = room?.size ?? 0;
+    // Sockets that acknowledge deliveries get theirs one by one, with a callback; the others in one broadcast.
+    const acking: ChatSocket[] = [];
+    for (const id of room ?? []) {
+      const socket = this.#io.sockets.sockets.get(id);
+      if (socket?.data.deliveryAcks && !holding.includes(id)) acking.push(socket);
+    }
     void inSpan('socket.io emit new_message', { attributes: { 'user.id': userId, 'socket.io.sockets': sockets, 'chat.message.id': message._id } }, () => {
-      this.#io.to(userRoom(userId)).except(holding).emit('new_message', message);
+      if (acking.length < sockets - holding.length) this.#io.to(userRoom(userId)).except([...holding, ...acking.map((s) => s.id)]).emit('new_message', message);
+      for (const socket of acking) this.#emitTo(socket, message);
     });
     if (message.receiverId === userId && sockets > 0) {
       this.#metrics?.deliverySeconds.observe(Math.max(0, Date.now() - Date.parse(message.timestamp)) / 1000);
-      this.#receipts.report(message);
+      // A socket that does not acknowledge counts as the device having it (clients before delivery acks).
+      if (acking.length < sockets - holding.length) this.#receipts.report(message);
     }
   }
 }

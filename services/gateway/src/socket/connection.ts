@@ -1,4 +1,4 @@
-import { ChatError, toChatError, type BusNames } from '@chat/contracts';
+import { ChatError, DELIVERY_ACKS_AUTH_FIELD, toChatError, type BusNames } from '@chat/contracts';
 import type { TokenVerifier } from '@chat/auth';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
@@ -72,6 +72,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
 
   io.on('connection', (socket) => {
     const log = logger.child({ socket: socket.id });
+    socket.data.deliveryAcks = (socket.handshake.auth as Record<string, unknown> | undefined)?.[DELIVERY_ACKS_AUTH_FIELD] === true;
     deps.metrics.connections.inc();
     let subscribedAs: string | undefined;
     let authTimer: NodeJS.Timeout | undefined;
