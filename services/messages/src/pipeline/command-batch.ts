@@ -59,8 +59,8 @@ const sendKey = (senderId: UserId, clientMessageId: string) => `${senderId}\u000
  * 2. new messages get their `seq` from memory and are stored with one ordered `insertMany` — the only round
  *    trip before the deliveries; the unique indexes catch a late resend or a rival owner;
  * 3. deliveries go out (core NATS), and the created events to the events stream (deduplicated by message id);
- * 4. the receipts' events go out, and each conversation's new state (last message, unread counts, watermarks)
- *    is written with one `bulkWrite`, conditional on the revision it was built on. Then the caller acks.
+ * 4. each conversation's new state (last message, unread counts, watermarks) is written with one `bulkWrite`,
+ *    conditional on the revision it was built on; then the receipts' events go out, and the caller acks.
  *
  * Each step is safe to repeat, so a redelivery after a crash anywhere finishes the work without a second
  * message, count or (once applied) emit: a stored message above its conversation's applied watermark is one
@@ -140,7 +140,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       else plan(doc);
     };
 
-    for (const [index, { command }] of items.entries()) {
+    for (const [index, { command, redelivered }] of items.entries()) {
       const conversation = state(command.conversationId);
       switch (command.type) {
         case 'send': {
@@ -166,6 +166,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
               upToSeq,
               at: new Date(command.at),
               messageIds: command.messageIds,
+              repeat: redelivered,
             });
           }
           break;
@@ -178,7 +179,9 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
               readerId: command.readerId,
               upToSeq,
               at: new Date(command.at),
+              repeat: redelivered,
               ...(command.upToSeq === undefined ? {} : { requestedUpToSeq: command.upToSeq }),
+              ...(command.messageIds ? { messageIds: command.messageIds } : {}),
             });
           }
           break;
@@ -272,11 +275,12 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
   }
 
   /**
-   * Applies each conversation's ops to its state, tells the participants what the receipts changed, and stores
-   * the result; replays on a fresh copy after a lost race.
+   * Applies each conversation's ops to its state and stores the result, replaying on a fresh copy after a lost
+   * race; then tells the participants what the receipts changed.
    */
   async function write(ids: ConversationId[], ops: Map<ConversationId, ConversationOp[]>, cache: ConversationCache): Promise<void> {
     let todo = ids.filter((id) => ops.get(id)!.length > 0);
+    let effects: Array<[ConversationId, ReceiptEffect]> = [];
     for (let round = 0; todo.length > 0; round++) {
       if (round === MAX_WRITE_ROUNDS) throw new Error(`conversation writes did not settle after ${MAX_WRITE_ROUNDS} rounds`);
       if (round > 0) {
@@ -303,9 +307,6 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       for (const [id, effect] of roundEffects) {
         if (!effect.complete) effect.messageIds = [...new Set([...(await store.idsBetween(id, effectUser(effect), effect.from, effect.to)), ...effect.messageIds])];
       }
-      // Before the write: a crash between the two then repeats the events (harmless: they only say "up to
-      // here") instead of losing them, as the replayed receipt finds its watermark already moved.
-      for (const [id, effect] of roundEffects) publishReceipt(id, effect);
       const revBy = `${ownerId}:${++writes}`;
       const lost = new Set(
         await store.writeConversations(
@@ -316,9 +317,13 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
         ),
       );
       for (const id of todo) if (!lost.has(id)) cache.get(id)!.rev += 1;
+      effects = [...effects, ...roundEffects.filter(([id]) => !lost.has(id))];
       if (lost.size > 0) logger.warn({ conversations: [...lost] }, 'another owner wrote these conversations; replaying on their state');
       todo = [...lost];
     }
+    // After the write, so that a client told of a receipt reads it back. A crash in between loses no event: the
+    // redelivered receipt finds its watermark moved and repeats them (see ConversationState, `repeat`).
+    for (const [id, effect] of effects) publishReceipt(id, effect);
   }
 
   /** The highest seq among these messages to `receiverId`: from memory, this batch, or one query. */

@@ -74,6 +74,18 @@ describe('ConversationState', () => {
     expect(state.unreadUnknown.size).toBe(0);
   });
 
+  it('repeats the events of a redelivered receipt that moves nothing (its first application may have lost them)', () => {
+    const state = new ConversationState(doc());
+    const m = send(state, a, b);
+    const ids = [m._id.toHexString()];
+    expect(state.apply({ kind: 'delivered', receiverId: b, upToSeq: 1, at, messageIds: ids })).toMatchObject({ from: 0, to: 1, messageIds: ids });
+    expect(state.apply({ kind: 'delivered', receiverId: b, upToSeq: 1, at, messageIds: ids })).toBeUndefined();
+    expect(state.apply({ kind: 'delivered', receiverId: b, upToSeq: 1, at, messageIds: ids, repeat: true })).toMatchObject({ messageIds: ids });
+    state.apply({ kind: 'read', readerId: b, upToSeq: 1, at });
+    expect(state.apply({ kind: 'read', readerId: b, upToSeq: 1, at, repeat: true, requestedUpToSeq: 1 })).toMatchObject({ messageIds: ids, requestedUpToSeq: 1 });
+    expect(state.unread[b]).toBe(0);
+  });
+
   it('asks the store to count when a partial read reaches back before the messages it remembers', () => {
     const state = new ConversationState(doc({ lastSeq: 10, appliedSeq: 10, unreadCount: { b: 10 } as never }));
     send(state, a, b);

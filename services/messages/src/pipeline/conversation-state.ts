@@ -15,8 +15,10 @@ export const RECENT_MESSAGES_KEPT = 64;
 /** A change to a conversation, in the order its commands came; replayed as a whole after a lost write race. */
 export type ConversationOp =
   | { kind: 'message'; doc: MessageDoc }
-  | { kind: 'delivered'; receiverId: UserId; upToSeq: number; at: Date; messageIds: string[] }
-  | { kind: 'read'; readerId: UserId; upToSeq: number; at: Date; requestedUpToSeq?: number };
+  | { kind: 'delivered'; receiverId: UserId; upToSeq: number; at: Date; messageIds: string[]; repeat?: boolean }
+  | { kind: 'read'; readerId: UserId; upToSeq: number; at: Date; requestedUpToSeq?: number; messageIds?: string[]; repeat?: boolean };
+// `repeat`: the command may have been applied before (a redelivery). If it moves nothing, its events are repeated
+// anyway: a crash between the write and the events must not lose them.
 
 /** What a receipt changed, for the events that tell the participants. */
 export type ReceiptEffect =
@@ -113,7 +115,10 @@ export class ConversationState {
     const from = Math.max(member.deliveredSeq, member.readSeq);
     // Never past what is stored (the batch checked `upToSeq` against the store when it is beyond what is known).
     const to = Math.min(op.upToSeq, this.lastSeq);
-    if (to <= from) return undefined;
+    if (to <= from) {
+      if (!op.repeat) return undefined;
+      return { kind: 'delivered', receiverId: op.receiverId, from: to, to, messageIds: op.messageIds, complete: true };
+    }
     member.deliveredSeq = to;
     member.delivered = addStep(member.delivered, to, op.at);
     const { ids, complete } = this.#idsTo(op.receiverId, from, to);
@@ -127,7 +132,19 @@ export class ConversationState {
     const member = this.member(op.readerId);
     const from = member.readSeq;
     const to = Math.min(op.upToSeq, this.lastSeq);
-    if (to <= from) return undefined;
+    if (to <= from) {
+      if (!op.repeat) return undefined;
+      const named = op.messageIds ?? this.recent.filter((m) => m.receiverId === op.readerId && m.seq <= to).map((m) => m.id);
+      return {
+        kind: 'read',
+        readerId: op.readerId,
+        from: to,
+        to,
+        messageIds: named,
+        complete: true,
+        ...(op.requestedUpToSeq === undefined ? {} : { requestedUpToSeq: op.requestedUpToSeq }),
+      };
+    }
     member.readSeq = to;
     member.read = addStep(member.read, to, op.at);
     if (to > member.deliveredSeq) {
