@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { busNames, conversationIdOf, type ClientEventPayload, type UserId } from '@chat/contracts';
-import { collectEvents, emitWithAck, nextEvent, signToken, waitFor } from '@chat/testing';
+import { collectEvents, connectClient, emitWithAck, nextEvent, signToken, waitFor } from '@chat/testing';
 import { Bus } from '@chat/bus';
 import { ConversationCommands } from '../../services/gateway/src/delivery/conversation-commands.ts';
 import { testLogger, useSystem } from '../support/system.ts';
@@ -136,6 +136,30 @@ describe('delivery and read receipts', () => {
     const barrier = await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: 'm6' } });
     await waitFor(() => barrier.ok && deliveredToA.some((d) => d.messageId === barrier.data._id));
     expect((await seen(sa, conversationId)).map((m) => m.status)).toEqual(['read', 'read', 'read', 'delivered', 'delivered', 'delivered']);
+  });
+
+  it('tells a sender who was away, when they connect, how far the receiver got and read', async () => {
+    const { a, b, conversationId } = pair();
+    const sa = await system.connectAs(a);
+    const ids: string[] = [];
+    for (const text of ['1', '2', '3']) {
+      const ack = await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text } });
+      if (!ack.ok) throw new Error(ack.error.message);
+      ids.push(ack.data._id);
+    }
+    sa.disconnect();
+    // While the sender is away, the receiver gets all three and reads the first two.
+    const sb = await system.connectAs(b);
+    await waitFor(async () => (await seen(sb, conversationId)).every((m) => m.status === 'delivered'));
+    expect((await emitWithAck(sb, 'mark_as_read', { conversationId, upToSeq: 2 })).ok).toBe(true);
+    await waitFor(async () => (await seen(sb, conversationId)).filter((m) => m.status === 'read').length === 2);
+
+    const again = await connectClient(system.gateway.url, { token: await signToken({ userId: a }), wait: false });
+    system.track(again);
+    const delivered = nextEvent(again, 'message_delivered');
+    const read = nextEvent(again, 'message_read');
+    expect(await delivered).toEqual({ messageId: ids[2], conversationId, upToSeq: 3 });
+    expect(await read).toEqual({ messageIds: [ids[1]], readBy: b, conversationId, upToSeq: 2 });
   });
 
   it('refuses a receipt for a conversation one is not part of, and a receipt with neither ids nor seq', async () => {

@@ -164,7 +164,21 @@ export const UndeliveredRequestSchema = z.object({
   after: z.object({ conversationId: ConversationIdSchema, seq: z.number().int().positive() }).optional(),
 });
 export type UndeliveredRequest = z.infer<typeof UndeliveredRequestSchema>;
-export const UndeliveredResponseSchema = z.object({ messages: z.array(MessageSchema), hasMore: z.boolean() });
+/** How far the other participant of a conversation has received and read: for a sender's device that was away. */
+export const ReceiptStateSchema = z.object({
+  conversationId: ConversationIdSchema,
+  /** The other participant (who received and read). */
+  receiverId: UserIdSchema,
+  delivered: z.object({ seq: z.number().int().positive(), messageId: MessageIdSchema }).optional(),
+  read: z.object({ seq: z.number().int().positive(), messageId: MessageIdSchema }).optional(),
+});
+export type ReceiptState = z.infer<typeof ReceiptStateSchema>;
+export const UndeliveredResponseSchema = z.object({
+  messages: z.array(MessageSchema),
+  hasMore: z.boolean(),
+  /** On the first page: the receipts of the user's most recently active conversations. */
+  receipts: z.array(ReceiptStateSchema).optional(),
+});
 export type UndeliveredResponse = z.infer<typeof UndeliveredResponseSchema>;
 
 /**

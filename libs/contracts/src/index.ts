@@ -121,6 +121,7 @@ export {
   HistoryResponseSchema,
   UndeliveredRequestSchema,
   UndeliveredResponseSchema,
+  ReceiptStateSchema,
   DEFAULT_MESSAGE_PARTITIONS,
   partitionOf,
   busNames,
@@ -149,6 +150,7 @@ export type {
   HistoryResponse,
   UndeliveredRequest,
   UndeliveredResponse,
+  ReceiptState,
 } from './bus.ts';
 
 export {

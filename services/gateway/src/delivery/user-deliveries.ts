@@ -120,11 +120,18 @@ export class UserDeliveries {
     try {
       let after: { conversationId: Message['conversationId']; seq: number } | undefined;
       for (let page = 0; page < CATCH_UP_MAX_PAGES; page++) {
-        const { messages, hasMore } = await this.#bus.request(
+        const { messages, hasMore, receipts } = await this.#bus.request(
           this.#names.messagesService.undelivered,
           { userId, limit: CATCH_UP_PAGE, ...(after ? { after } : {}) },
           UndeliveredResponseSchema,
         );
+        // What the other participants received and read while this device was away (its own sent messages).
+        if (!skipShown) {
+          for (const { conversationId, receiverId, delivered, read } of receipts ?? []) {
+            if (delivered) socket.emit('message_delivered', { messageId: delivered.messageId, conversationId, upToSeq: delivered.seq });
+            if (read) socket.emit('message_read', { messageIds: [read.messageId], readBy: receiverId, conversationId, upToSeq: read.seq });
+          }
+        }
         for (const message of messages) {
           const fresh = this.#remember(userId, message._id);
           if (skipShown && !fresh) continue;

@@ -122,6 +122,8 @@ export class ConversationState {
     member.deliveredSeq = to;
     member.delivered = addStep(member.delivered, to, op.at);
     const { ids, complete } = this.#idsTo(op.receiverId, from, to);
+    const deliveredId = ids.at(-1) ?? op.messageIds.at(-1);
+    if (deliveredId) member.deliveredId = deliveredId;
     const known = new Set(ids);
     // Ids the gateway named that are older than the recent messages still get their receipt.
     const older = op.messageIds.filter((id) => !known.has(id) && !this.seqOf(id));
@@ -147,9 +149,12 @@ export class ConversationState {
     }
     member.readSeq = to;
     member.read = addStep(member.read, to, op.at);
+    const readId = this.#idsTo(op.readerId, 0, to).ids.at(-1) ?? op.messageIds?.at(-1);
+    if (readId) member.readId = readId;
     if (to > member.deliveredSeq) {
       member.deliveredSeq = to;
       member.delivered = addStep(member.delivered, to, op.at);
+      if (readId) member.deliveredId = readId;
     }
     if (to >= this.lastSeq) {
       this.unread[op.readerId] = 0;

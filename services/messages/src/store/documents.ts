@@ -38,6 +38,9 @@ export interface MemberReadState {
   /** The latest moves of each watermark, oldest first, so recent messages know their own times. */
   delivered: WatermarkStep[];
   read: WatermarkStep[];
+  /** The message at each watermark (when known), to tell its sender's devices that connect later. */
+  deliveredId?: string;
+  readId?: string;
 }
 
 /** A conversation as stored: `_id` is the deterministic room id. */
