@@ -12,7 +12,7 @@
  * shown twice, out of order, miscounted, or waited for a reconnect to reach a connected device.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,9 +99,18 @@ const env: Record<string, string> = {
   SEND_RATE_BURST: '100000',
   PRESENCE_KEY_PREFIX: `${namespace}:presence:`,
 };
-const replicas: Array<ServiceProcess | undefined> = [await spawnBackend('messages', env), await spawnBackend('messages', env)];
-let presence: ServiceProcess | undefined = await spawnBackend('presence', env);
-const gateways: Array<(ServiceProcess & { url: string }) | undefined> = [await spawnGateway(env), await spawnGateway(env)];
+/** Every process started, killed ones included: their warnings and errors are kept when the run fails. */
+const everyProcess: Array<{ name: string; process: ServiceProcess }> = [];
+const spawnMessages = async () => keep('messages', await spawnBackend('messages', env));
+const spawnPresence = async () => keep('presence', await spawnBackend('presence', env));
+const spawnGatewayProcess = async () => keep('gateway', await spawnGateway(env));
+function keep<P extends ServiceProcess>(name: string, process: P): P {
+  everyProcess.push({ name, process });
+  return process;
+}
+const replicas: Array<ServiceProcess | undefined> = [await spawnMessages(), await spawnMessages()];
+let presence: ServiceProcess | undefined = await spawnPresence();
+const gateways: Array<(ServiceProcess & { url: string }) | undefined> = [await spawnGatewayProcess(), await spawnGatewayProcess()];
 const liveGatewayUrls = () => gateways.filter((g): g is ServiceProcess & { url: string } => g !== undefined).map((g) => g.url);
 
 // ---- clients ------------------------------------------------------------------------------------------------------
@@ -232,26 +241,26 @@ async function schedule(): Promise<void> {
       await gateways[0]!.kill('SIGKILL');
       gateways[0] = undefined;
       await sleep(2000);
-      gateways[0] = await spawnGateway(env);
+      gateways[0] = await spawnGatewayProcess();
     });
     await sleep(3000);
     await fault('kill -9 one messages replica', async () => {
       await replicas[0]!.kill('SIGKILL');
       await sleep(2000);
-      replicas[0] = await spawnBackend('messages', env);
+      replicas[0] = await spawnMessages();
     });
     await sleep(3000);
     await fault('kill -9 both messages replicas', async () => {
       await Promise.all(replicas.map((r) => r!.kill('SIGKILL')));
       await sleep(2000);
-      replicas[0] = await spawnBackend('messages', env);
-      replicas[1] = await spawnBackend('messages', env);
+      replicas[0] = await spawnMessages();
+      replicas[1] = await spawnMessages();
     });
     await sleep(3000);
     await fault('kill -9 presence', async () => {
       await presence!.kill('SIGKILL');
       await sleep(2000);
-      presence = await spawnBackend('presence', env);
+      presence = await spawnPresence();
     });
     await sleep(3000);
     await fault('kill -9 NATS (3 s)', async () => {
@@ -263,7 +272,7 @@ async function schedule(): Promise<void> {
     await fault('SIGTERM gateway 2', async () => {
       await gateways[1]!.kill('SIGTERM');
       gateways[1] = undefined;
-      gateways[1] = await spawnGateway(env);
+      gateways[1] = await spawnGatewayProcess();
     });
   }
 }
@@ -379,6 +388,20 @@ try {
 }
 
 console.log(JSON.stringify(report, null, 2));
+{
+  // The services' warnings and errors, for the post-mortem (bench/results is git-ignored).
+  const lines = everyProcess.flatMap(({ name, process }) =>
+    process
+      .output()
+      .split('\n')
+      .filter((line) => /"level":(4|5|6)\d/.test(line))
+      .map((line) => `${name}: ${line}`),
+  );
+  mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+  const file = join(import.meta.dirname, 'results', `chaos-${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}.log`);
+  writeFileSync(file, `${JSON.stringify(report)}\n${lines.join('\n')}\n`);
+  console.log(`services' warnings and errors: ${file}`);
+}
 // The target is for one process at a time: both replicas down is reported, not held to it.
 const slow = Object.entries(report.recoverySeconds).filter(([name, seconds]) => !name.includes('both') && !(seconds <= 5)).length;
 const bad =

@@ -64,9 +64,14 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     await mongo.close();
     throw new Error(`cannot connect to MongoDB at ${redact(config.MONGO_URL)}: ${(error as Error).message}`, { cause: error });
   }
+  // Requests (catch-ups, history, lists) get a pool of their own, so that a storm of them cannot starve the
+  // partition owners' writes, which every send waits for.
+  const requestsMongo = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName: 'messages-requests', monitorCommands: true });
   let bus: Bus | undefined;
   try {
+    await requestsMongo.connect();
     const store = new MessageStore(mongo.db());
+    const reads = new MessageStore(requestsMongo.db());
     const profiles = new ProfileStore(mongo.db());
     await store.ensureIndexes();
 
@@ -88,17 +93,18 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
         ]),
     });
     countMongoCommands(mongo, metrics);
+    countMongoCommands(requestsMongo, metrics);
     const service = await createService(bus, { name: names.messagesService.name, version: SERVICE_VERSION });
     const rpc = names.messagesService;
     const serve = <Req, Res>(name: string, channel: Channel<Req>, reply: z.ZodType<Res>, handler: (request: Req) => Promise<Res>) =>
       addEndpoint(service, { name, channel, reply, handler: metrics.counted(name, handler), logger });
-    serve('find-by-client-id', rpc.findByClientMessageId, FindByClientMessageIdResponseSchema, findByClientMessageIdHandler({ store }));
-    serve('list-conversations', rpc.listConversations, ListConversationsResponseSchema, listConversationsHandler({ store, profiles }));
-    serve('create-conversation', rpc.createConversation, CreateConversationResponseSchema, createConversationHandler({ store }));
-    serve('history', rpc.history, HistoryResponseSchema, historyHandler({ store }));
-    serve('conversation-exists', rpc.conversationExists, ConversationExistsResponseSchema, conversationExistsHandler({ store }));
-    serve('undelivered', rpc.undelivered, UndeliveredResponseSchema, undeliveredHandler({ store }));
-    serve('file-shared', names.uploads.fileShared, FileSharedResponseSchema, await fileSharedHandler({ store }));
+    serve('find-by-client-id', rpc.findByClientMessageId, FindByClientMessageIdResponseSchema, findByClientMessageIdHandler({ store: reads }));
+    serve('list-conversations', rpc.listConversations, ListConversationsResponseSchema, listConversationsHandler({ store: reads, profiles }));
+    serve('create-conversation', rpc.createConversation, CreateConversationResponseSchema, createConversationHandler({ store: reads }));
+    serve('history', rpc.history, HistoryResponseSchema, historyHandler({ store: reads }));
+    serve('conversation-exists', rpc.conversationExists, ConversationExistsResponseSchema, conversationExistsHandler({ store: reads }));
+    serve('undelivered', rpc.undelivered, UndeliveredResponseSchema, undeliveredHandler({ store: reads }));
+    serve('file-shared', names.uploads.fileShared, FileSharedResponseSchema, await fileSharedHandler({ store: reads }));
 
 
     const processBatch = commandBatchProcessor({
@@ -217,12 +223,14 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
         await service.stop().catch(() => undefined);
         await connectedBus.drain();
         await mongo.close();
+        await requestsMongo.close();
         logger.info('messages service stopped');
       },
     };
   } catch (error) {
     await bus?.close();
     await mongo.close();
+    await requestsMongo.close();
     throw error;
   }
 }

@@ -1,4 +1,5 @@
 import type { Subscription } from '@nats-io/transport-node';
+import pLimit from 'p-limit';
 import { ChatError, DELIVERY_ACK_TIMEOUT_MS, UndeliveredResponseSchema, type BusNames, type Message, type UserDelivery, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
@@ -19,6 +20,11 @@ const RECENT_PER_USER = 512;
 /** Replayed per page, and at most this many pages per connect (the rest: history / sync_messages). */
 const CATCH_UP_PAGE = 200;
 const CATCH_UP_MAX_PAGES = 25;
+/**
+ * Catch-ups of one gateway at once. A reconnect storm (a gateway died, NATS came back) would otherwise send every
+ * socket's query to the store together and starve the send path; queued ones wait, their live messages held.
+ */
+const CATCH_UPS_AT_ONCE = 8;
 
 /**
  * The gateway's interest on the bus: one subscription per user with a socket here, taken with the user's
@@ -40,6 +46,7 @@ export class UserDeliveries {
   readonly #receipts: DeliveryReceipts;
   readonly #metrics: GatewayMetrics | undefined;
   readonly #logger: Logger;
+  readonly #catchUpSlots = pLimit(CATCH_UPS_AT_ONCE);
 
   constructor(deps: {
     bus: Bus;
@@ -114,8 +121,12 @@ export class UserDeliveries {
    * live messages held for it meanwhile. Call after `holdLive` and `acquire`. With `skipShown` (a socket that was
    * connected all along), what this gateway already emitted to the user is left out.
    */
-  async catchUp(socket: ChatSocket, userId: UserId, { skipShown = false }: { skipShown?: boolean } = {}): Promise<void> {
+  async catchUp(socket: ChatSocket, userId: UserId, options: { skipShown?: boolean } = {}): Promise<void> {
     if (!this.#catchingUp.has(socket.id)) this.holdLive(socket, userId);
+    await this.#catchUpSlots(() => this.#replay(socket, userId, options));
+  }
+
+  async #replay(socket: ChatSocket, userId: UserId, { skipShown = false }: { skipShown?: boolean }): Promise<void> {
     const shown = new Set<string>();
     try {
       let after: { conversationId: Message['conversationId']; seq: number } | undefined;
