@@ -115,7 +115,9 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
       failpoint: parseFailpoints(config.FAILPOINTS),
       ownerId: randomUUID(),
     });
-    const storeHealthy = async () => (await mongo.db().command({ ping: 1 })).ok === 1;
+    // A failure counts against a command only while what it needs answers: MongoDB, and NATS (its events and
+    // deliveries go there). During an outage of either, commands wait instead of being parked.
+    const storeHealthy = async () => connected.connected && (await mongo.db().command({ ping: 1 })).ok === 1;
     const commands = names.streams.commands.name;
     const workers: DurableWorker[] = [];
     for (let partition = 0; partition < config.MESSAGE_PARTITIONS; partition++) {

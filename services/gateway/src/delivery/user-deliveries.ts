@@ -25,6 +25,8 @@ const CATCH_UP_MAX_PAGES = 25;
  * socket's query to the store together and starve the send path; queued ones wait, their live messages held.
  */
 const CATCH_UPS_AT_ONCE = 8;
+/** A failed catch-up is tried again after 0.5 s, doubling, at most this long apart, while its socket is connected. */
+const CATCH_UP_RETRY_MAX_MS = 8_000;
 
 /**
  * The gateway's interest on the bus: one subscription per user with a socket here, taken with the user's
@@ -47,6 +49,8 @@ export class UserDeliveries {
   readonly #metrics: GatewayMetrics | undefined;
   readonly #logger: Logger;
   readonly #catchUpSlots = pLimit(CATCH_UPS_AT_ONCE);
+  /** Failed catch-ups per socket, for the backoff of the next try. */
+  readonly #catchUpRetries = new Map<string, number>();
 
   constructor(deps: {
     bus: Bus;
@@ -155,12 +159,24 @@ export class UserDeliveries {
         if (page === CATCH_UP_MAX_PAGES - 1) this.#logger.warn({ userId }, 'catch-up stopped at its page limit; the rest is in history');
       }
     } catch (error) {
-      this.#logger.warn({ err: error, userId }, 'catch-up failed; the client can sync from history');
+      // The messages service is down or slow: live messages go out now, and the catch-up is tried again later
+      // (as after a NATS reconnect), so a socket that stays connected never waits for its next connect.
+      const attempt = (this.#catchUpRetries.get(socket.id) ?? 0) + 1;
+      this.#catchUpRetries.set(socket.id, attempt);
+      const delay = Math.min(CATCH_UP_RETRY_MAX_MS, 500 * 2 ** (attempt - 1));
+      this.#logger.warn({ err: error, userId, retryInMs: delay }, 'catch-up failed; trying again');
+      setTimeout(() => {
+        if (socket.disconnected || !this.#subscriptions.has(userId)) return;
+        this.holdLive(socket, userId);
+        void this.catchUp(socket, userId, { skipShown: true });
+      }, delay).unref();
+      return;
     } finally {
       const held = this.#catchingUp.get(socket.id)?.held ?? [];
       this.#catchingUp.delete(socket.id);
       for (const message of held) if (!shown.has(message._id)) this.#emitTo(socket, message);
     }
+    this.#catchUpRetries.delete(socket.id);
   }
 
   /**
@@ -186,6 +202,7 @@ export class UserDeliveries {
   /** Forgets a socket that disconnected while catching up. */
   forget(socket: ChatSocket): void {
     this.#catchingUp.delete(socket.id);
+    this.#catchUpRetries.delete(socket.id);
   }
 
   #deliver(userId: UserId, delivery: UserDelivery): void {
