@@ -76,6 +76,10 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     await store.ensureIndexes();
 
     bus = await Bus.connect({ servers: config.NATS_URL, name: 'messages', logger });
+    // Partitions are pinned-client priority groups: say so plainly on an older server instead of failing later.
+    const version = bus.nc.info?.version ?? '0.0.0';
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    if (major < 2 || (major === 2 && minor < 11)) throw new Error(`NATS ${version} is too old: the messages service needs nats-server 2.11 or later`);
     const names = busNames(config.CHAT_NAMESPACE);
     await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
 
