@@ -155,7 +155,8 @@ describe('1,000 messages in flight while the messages service is killed and rest
       expect(received.map((m) => m.content.text)).toEqual(expectedTexts);
       const seqs = received.map((m) => m.seq);
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
-      // Unread count exact.
+      // Unread count exact (the conversation is written after the deliveries go out).
+      await waitFor(async () => (await mongo.db().collection('conversations').findOne({ _id: conversationId as never }))?.appliedSeq === stored.at(-1)?.seq);
       const conversation = await mongo.db().collection('conversations').findOne({ _id: conversationId as never });
       expect(conversation?.unreadCount).toEqual({ [receiver]: PER_SENDER + 1 });
     }

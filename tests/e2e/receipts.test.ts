@@ -49,6 +49,8 @@ describe('message types', () => {
     }
     await waitFor(() => received.length === 4);
     expect(received.map(({ messageType, content }) => ({ messageType, content }))).toEqual(bodies);
+    // The conversation is written after the deliveries go out.
+    await waitFor(async () => (await store().conversations.findOne({ _id: conversationId }))?.appliedSeq === 4);
     const conversation = await store().conversations.findOne({ _id: conversationId });
     expect(conversation?.lastMessage?.text).toBe('Offer: 250.5 EUR');
     expect(conversation?.unreadCount).toEqual({ [b]: 4 });

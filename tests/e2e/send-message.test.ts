@@ -33,6 +33,8 @@ describe('send_message', () => {
     const stored = await store().messages.find({ conversationId }).toArray();
     expect(stored).toHaveLength(1);
     expect(stored[0]!._id.toHexString()).toBe(message._id);
+    // The conversation is written after the deliveries go out.
+    await waitFor(async () => (await store().conversations.findOne({ _id: conversationId }))?.appliedSeq === 1);
     const conversation = await store().conversations.findOne({ _id: conversationId });
     expect(conversation?.unreadCount).toEqual({ bob: 1 });
     expect(conversation?.lastMessage?.text).toBe('Hello!');
@@ -52,6 +54,7 @@ describe('send_message', () => {
     if (!first.ok || !second.ok) return;
     expect(second.data._id).toBe(first.data._id);
     expect(await store().messages.countDocuments({ conversationId: conversation })).toBe(1);
+    await waitFor(async () => (await store().conversations.findOne({ _id: conversation }))?.appliedSeq === 1);
     const doc = await store().conversations.findOne({ _id: conversation });
     expect(doc?.unreadCount).toEqual({ dave: 1 });
     // A later message arrives after any repeat of the first would have.
