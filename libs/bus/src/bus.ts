@@ -108,11 +108,7 @@ export class Bus {
 
   /** Core NATS publish: at most once, to whoever is subscribed now. */
   publish<T>(channel: Channel<T>, payload: T): void {
-    const data = encode(channel.schema, payload, channel.subject);
-    publishSpan(channel, data.length, (headers) => this.nc.publish(channel.subject, data, { headers })).catch((error: unknown) => {
-      // At most once by design; a closed or draining connection (shutdown) just drops it.
-      this.#logger.warn({ err: error, subject: channel.subject }, 'publish dropped');
-    });
+    this.publishToEach([channel], payload);
   }
 
   /**
@@ -125,6 +121,7 @@ export class Bus {
     const data = encode(first.schema, payload, first.subject);
     for (const channel of channels) {
       publishSpan(channel, data.length, (headers) => this.nc.publish(channel.subject, data, { headers })).catch((error: unknown) => {
+        // At most once by design; a closed or draining connection (shutdown) just drops it.
         this.#logger.warn({ err: error, subject: channel.subject }, 'publish dropped');
       });
     }

@@ -193,9 +193,7 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
       inHand -= parked;
       if (batch.length === 0) continue;
       const started = performance.now();
-      const keepAlive = setInterval(() => {
-        for (const { msg } of batch) msg.working();
-      }, Math.max(200, Math.floor(ackWaitMs / 3)));
+      const keepAlive = keepAliveWhileWorked(batch);
       let handled: Awaited<ReturnType<typeof handleBatch>> | undefined;
       try {
         handled = await processBatchSpan(batch.map(({ msg }) => msg), consumer, async () => {
@@ -264,11 +262,16 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
     return live;
   }
 
-  /** The messages of a failed batch, one at a time and in order, kept alive meanwhile. */
-  async function retryAlone(batch: Array<Live<T>>): Promise<void> {
-    const keepAlive = setInterval(() => {
+  /** Tells the server, well within the ack wait, that these messages are still being worked (clear it after). */
+  function keepAliveWhileWorked(batch: Array<Live<T>>): NodeJS.Timeout {
+    return setInterval(() => {
       for (const { msg } of batch) msg.working();
     }, Math.max(200, Math.floor(ackWaitMs / 3)));
+  }
+
+  /** The messages of a failed batch, one at a time and in order, kept alive meanwhile. */
+  async function retryAlone(batch: Array<Live<T>>): Promise<void> {
+    const keepAlive = keepAliveWhileWorked(batch);
     try {
       for (const { msg, entry } of batch) if (!stopped) await workAlone(msg, entry);
     } finally {

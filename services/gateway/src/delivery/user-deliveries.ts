@@ -111,13 +111,7 @@ export class UserDeliveries {
   async catchUpAll(): Promise<void> {
     const sockets = [...this.#io.sockets.sockets.values()].filter((socket) => socket.data.user && this.#subscriptions.has(socket.data.user.userId));
     this.#logger.info({ sockets: sockets.length }, 'NATS connection back: catching every socket up');
-    await Promise.all(
-      sockets.map((socket) => {
-        const userId = socket.data.user!.userId;
-        this.holdLive(socket, userId);
-        return this.catchUp(socket, userId, { skipShown: true });
-      }),
-    );
+    await Promise.all(sockets.map((socket) => this.catchUp(socket, socket.data.user!.userId, { skipShown: true })));
   }
 
   /**
@@ -167,7 +161,6 @@ export class UserDeliveries {
       this.#logger.warn({ err: error, userId, retryInMs: delay }, 'catch-up failed; trying again');
       setTimeout(() => {
         if (socket.disconnected || !this.#subscriptions.has(userId)) return;
-        this.holdLive(socket, userId);
         void this.catchUp(socket, userId, { skipShown: true });
       }, delay).unref();
       return;
@@ -261,14 +254,15 @@ export class UserDeliveries {
       const socket = this.#io.sockets.sockets.get(id);
       if (socket?.data.deliveryAcks && !holding.includes(id)) acking.push(socket);
     }
+    const plain = sockets - holding.length - acking.length;
     void inSpan('socket.io emit new_message', { attributes: { 'user.id': userId, 'socket.io.sockets': sockets, 'chat.message.id': message._id } }, () => {
-      if (acking.length < sockets - holding.length) this.#io.to(userRoom(userId)).except([...holding, ...acking.map((s) => s.id)]).emit('new_message', message);
+      if (plain > 0) this.#io.to(userRoom(userId)).except([...holding, ...acking.map((s) => s.id)]).emit('new_message', message);
       for (const socket of acking) this.#emitTo(socket, message);
     });
     if (message.receiverId === userId && sockets > 0) {
       this.#metrics?.deliverySeconds.observe(Math.max(0, Date.now() - Date.parse(message.timestamp)) / 1000);
       // A socket that does not acknowledge counts as the device having it (clients before delivery acks).
-      if (acking.length < sockets - holding.length) this.#receipts.report(message);
+      if (plain > 0) this.#receipts.report(message);
     }
   }
 }

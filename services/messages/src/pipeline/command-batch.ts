@@ -120,7 +120,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       return Math.min(seq, await catchUpWithStore(conversation));
     };
     const answers: Array<{ senderId: UserId; doc: MessageDoc }> = [];
-    const refusals: Array<{ command: SendMessageCommand; error: ChatError }> = [];
+    const refusals: SendMessageCommand[] = [];
 
     for (const unfinished of await load(ids, cache, at)) plan(unfinished);
     const state = (id: ConversationId) => cache.get(id)!;
@@ -220,7 +220,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
         unplan(failed.doc);
         renumber(conversation, failed.doc.seq, rest);
         outcomes[failed.item] = { kind: 'refused', reason: `store refused the message (code ${refusal.code ?? 'unknown'})` };
-        refusals.push({ command: items[failed.item]!.command as SendMessageCommand, error: new ChatError('MESSAGE_REFUSED') });
+        refusals.push(items[failed.item]!.command as SendMessageCommand);
         pending = rest;
       }
     }
@@ -238,7 +238,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     for (const { senderId, doc } of answers) {
       bus.publish(names.userDelivery(senderId), { type: 'send_result', message: toMessage(doc, state(doc.conversationId).members[doc.receiverId]) });
     }
-    for (const { command, error } of refusals) answerFailed(command, error);
+    for (const command of refusals) refusalAnswer(names, bus, command);
     // The events stream has them once (deduplicated by message id); its acks also mean NATS has the deliveries.
     await Promise.all(
       delivered.map((message) => bus.publishDurable(names.messageCreated(message.conversationId), { message }, { msgId: `created:${message._id}` })),
@@ -247,7 +247,6 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
 
     const finish = async () => {
       await write(ids, ops, cache);
-      failpoint('send.after-apply');
       failpoint('send.before-ack');
     };
     return { outcomes, finish };
@@ -321,6 +320,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       if (lost.size > 0) logger.warn({ conversations: [...lost] }, 'another owner wrote these conversations; replaying on their state');
       todo = [...lost];
     }
+    failpoint('send.after-apply');
     // After the write, so that a client told of a receipt reads it back. A crash in between loses no event: the
     // redelivered receipt finds its watermark moved and repeats them (see ConversationState, `repeat`).
     for (const [id, effect] of effects) publishReceipt(id, effect);
@@ -366,14 +366,9 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     };
     bus.publishToEach([names.userDelivery(sender), names.userDelivery(effect.readerId)], { type: 'message_read', payload });
   }
-
-  function answerFailed(command: SendMessageCommand, error: ChatError): void {
-    const { senderId, clientMessageId } = command;
-    bus.publish(names.userDelivery(senderId), { type: 'send_failed', senderId, clientMessageId, error: error.toPayload({ clientMessageId }) });
-  }
 }
 
-/** Tells the sender of a send that was set aside (see the partition worker) that it will not be stored. */
+/** Tells the sender of a send that was refused or set aside that it will not be stored. */
 export function refusalAnswer(names: BusNames, bus: Bus, { senderId, clientMessageId }: Pick<SendMessageCommand, 'senderId' | 'clientMessageId'>): void {
   const error = new ChatError('MESSAGE_REFUSED').toPayload({ clientMessageId });
   bus.publish(names.userDelivery(senderId), { type: 'send_failed', senderId, clientMessageId, error });
