@@ -37,7 +37,7 @@ const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 for (const url of [mongoUrl, redisUrl]) if (!/\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) throw new Error('chaos targets local servers only');
 
-const log = (msg: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const log = (msg: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${msg}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -105,7 +105,7 @@ const spawnMessages = async () => keep('messages', await spawnBackend('messages'
 const spawnPresence = async () => keep('presence', await spawnBackend('presence', env));
 const spawnGatewayProcess = async () => keep('gateway', await spawnGateway(env));
 function keep<P extends ServiceProcess>(name: string, process: P): P {
-  everyProcess.push({ name, process });
+  everyProcess.push({ name: `${name}#${everyProcess.filter((p) => p.name.startsWith(name)).length + 1}`, process });
   return process;
 }
 const replicas: Array<ServiceProcess | undefined> = [await spawnMessages(), await spawnMessages()];
@@ -122,6 +122,8 @@ interface Received {
 }
 class Device {
   socket: Socket | undefined;
+  /** The gateway of the current connection (its port), for the post-mortem. */
+  url = '';
   generation = 0;
   connected = false;
   readonly received: Received[] = [];
@@ -140,6 +142,7 @@ class Device {
     const urls = liveGatewayUrls();
     const url = urls[this.#preferred % urls.length]!;
     this.#preferred++;
+    this.url = url.replace(/^.*:/, ':');
     const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token, [DELIVERY_ACKS_AUTH_FIELD]: true } });
     this.socket = socket;
     const generation = ++this.generation;
@@ -178,6 +181,8 @@ await waitUntil(() => pairs.every((p) => p.sender.connected && p.receiver.connec
 /** Acked sends: clientMessageId → { id, ackedAt }; the time of every ack, for the recovery times. */
 const acked = new Map<string, { id: string; at: number; conversationId: string; text: string }>();
 const ackTimes: number[][] = [];
+/** Every attempt of every sender (when it was made, how long it took, what came of it), for the slow recoveries. */
+const attempts: Array<Array<{ at: number; ms: number; outcome: string; gateway?: string }>> = [];
 let failedAttempts = 0;
 const failures: Record<string, number> = {};
 
@@ -190,6 +195,7 @@ async function sendAll(pair: (typeof pairs)[number], index: number): Promise<voi
     // Resend with the same id until it is acknowledged: what a client with an outbox does.
     for (;;) {
       const socket = pair.sender.socket;
+      const attemptAt = Date.now();
       const answer = socket?.connected
         ? await new Promise<{ ok: boolean; data?: Message; error?: { code: string; details?: { reason?: string } } } | undefined>((resolve) => {
             socket
@@ -205,10 +211,11 @@ async function sendAll(pair: (typeof pairs)[number], index: number): Promise<voi
       if (answer?.ok && answer.data) {
         acked.set(clientMessageId, { id: answer.data._id, at: Date.now(), conversationId: pair.conversationId, text });
         (ackTimes[index] ??= []).push(Date.now());
-        break;
       }
+      const why = answer?.ok ? 'ok' : !socket?.connected ? 'not connected' : (answer?.error?.code ?? 'no answer in 10 s');
+      (attempts[index] ??= []).push({ at: attemptAt, ms: Date.now() - attemptAt, outcome: why, gateway: pair.sender.url });
+      if (answer?.ok) break;
       failedAttempts++;
-      const why = !socket?.connected ? 'not connected' : (answer?.error?.code ?? 'no answer in 10 s');
       failures[why] = (failures[why] ?? 0) + 1;
       // A gateway that is shutting down says so: go to another one, as the client contract asks.
       if (answer?.error?.details?.reason === 'shutting_down') socket?.disconnect();
@@ -289,6 +296,7 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: num
 // ---- run and account ----------------------------------------------------------------------------------------------
 
 const started = Date.now();
+log('sending (times below are ms from here)');
 const sending = Promise.all(pairs.map((pair, i) => sendAll(pair, i)));
 await schedule();
 await sleep(3000);
@@ -314,7 +322,10 @@ const report = {
   unreadDrift: 0,
   notDeliveredAtEnd: 0,
   waitedForReconnect: 0,
-  /** Per fault: the longest any sender waited, from the kill (NATS: from its restart), for its next acknowledged send. */
+  /**
+   * Per fault: the longest any sender waited, from the kill (NATS: from its restart), for its next acknowledged
+   * send — of the senders that were being answered when it came (an ack in the 2 s before it).
+   */
   recoverySeconds: {} as Record<string, number>,
 };
 try {
@@ -360,14 +371,39 @@ try {
     const conversation = await conversations.findOne({ _id: pair.conversationId as never });
     const unread = (conversation?.unreadCount as Record<string, number> | undefined)?.[pair.receiver.userId] ?? 0;
     const readSeq = (conversation?.members as Record<string, { readSeq: number }> | undefined)?.[pair.receiver.userId]?.readSeq ?? 0;
-    if (unread !== stored.filter((d) => d.seq > readSeq).length) report.unreadDrift++;
+    const drift = unread !== stored.filter((d) => d.seq > readSeq).length;
+    if (drift) report.unreadDrift++;
     const deliveredSeq = (conversation?.members as Record<string, { deliveredSeq: number }> | undefined)?.[pair.receiver.userId]?.deliveredSeq ?? 0;
-    report.notDeliveredAtEnd += stored.filter((d) => d.seq > deliveredSeq).length;
+    const undelivered = stored.filter((d) => d.seq > deliveredSeq);
+    report.notDeliveredAtEnd += undelivered.length;
+    if (drift || undelivered.length > 0) {
+      const seqs = stored.map((d) => d.seq as number);
+      const gaps = seqs.filter((seq, i) => i > 0 && seq !== seqs[i - 1]! + 1);
+      log(
+        `${pair.conversationId}: ${stored.length} stored (seq ${seqs[0]}–${seqs.at(-1)}${gaps.length ? `, gaps before ${gaps.slice(0, 5).join(',')}` : ''}), ` +
+          `appliedSeq ${conversation?.appliedSeq}, unread ${unread}, deliveredSeq ${deliveredSeq}, ` +
+          `undelivered seqs ${undelivered.slice(0, 5).map((d) => d.seq).join(',')}; shown to the receiver: ${undelivered.filter((d) => receivedSet.has(d._id.toHexString())).length}`,
+      );
+    }
   }
   for (const f of faults) {
     const from = f.name.includes('NATS') ? (f.back ?? f.at) : f.at;
-    const waits = ackTimes.map((times) => (times.find((t) => t > from) ?? Number.NaN) - from);
-    report.recoverySeconds[f.name] = Math.round(Math.max(...waits) / 100) / 10;
+    // Senders still waiting since an earlier fault (no ack in the 2 s before this one) are that fault's to count.
+    const waits = ackTimes.map((times) =>
+      times.some((t) => t > f.at - 2000 && t <= f.at) ? (times.find((t) => t > from) ?? Number.NaN) - from : 0,
+    );
+    const longest = Math.max(...waits);
+    const seconds = Math.round(longest / 100) / 10;
+    report.recoverySeconds[f.name] = Math.max(report.recoverySeconds[f.name] ?? 0, seconds);
+    if (!(seconds <= 5)) {
+      // The slowest sender's attempts from the fault on: why it waited.
+      const slowest = waits.indexOf(longest);
+      const trail = (attempts[slowest] ?? []).filter((a) => a.at + a.ms > from - 10_000 && a.at < from + longest);
+      log(
+        `slow recovery from "${f.name}" at ${f.at - started} ms (back ${(f.back ?? f.at) - started}): sender ${slowest} waited ${seconds} s; ` +
+          trail.map((a) => `${a.at - started}+${a.ms} ${a.outcome}${a.gateway}`).join(' | '),
+      );
+    }
   }
 } finally {
   await mongo.close();
@@ -394,7 +430,8 @@ console.log(JSON.stringify(report, null, 2));
     process
       .output()
       .split('\n')
-      .filter((line) => /"level":(4|5|6)\d/.test(line))
+      // Warnings and errors, and what the messages replicas say of their partitions.
+      .filter((line) => /"level":(4|5|6)\d/.test(line) || (name.startsWith('messages') && /"level":30.*partition/.test(line)))
       .map((line) => `${name}: ${line}`),
   );
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });

@@ -79,9 +79,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * - **Order.** A batch is worked in stream order. When this replica becomes the owner it first waits for the
  *   messages the previous owner held unacknowledged (they come back after the ack wait), so nothing newer is
  *   worked before them.
- * - **Poison never blocks.** A refused message is terminated. When a batch fails, its messages are retried one
- *   at a time; one that keeps failing while the store is healthy is parked in the dead-letter stream after
- *   `maxAttempts` tries, and the rest go on. While the store is down nothing is held against anyone.
+ * - **Poison never blocks.** A refused message is terminated. A batch that fails is tried again whole once what
+ *   it depends on answers; failing again, its messages are tried one at a time, and one that keeps failing while
+ *   the store is healthy is parked in the dead-letter stream after `maxAttempts` tries, and the rest go on. While
+ *   the store is down nothing is held against anyone.
+ * - **One worker per message.** Everything held is kept alive within the ack wait (nothing is redelivered while
+ *   it waits its turn), and a replica that lost the pin hands back what failed instead of retrying it.
  * - **Pipelined.** A batch's `finish` (its write) runs while the next batch is worked; a batch is settled only
  *   after the one before it was, and when one fails, the batches worked on top of it are retried too.
  * - Acks go out together, with one flush per batch.
@@ -95,7 +98,13 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
   const log = options.logger.child({ component: 'owned-consumer', stream, consumer });
 
   const queue: JsMsg[] = [];
-  let inHand = 0;
+  /**
+   * Every message held from its arrival until it is settled or handed back (queued or in hand), by stream
+   * sequence. All are kept alive well within the ack wait — a message waiting behind a batch, or for a previous
+   * owner, is as much ours as one being worked — so the server redelivers none of them to us meanwhile; a copy it
+   * sends all the same (after an outage of the connection) is dropped: an ack of any delivery settles the message.
+   */
+  const held = new Map<number, JsMsg>();
   let stopped = false;
   let draining: Promise<void> | undefined;
   /**
@@ -105,6 +114,11 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
    */
   let pinChanges = 0;
   let checkedAt = -1;
+  /**
+   * The server moved the consumer to another replica (until it comes back here): work in hand goes on to its end,
+   * but what of it fails is handed back rather than retried, so two replicas do not work the same messages.
+   */
+  let ownedElsewhere = false;
 
   const source = await bus.js.consumers.get(stream, consumer);
   const messages = await source.consume({
@@ -113,24 +127,31 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
     expires: 1000,
     group,
     callback: (msg) => {
+      if (held.has(msg.seq)) return;
+      held.set(msg.seq, msg);
       queue.push(msg);
       kick();
     },
   });
+  const keepAlive = setInterval(() => {
+    for (const msg of held.values()) msg.working();
+  }, Math.max(200, Math.floor(ackWaitMs / 3)));
 
   void (async () => {
     for await (const status of messages.status()) {
       if (status.type === 'consumer_pinned') {
         log.info('owner of this partition');
         pinChanges++;
+        ownedElsewhere = false;
         options.onOwnershipChange?.(true);
         kick();
       } else if (status.type === 'consumer_unpinned') {
         log.info('no longer the owner of this partition');
         pinChanges++;
+        ownedElsewhere = true;
         options.onOwnershipChange?.(false);
         // Not ours to work any more: hand back what has not been started, for the new owner.
-        for (const msg of queue.splice(0)) msg.nak();
+        handBack(queue.splice(0));
       }
     }
   })().catch((error: unknown) => log.warn({ err: error }, 'status stream ended'));
@@ -140,12 +161,16 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
    * the ack wait. Bounded (two ack waits and a margin) so that miscounting can delay, never stop, a partition.
    */
   async function waitForPreviousOwner(): Promise<void> {
-    const deadline = Date.now() + 2 * ackWaitMs + 2000;
+    const since = Date.now();
+    const deadline = since + 2 * ackWaitMs + 2000;
     while (!stopped) {
       const info = await bus.jsm.consumers.info(stream, consumer).catch(() => undefined);
-      if (info && info.num_ack_pending <= queue.length + inHand) return;
+      if (info && info.num_ack_pending <= held.size) {
+        log.info({ waitedMs: Date.now() - since, held: held.size }, 'no message of this partition is held elsewhere');
+        return;
+      }
       if (Date.now() > deadline) {
-        log.warn({ ackPending: info?.num_ack_pending, held: queue.length + inHand }, 'previous owner’s messages did not all come back; going on');
+        log.warn({ ackPending: info?.num_ack_pending, held: held.size }, 'previous owner’s messages did not all come back; going on');
         return;
       }
       await sleep(100);
@@ -170,7 +195,7 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
     const { batch, done } = finishing;
     finishing = undefined;
     if (await done) return true;
-    await retryAlone(batch);
+    await retry(batch);
     return false;
   }
 
@@ -186,14 +211,9 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
         continue; // the pin may have changed meanwhile: check again before working anything
       }
       queue.sort((a, b) => a.seq - b.seq);
-      const taken = queue.splice(0, maxBatch);
-      inHand += taken.length;
-      const batch = await decodeAll(taken);
-      const parked = taken.length - batch.length;
-      inHand -= parked;
+      const batch = await decodeAll(queue.splice(0, maxBatch));
       if (batch.length === 0) continue;
       const started = performance.now();
-      const keepAlive = keepAliveWhileWorked(batch);
       let handled: Awaited<ReturnType<typeof handleBatch>> | undefined;
       try {
         handled = await processBatchSpan(batch.map(({ msg }) => msg), consumer, async () => {
@@ -205,16 +225,13 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
         });
       } catch (error) {
         observe?.failed?.();
-        log.warn({ err: error, messages: batch.length }, 'batch failed; retrying its messages one at a time');
+        log.warn({ err: error, messages: batch.length }, 'batch failed; retrying it');
       }
       // This batch was worked on what the previous one left in memory: if that one failed, retry this one too.
       const previousOk = await settlePrevious();
       if (!handled || !previousOk) {
         options.onFailure?.();
-        clearInterval(keepAlive);
-        await retryAlone(batch).finally(() => {
-          inHand -= batch.length;
-        });
+        await retry(batch);
         continue;
       }
       const { outcomes, finish } = handled;
@@ -225,19 +242,16 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
           await finish?.();
         } catch (error) {
           observe?.failed?.();
-          log.warn({ err: error, messages: batch.length }, 'batch failed to finish; retrying its messages one at a time');
+          log.warn({ err: error, messages: batch.length }, 'batch failed to finish; retrying it');
           options.onFailure?.();
           current.failed = true;
           return false;
-        } finally {
-          clearInterval(keepAlive);
         }
         for (const [i, { msg }] of batch.entries()) settle(msg, outcomes[i] ?? { kind: 'done' });
         await bus.nc.flush().catch((error: unknown) => log.warn({ err: error }, 'acks not confirmed; redeliveries are harmless'));
         observe?.batch?.(batch.length, (performance.now() - started) / 1000);
         return true;
       })().finally(() => {
-        inHand -= batch.length;
         // A failed finish is retried by the next batch; with none coming, start a drain to do it.
         if (current.failed && finishing === current) kick();
       });
@@ -262,20 +276,53 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
     return live;
   }
 
-  /** Tells the server, well within the ack wait, that these messages are still being worked (clear it after). */
-  function keepAliveWhileWorked(batch: Array<Live<T>>): NodeJS.Timeout {
-    return setInterval(() => {
-      for (const { msg } of batch) msg.working();
-    }, Math.max(200, Math.floor(ackWaitMs / 3)));
+  /** Messages this replica will not work: the server gives them to the owner at once. */
+  function handBack(msgs: JsMsg[]): void {
+    for (const msg of msgs) {
+      held.delete(msg.seq);
+      msg.nak();
+    }
   }
 
-  /** The messages of a failed batch, one at a time and in order, kept alive meanwhile. */
-  async function retryAlone(batch: Array<Live<T>>): Promise<void> {
-    const keepAlive = keepAliveWhileWorked(batch);
+  /**
+   * A failed batch: once what it depends on answers again, tried again whole (a failure is nearly always a
+   * moment's outage, and a batch costs what one message does); failing again while everything answers, its
+   * messages are tried one at a time, to find the one that fails.
+   */
+  async function retry(batch: Array<Live<T>>): Promise<void> {
+    for (let round = 0; !stopped && !ownedElsewhere && !(await healthy().catch(() => false)); round++) {
+      await sleep(Math.min(1000, retryDelayMs * 2 ** round));
+    }
+    if (stopped) return;
+    if (ownedElsewhere) {
+      handBack(batch.map(({ msg }) => msg));
+      return;
+    }
     try {
-      for (const { msg, entry } of batch) if (!stopped) await workAlone(msg, entry);
-    } finally {
-      clearInterval(keepAlive);
+      const { outcomes, finish } = await processBatchSpan(batch.map(({ msg }) => msg), consumer, () =>
+        handleBatch(batch.map(({ entry }) => ({ ...entry, redelivered: true }))),
+      );
+      await finish?.();
+      for (const [i, { msg }] of batch.entries()) settle(msg, outcomes[i] ?? { kind: 'done' });
+      await bus.nc.flush().catch((error: unknown) => log.warn({ err: error }, 'acks not confirmed; redeliveries are harmless'));
+      return;
+    } catch (error) {
+      observe?.failed?.();
+      options.onFailure?.();
+      log.warn({ err: error, messages: batch.length }, 'batch failed again; retrying its messages one at a time');
+    }
+    await retryAlone(batch);
+  }
+
+  /** The messages of a failed batch, one at a time and in order. */
+  async function retryAlone(batch: Array<Live<T>>): Promise<void> {
+    for (const [i, { msg, entry }] of batch.entries()) {
+      if (stopped) return;
+      if (ownedElsewhere) {
+        handBack(batch.slice(i).map((live) => live.msg));
+        return;
+      }
+      await workAlone(msg, entry);
     }
     await bus.nc.flush().catch((error: unknown) => log.warn({ err: error }, 'acks not confirmed; redeliveries are harmless'));
   }
@@ -284,6 +331,10 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
   async function workAlone(msg: JsMsg, entry: BatchEntry<T>): Promise<void> {
     let attempts = 0;
     for (let round = 0; !stopped; round++) {
+      if (ownedElsewhere) {
+        handBack([msg]);
+        return;
+      }
       try {
         const { outcomes, finish } = await processBatchSpan([msg], consumer, () => handleBatch([{ ...entry, redelivered: true }]));
         await finish?.();
@@ -296,7 +347,8 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
           await park(msg, `failed ${attempts} times: ${(error as Error).message}`, entry.payload);
           return;
         }
-        const delay = Math.min(5000, retryDelayMs * 2 ** round);
+        // Capped low: what failed is usually a moment's outage, and a partition waits for this one message.
+        const delay = Math.min(1000, retryDelayMs * 2 ** round);
         log.warn({ err: error, subject: msg.subject, attempts, retryInMs: delay }, 'will retry');
         await sleep(delay);
       }
@@ -304,6 +356,7 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
   }
 
   function settle(msg: JsMsg, outcome: BatchOutcome): void {
+    held.delete(msg.seq);
     if (outcome.kind === 'done') {
       msg.ack();
       return;
@@ -315,6 +368,8 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
 
   /** Sets a message aside in the dead-letter stream (for an operator to inspect or replay) and terminates it. */
   async function park(msg: JsMsg, reason: string, payload?: T): Promise<void> {
+    // Parked (and terminated) or not, it is no longer kept alive: not parked, it comes back and is parked then.
+    held.delete(msg.seq);
     if (!(await parkInDeadLetter(bus, msg, options.deadLetterSubject(msg.subject), reason, 1000))) {
       log.error({ subject: msg.subject }, 'could not park a message; it will be redelivered and parked then');
       return;
@@ -333,6 +388,7 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
       messages.stop();
       await draining;
       await settlePrevious();
+      clearInterval(keepAlive);
     },
   };
 }

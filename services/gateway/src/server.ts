@@ -115,10 +115,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         acceptingSends = false;
         app.server.close();
         await pending.idle(config.SEND_ACK_TIMEOUT_MS);
-        // Nothing new is emitted here from now on; what was emitted is receipted before the sockets go, so a
-        // client reconnecting elsewhere is replayed only what it has not seen.
+        // What was emitted is receipted before the sockets go, so that a client reconnecting elsewhere is replayed
+        // only what it has not seen: first while deliveries still flow, then, with nothing new emitted, what came
+        // meanwhile. Sockets go without deliveries only for that second, short wait, and not for long at worst.
+        await receipts.settle((seqs) => commands.applied(seqs, 3000));
         deliveries.stopReceiving();
-        await receipts.close((seqs) => commands.applied(seqs, 5000));
+        await receipts.close((seqs) => commands.applied(seqs, 1500));
         // Closing the transport, not a Socket.IO disconnect (which clients take as final), makes them reconnect
         // by themselves: to another gateway, once this one is out of the load balancer.
         for (const socket of io.sockets.sockets.values()) socket.conn.close();

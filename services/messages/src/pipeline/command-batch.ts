@@ -66,6 +66,27 @@ const sendKey = (senderId: UserId, clientMessageId: string) => `${senderId}\u000
  * message, count or (once applied) emit: a stored message above its conversation's applied watermark is one
  * whose deliveries may not have gone out, and the next owner delivers and applies it.
  */
+/** A batch step slower than this is logged with the time each step took. */
+const SLOW_BATCH_MS = 1000;
+
+/** Times the steps of a batch, for the log line of a slow one. */
+function stopwatch() {
+  const started = performance.now();
+  let last = started;
+  const steps: Record<string, number> = {};
+  return {
+    lap(step: string): void {
+      const at = performance.now();
+      steps[step] = Math.round(at - last);
+      last = at;
+    },
+    reportIfSlow(logger: Logger, context: Record<string, unknown>): void {
+      const ms = Math.round(last - started);
+      if (ms >= SLOW_BATCH_MS) logger.warn({ ...context, ms, steps }, 'slow batch');
+    },
+  };
+}
+
 export function commandBatchProcessor(deps: CommandBatchDeps) {
   const { store, bus, names, logger, failpoint, ownerId, now = () => new Date() } = deps;
   let writes = 0;
@@ -87,6 +108,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
 
   async function run(items: BatchItem[], ids: ConversationId[], cache: ConversationCache): Promise<BatchResult> {
     const at = now();
+    const laps = stopwatch();
     const outcomes: ItemOutcome[] = items.map(() => ({ kind: 'done' }));
     const ops = new Map<ConversationId, ConversationOp[]>(ids.map((id) => [id, []]));
     /** Messages whose deliveries go out in this batch (new, or stored but not finished), by id. */
@@ -122,8 +144,11 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     const answers: Array<{ senderId: UserId; doc: MessageDoc }> = [];
     const refusals: SendMessageCommand[] = [];
 
-    for (const unfinished of await load(ids, cache, at)) plan(unfinished);
-    const state = (id: ConversationId) => cache.get(id)!;
+    // This batch's states, held here: the cache may drop them meanwhile (a failure, a change of owner).
+    const { states, unfinished } = await load(ids, cache, at);
+    laps.lap('load');
+    for (const doc of unfinished) plan(doc);
+    const state = (id: ConversationId) => states.get(id)!;
 
     // Sends that may have been stored before: one lookup for all of them.
     const earlier = new Map(
@@ -133,6 +158,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
         )
       ).map((doc) => [sendKey(doc.senderId, doc.clientMessageId), doc]),
     );
+    laps.lap('lookup');
     const fresh: Array<{ doc: MessageDoc; item: number }> = [];
     const settleStored = (doc: MessageDoc) => {
       if (planned.has(doc._id.toHexString())) return; // its delivery answers the sender too
@@ -189,6 +215,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       }
     }
 
+    laps.lap('plan');
     // The one round trip before the deliveries (more only when the store refuses one of them).
     let pending = fresh;
     for (let round = 0; pending.length > 0; round++) {
@@ -225,6 +252,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       }
     }
     failpoint('send.after-store');
+    laps.lap('insert');
 
     // Deliveries, in sequence order per conversation: the critical path ends here.
     const deliveries = [...planned.values()].sort((a, b) => (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : a.seq - b.seq));
@@ -244,9 +272,14 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       delivered.map((message) => bus.publishDurable(names.messageCreated(message.conversationId), { message }, { msgId: `created:${message._id}` })),
     );
     failpoint('send.after-deliver');
+    laps.lap('deliver');
+    laps.reportIfSlow(logger, { commands: items.length, conversations: ids.length });
 
     const finish = async () => {
-      await write(ids, ops, cache);
+      const writing = stopwatch();
+      await write(ids, ops, states, cache);
+      writing.lap('write');
+      writing.reportIfSlow(logger, { conversations: ids.length });
       failpoint('send.before-ack');
     };
     return { outcomes, finish };
@@ -257,27 +290,43 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
    * its first message, so that a catch-up finds the message through it), legacy read state derived once, and
    * messages a previous owner stored but did not finish returned to be delivered and applied.
    */
-  async function load(ids: ConversationId[], cache: ConversationCache, at: Date): Promise<MessageDoc[]> {
-    const missing = ids.filter((id) => !cache.has(id));
-    if (missing.length === 0) return [];
+  async function load(
+    ids: ConversationId[],
+    cache: ConversationCache,
+    at: Date,
+  ): Promise<{ states: Map<ConversationId, ConversationState>; unfinished: MessageDoc[] }> {
+    const states = new Map<ConversationId, ConversationState>();
+    for (const id of ids) {
+      const known = cache.get(id);
+      if (known) states.set(id, known);
+    }
+    const missing = ids.filter((id) => !states.has(id));
+    if (missing.length === 0) return { states, unfinished: [] };
     const docs = await store.loadConversations(missing);
     const existing = [...docs.values()];
     const absent = missing.filter((id) => !docs.has(id));
     for (const doc of await store.createConversations(absent, at)) docs.set(doc._id, doc);
     for (const doc of docs.values()) {
       if (!doc.members) doc.members = await store.legacyMembers(doc._id);
-      cache.set(new ConversationState(doc));
+      const conversation = new ConversationState(doc);
+      states.set(doc._id, conversation);
+      cache.set(conversation);
     }
     const unfinished = await store.messagesAbove(existing.map((doc) => ({ conversationId: doc._id, seq: doc.appliedSeq })));
-    for (const doc of unfinished) cache.get(doc.conversationId)!.noteStored(doc.seq);
-    return unfinished;
+    for (const doc of unfinished) states.get(doc.conversationId)!.noteStored(doc.seq);
+    return { states, unfinished };
   }
 
   /**
    * Applies each conversation's ops to its state and stores the result, replaying on a fresh copy after a lost
    * race; then tells the participants what the receipts changed.
    */
-  async function write(ids: ConversationId[], ops: Map<ConversationId, ConversationOp[]>, cache: ConversationCache): Promise<void> {
+  async function write(
+    ids: ConversationId[],
+    ops: Map<ConversationId, ConversationOp[]>,
+    states: Map<ConversationId, ConversationState>,
+    cache: ConversationCache,
+  ): Promise<void> {
     let todo = ids.filter((id) => ops.get(id)!.length > 0);
     let effects: Array<[ConversationId, ReceiptEffect]> = [];
     for (let round = 0; todo.length > 0; round++) {
@@ -288,12 +337,14 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
           const doc = reloaded.get(id);
           if (!doc) throw new Error(`conversation ${id} vanished`);
           if (!doc.members) doc.members = await store.legacyMembers(id);
-          cache.set(new ConversationState(doc));
+          const conversation = new ConversationState(doc);
+          states.set(id, conversation);
+          cache.set(conversation);
         }
       }
       const roundEffects: Array<[ConversationId, ReceiptEffect]> = [];
       for (const id of todo) {
-        const conversation = cache.get(id)!;
+        const conversation = states.get(id)!;
         for (const op of inSeqOrder(ops.get(id)!)) {
           const effect = conversation.apply(op);
           if (effect) roundEffects.push([id, effect]);
@@ -310,12 +361,12 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       const lost = new Set(
         await store.writeConversations(
           todo.map((id) => {
-            const conversation = cache.get(id)!;
+            const conversation = states.get(id)!;
             return { id, rev: conversation.rev, set: { ...conversation.toSet(), revBy } };
           }),
         ),
       );
-      for (const id of todo) if (!lost.has(id)) cache.get(id)!.rev += 1;
+      for (const id of todo) if (!lost.has(id)) states.get(id)!.rev += 1;
       effects = [...effects, ...roundEffects.filter(([id]) => !lost.has(id))];
       if (lost.size > 0) logger.warn({ conversations: [...lost] }, 'another owner wrote these conversations; replaying on their state');
       todo = [...lost];

@@ -61,10 +61,20 @@ export class MessageStore {
     return this.messages.findOne({ senderId, clientMessageId });
   }
 
-  /** The stored messages of these sends, in one query. */
+  /**
+   * The stored messages of these sends: one query per sender, in parallel, each on the sender's unique index.
+   * Not one `$or` over all of them: MongoDB serves that with the same index lookups, but a MongoDB-wire server
+   * without index selection for `$or` (FerretDB v1) reads the whole collection for it — 1.2 s against 15 ms per
+   * query at 15,000 messages, measured; see docs/architecture.md.
+   */
   async findByClientMessageIds(sends: Array<{ senderId: UserId; clientMessageId: string }>): Promise<MessageDoc[]> {
-    if (sends.length === 0) return [];
-    return this.messages.find({ $or: sends.map(({ senderId, clientMessageId }) => ({ senderId, clientMessageId })) }).toArray();
+    const bySender = Map.groupBy(sends, (send) => send.senderId);
+    const found = await Promise.all(
+      [...bySender].map(([senderId, ofSender]) =>
+        this.messages.find({ senderId, clientMessageId: { $in: [...new Set(ofSender.map((send) => send.clientMessageId))] } }).toArray(),
+      ),
+    );
+    return found.flat();
   }
 
   /** The conversation documents that exist among these ids. */
@@ -94,11 +104,12 @@ export class MessageStore {
    * owner which died (or lost its partition) left unfinished.
    */
   async messagesAbove(watermarks: Array<{ conversationId: ConversationId; seq: number }>): Promise<MessageDoc[]> {
-    if (watermarks.length === 0) return [];
-    return this.messages
-      .find({ $or: watermarks.map(({ conversationId, seq }) => ({ conversationId, seq: { $gt: seq } })) })
-      .sort({ conversationId: 1, seq: 1 })
-      .toArray();
+    // One query per conversation, in parallel, for the reason given at findByClientMessageIds.
+    const sorted = watermarks.toSorted((a, b) => (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0));
+    const found = await Promise.all(
+      sorted.map(({ conversationId, seq }) => this.messages.find({ conversationId, seq: { $gt: seq } }).sort({ seq: 1 }).toArray()),
+    );
+    return found.flat();
   }
 
   /**
