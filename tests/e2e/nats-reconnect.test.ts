@@ -1,9 +1,10 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conversationIdOf, type UserId } from '@chat/contracts';
+import { busNames, conversationIdOf, type UserId } from '@chat/contracts';
+import { Bus } from '@chat/bus';
 import { collectEvents, emitWithAck, waitFor } from '@chat/testing';
-import { useSystem } from '../support/system.ts';
+import { startTestMessages, testLogger, useSystem } from '../support/system.ts';
 
 /**
  * A TCP proxy in front of NATS for one gateway: cutting it takes that gateway off the bus (as a network fault or a
@@ -91,5 +92,38 @@ describe("a gateway's NATS connection lost and back", () => {
     expect(received.map((m) => m.content.text)).toEqual(['before', ...Array.from({ length: 10 }, (_, i) => `during ${i}`), 'after']);
     expect(sb.id).toBe(socketId);
     expect(disconnects).toBe(0);
+  });
+
+  it("answers a send whose stored message was announced while the sender's gateway was off the bus", { timeout: 60_000 }, async () => {
+    const gatewayB = await system.addGateway({ NATS_URL: proxiedNatsUrl, SEND_ACK_TIMEOUT_MS: '30000' });
+    const a = 'nr-away-sender' as UserId;
+    const b = 'nr-away-receiver' as UserId;
+    const sa = await system.connectAs(a, gatewayB);
+    const bus = await Bus.connect({ servers: [system.ctx.natsUrl], name: 'nr-test', logger: testLogger('test') });
+    const queued = async () => (await bus.jsm.streams.info(busNames(system.ctx.namespace).streams.commands.name)).state.messages;
+    try {
+      // Nothing works the command yet: it waits in its stream, and the gateway waits for its answer.
+      await system.messages!.stop();
+      system.messages = undefined;
+      const answer = emitWithAck(
+        sa,
+        'send_message',
+        { conversationId: conversationIdOf(a, b), receiverId: b, messageType: 'text', content: { text: 'while away' }, clientMessageId: 'away-1' },
+        30_000,
+      );
+      await waitFor(async () => (await queued()) === 1);
+      // The sender's gateway goes off the bus; the messages service comes back, stores the message and announces
+      // it to a gateway that is not there to hear it.
+      proxy.cut();
+      await waitFor(async () => !(await gatewayB.readiness.nats!()));
+      system.messages = await startTestMessages(system.ctx);
+      await waitFor(async () => (await queued()) === 0, { timeoutMs: 30_000 });
+      proxy.restore();
+
+      const ack = await answer;
+      expect(ack).toMatchObject({ ok: true, data: { clientMessageId: 'away-1' } });
+    } finally {
+      await bus.close();
+    }
   });
 });

@@ -3,7 +3,7 @@ import cors from '@fastify/cors';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Server } from 'socket.io';
 import type { AddressInfo } from 'node:net';
-import { busNames } from '@chat/contracts';
+import { busNames, FindByClientMessageIdResponseSchema } from '@chat/contracts';
 import { verifierFromEnv } from '@chat/auth';
 import { Bus, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
@@ -78,6 +78,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const deliveries = new UserDeliveries({ bus, names, io, pending, receipts, metrics, logger });
     bus.onReconnect(() => {
       deliveries.catchUpAll().catch((error: unknown) => logger.warn({ err: error }, 'catching sockets up after a NATS reconnect failed'));
+      pending
+        .recheck(async (senderId, clientMessageId) => {
+          const found = await bus.request(names.messagesService.findByClientMessageId, { senderId, clientMessageId }, FindByClientMessageIdResponseSchema);
+          return found.message;
+        })
+        .catch((error: unknown) => logger.warn({ err: error }, 'checking waiting sends after a NATS reconnect failed; they wait for their answer'));
     });
     presence = new GatewayPresence({ bus, names, io, logger, heartbeatMs: config.PRESENCE_HEARTBEAT_MS });
     await presence.start();

@@ -1,6 +1,12 @@
+import pLimit from 'p-limit';
 import { ChatError, type Message, type UserId } from '@chat/contracts';
 
+/** Lookups at once when the waiting sends are checked against the store. */
+const LOOKUPS_AT_ONCE = 8;
+
 interface Waiter {
+  senderId: UserId;
+  clientMessageId: string;
   resolve: (message: Message) => void;
   reject: (error: ChatError) => void;
   timer: NodeJS.Timeout;
@@ -23,6 +29,8 @@ export class PendingSends {
     let waiter!: Waiter;
     const promise = new Promise<Message>((resolve, reject) => {
       waiter = {
+        senderId,
+        clientMessageId,
         resolve,
         reject,
         timer: setTimeout(() => {
@@ -62,6 +70,24 @@ export class PendingSends {
       clearTimeout(waiter.timer);
       answer(waiter);
     }
+  }
+
+  /**
+   * Asks the store for the message of every waiting send and answers those that are stored. For after an
+   * interruption of the bus: the answers come as core NATS messages, and one published while this gateway was
+   * away is gone; a send not stored yet goes on waiting (its answer comes live).
+   */
+  async recheck(find: (senderId: UserId, clientMessageId: string) => Promise<Message | null>): Promise<void> {
+    const limit = pLimit(LOOKUPS_AT_ONCE);
+    const waiting = [...this.#waiters.values()].map((waiters) => [...waiters][0]!);
+    await Promise.all(
+      waiting.map(({ senderId, clientMessageId }) =>
+        limit(async () => {
+          const message = await find(senderId, clientMessageId);
+          if (message) this.resolve(message);
+        }),
+      ),
+    );
   }
 
   get size(): number {
