@@ -14,7 +14,7 @@ export const MessagesConfigSchema = z.object({
    * How long a command may stay unacknowledged before JetStream redelivers it (after a crash of its owner).
    * Work in hand is kept alive well within it, so it bounds failover, not how long a batch may take.
    */
-  COMMAND_ACK_WAIT_MS: positiveInt(3_000),
+  COMMAND_ACK_WAIT_MS: positiveInt(2_000),
   /** How long a partition's owner may go without pulling before the server gives the partition to another replica. */
   PARTITION_OWNER_TIMEOUT_MS: positiveInt(2_000),
   /** Commands of one partition in flight (delivered, not yet acknowledged) at most. */
