@@ -1,54 +1,8 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busNames, conversationIdOf, type UserId } from '@chat/contracts';
 import { Bus } from '@chat/bus';
-import { collectEvents, emitWithAck, waitFor } from '@chat/testing';
+import { collectEvents, CuttableProxy, emitWithAck, waitFor } from '@chat/testing';
 import { startTestMessages, testLogger, useSystem } from '../support/system.ts';
-
-/**
- * A TCP proxy in front of NATS for one gateway: cutting it takes that gateway off the bus (as a network fault or a
- * NATS restart would) while the rest of the system keeps its connections.
- */
-class CuttableProxy {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #open = true;
-
-  constructor(target: URL) {
-    this.#server = createServer((client) => {
-      if (!this.#open) return client.destroy();
-      const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.once('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.once('close', () => upstream.destroy());
-      upstream.once('close', () => client.destroy());
-    });
-  }
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    return `nats://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  cut(): void {
-    this.#open = false;
-    for (const socket of this.#sockets) socket.destroy();
-  }
-
-  restore(): void {
-    this.#open = true;
-  }
-
-  close(): Promise<void> {
-    this.cut();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 const system = useSystem();
 let proxy: CuttableProxy;
