@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busNames, conversationIdOf, type UserId } from '@chat/contracts';
+import { busNames, conversationIdOf, DELIVERY_ACKS_AUTH_FIELD, type Message, type UserId } from '@chat/contracts';
 import { Bus } from '@chat/bus';
-import { collectEvents, CuttableProxy, emitWithAck, waitFor } from '@chat/testing';
+import { collectEvents, connectClient, CuttableProxy, emitWithAck, signToken, waitFor } from '@chat/testing';
 import { startTestMessages, testLogger, useSystem } from '../support/system.ts';
 
 const system = useSystem();
@@ -79,5 +79,29 @@ describe("a gateway's NATS connection lost and back", () => {
     } finally {
       await bus.close();
     }
+  });
+
+  it('reports a delivery the device acknowledged while its gateway was off the bus, once the bus is back', { timeout: 60_000 }, async () => {
+    const gatewayB = await system.addGateway({ NATS_URL: proxiedNatsUrl });
+    const a = 'nr-receipt-sender' as UserId;
+    const b = 'nr-receipt-receiver' as UserId;
+    const sa = await system.connectAs(a);
+    const delivered = collectEvents(sa, 'message_delivered');
+    const device = system.track(await connectClient(gatewayB.url, { token: await signToken({ userId: b }), auth: { [DELIVERY_ACKS_AUTH_FIELD]: true } }));
+    const shown: Array<{ message: Message; ack: () => void }> = [];
+    device.on('new_message', ((message: Message, ack: () => void) => shown.push({ message, ack })) as never);
+
+    const sent = await emitWithAck(sa, 'send_message', { conversationId: conversationIdOf(a, b), receiverId: b, messageType: 'text', content: { text: 'ack me' } });
+    if (!sent.ok) throw new Error(sent.error.message);
+    await waitFor(() => shown.length === 1);
+    // The device acknowledges while its gateway cannot reach NATS: the receipt cannot be sent yet.
+    proxy.cut();
+    await waitFor(async () => !(await gatewayB.readiness.nats!()));
+    shown[0]!.ack();
+    proxy.restore();
+
+    await waitFor(() => delivered.some((d) => d.messageId === sent.data._id), { timeoutMs: 30_000 });
+    const stored = await system.messages!.store.conversations.findOne({ _id: conversationIdOf(a, b) });
+    expect(stored?.members?.[b]?.deliveredSeq).toBe(sent.data.seq);
   });
 });
