@@ -70,6 +70,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         username: config.SOCKET_ADMIN_UI_USERNAME,
         passwordHash: config.SOCKET_ADMIN_UI_PASSWORD_HASH,
         serverId: `gateway-${process.pid}`,
+        logger,
       });
     }
     const pending = new PendingSends();
