@@ -7,6 +7,7 @@ import {
   FileParamsSchema,
   fileUrlOf,
   UPLOAD_ROUTE,
+  UploadContentTypeSchema,
   UploadedFileSchema,
 } from '@chat/contracts';
 import type { TokenVerifier } from '@chat/auth';
@@ -59,8 +60,9 @@ export function uploadRoutes({ verifier, uploadsUrl }: UploadRoutesDeps): Fastif
       },
       async (request, reply) => {
         const contentType = request.headers['content-type'];
-        if (!contentType?.toLowerCase().startsWith('multipart/form-data')) {
-          throw new ChatError('VALIDATION_ERROR', 'Send multipart/form-data with one file part');
+        // The uploads service checks it too; a malformed one is not worth forwarding.
+        if (!contentType || !UploadContentTypeSchema.safeParse(contentType).success) {
+          throw new ChatError('VALIDATION_ERROR', 'Send multipart/form-data with one file part and a boundary of 1 to 70 characters');
         }
         const upstream = await forward(new URL(UPLOAD_ROUTE, uploadsUrl), {
           method: 'POST',
