@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import bcrypt from 'bcryptjs';
 import { io } from 'socket.io-client';
-import { useSystem } from '../support/system.ts';
+import { spawnGateway } from '../support/processes.ts';
+import { serviceEnv, useSystem } from '../support/system.ts';
 
 const passwordHash = bcrypt.hashSync('s3cret-admin', 10);
 const adminEnv = { SOCKET_ADMIN_UI_USERNAME: 'ops', SOCKET_ADMIN_UI_PASSWORD_HASH: passwordHash };
@@ -58,6 +59,21 @@ describe('Socket.IO Admin UI', () => {
     // Chat is not held up.
     const client = await enabled.connectAs('admin-ui-throttle-bystander', gateway);
     expect(client.connected).toBe(true);
+  });
+
+  it('leaves a gateway process running after logins with credentials that are not strings', async () => {
+    const gateway = await spawnGateway(serviceEnv(enabled.ctx, adminEnv));
+    const attempt = (auth: Record<string, unknown>) =>
+      Promise.race([connectAdmin(gateway.url, auth), gateway.exited.then((code) => `the gateway exited (${code})`)]);
+    try {
+      expect(await attempt({ username: 'ops' })).toBe('invalid credentials');
+      expect(await attempt({ username: 'ops', password: 42 })).toBe('invalid credentials');
+      expect(await attempt({ username: 'ops', password: 's3cret-admin' })).toBe('connected');
+      expect(gateway.child.exitCode).toBeNull();
+      expect(gateway.output()).not.toContain('"level":50');
+    } finally {
+      await gateway.kill('SIGTERM');
+    }
   });
 
   it('does not exist when not configured', async () => {
