@@ -8,9 +8,9 @@ const FIELDS = ['name', 'avatar'] as const;
 /** Users' names and avatars as the chat last heard them (JWT claims at connect, users-updated events). */
 export class ProfileStore {
   readonly profiles: Collection<ProfileDoc>;
-  readonly #logger: Logger | undefined;
+  readonly #logger: Logger;
 
-  constructor(db: Db, logger?: Logger) {
+  constructor(db: Db, logger: Logger) {
     this.profiles = db.collection<ProfileDoc>('profiles');
     this.#logger = logger;
   }
@@ -50,7 +50,7 @@ export class ProfileStore {
       const value: unknown = doc[field];
       if (value === undefined || value === null) continue;
       if (shape[field].safeParse(value).success) profile[field] = value as string;
-      else this.#logger?.warn({ userId: doc._id, field }, 'stored profile field is invalid; read as null');
+      else this.#logger.warn({ userId: doc._id, field }, 'stored profile field is invalid; read as null');
     }
     return profile;
   }
