@@ -22,7 +22,12 @@ process.once('exit', () => {
 });
 
 export function spawnService(service: 'gateway' | 'messages' | 'presence' | 'uploads', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--conditions=source', `services/${service}/src/main.ts`], {
+  return spawnScript(`services/${service}/src/main.ts`, env, service);
+}
+
+/** Runs a TypeScript file of this repository (a path from its root) as its own process, as `spawnService` does. */
+export function spawnScript(script: string, env: Record<string, string>, service = script): ServiceProcess {
+  const child = spawn(process.execPath, ['--conditions=source', script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ChatError, type Channel } from '@chat/contracts';
 import { createLogger } from '@chat/logger';
+import { pino } from 'pino';
 import { createTestContext } from '@chat/testing';
 import { Bus } from './bus.ts';
 import { addEndpoint, createService } from './service-endpoint.ts';
@@ -103,6 +104,52 @@ describe('request to a service endpoint', () => {
     await expect(bus.request(channel, { name: 'nobody' }, Reply)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no such person' });
     await service.stop();
     await expect(bus.request(channel, { name: 'ann' }, Reply, { timeoutMs: 500 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});
+
+describe('a reply that fails its schema', () => {
+  /** A logger that keeps what it writes. */
+  function recordingLogger() {
+    const lines: Array<{ level: number; msg: string; [key: string]: unknown }> = [];
+    return { lines, logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }) };
+  }
+  const Reply = z.object({ text: z.string() });
+
+  it('is an INTERNAL_ERROR with a generic message when the service produced it, and the service logs why', async () => {
+    const { lines, logger: serviceLogger } = recordingLogger();
+    const service = await createService(bus, { name: `${ctx.namespace}-broken`, version: '0.0.1' });
+    const channel = { ...greetings, subject: `${ctx.namespace}.rpc.broken` };
+    addEndpoint(service, { name: 'broken', channel, reply: Reply, logger: serviceLogger, handler: async () => ({ text: 42 }) as never });
+    const error = await bus.request(channel, { name: 'ann' }, Reply).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChatError);
+    expect(error).toMatchObject({ code: 'INTERNAL_ERROR', message: 'Internal error', details: undefined });
+    const logged = lines.find((line) => line.level === 50);
+    expect(logged).toMatchObject({ endpoint: 'broken', subject: channel.subject, msg: 'reply failed its schema' });
+    expect(JSON.stringify(logged?.issues)).toContain('text');
+    await service.stop();
+  });
+
+  it('is an INTERNAL_ERROR on the requesting side too, logged there', async () => {
+    const { lines, logger: clientLogger } = recordingLogger();
+    const client = await Bus.connect({ servers: [ctx.natsUrl], name: 'bus-test-client', logger: clientLogger });
+    const channel = { ...greetings, subject: `${ctx.namespace}.rpc.raw` };
+    const sub = bus.nc.subscribe(channel.subject, { callback: (_e, msg) => void msg.respond(JSON.stringify({ text: 42 })) });
+    await bus.nc.flush();
+    const error = await client.request(channel, { name: 'ann' }, Reply).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INTERNAL_ERROR', message: 'Internal error' });
+    expect(lines.find((line) => line.level === 50)).toMatchObject({ subject: channel.subject, msg: 'reply failed its schema' });
+    sub.unsubscribe();
+    await client.close();
+  });
+
+  it('leaves an invalid request a VALIDATION_ERROR', async () => {
+    const service = await createService(bus, { name: `${ctx.namespace}-strict`, version: '0.0.1' });
+    const channel = { ...greetings, subject: `${ctx.namespace}.rpc.strict` };
+    addEndpoint(service, { name: 'strict', channel, reply: Reply, logger, handler: async ({ name }) => ({ text: name }) });
+    await bus.nc.flush();
+    const reply = await bus.nc.request(channel.subject, JSON.stringify({ name: 7 }));
+    expect(JSON.parse(reply.string())).toMatchObject({ code: 'VALIDATION_ERROR' });
+    await service.stop();
   });
 });
 

@@ -4,7 +4,7 @@ import { ServiceError } from '@nats-io/services';
 import { ChatError, ErrorPayloadSchema, toChatError, type Channel } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
-import { decode, encode } from './codec.ts';
+import { decode, decodeReply, encode, InvalidReplyError } from './codec.ts';
 import { processSpan, publishSpan } from './messaging-spans.ts';
 
 export interface BusOptions {
@@ -167,7 +167,8 @@ export class Bus {
 
   /**
    * Request/reply to a NATS service endpoint. A service error comes back as the `ChatError` the service
-   * threw; no responder or no answer in time is `UNAVAILABLE`.
+   * threw; no responder or no answer in time is `UNAVAILABLE`; a reply that fails its schema is logged here
+   * and thrown as an `INTERNAL_ERROR` (`InvalidReplyError`), never as the caller's `VALIDATION_ERROR`.
    */
   async request<Req, Res>(
     channel: Channel<Req>,
@@ -183,7 +184,12 @@ export class Bus {
       throw new ChatError('UNAVAILABLE', `no answer from ${channel.subject}: ${(error as Error).message}`);
     }
     if (ServiceError.isServiceError(reply)) throw chatErrorFromServiceReply(reply);
-    return decode(replySchema, reply.data, `reply of ${channel.subject}`);
+    try {
+      return decodeReply(replySchema, reply.data, channel.subject);
+    } catch (error) {
+      if (error instanceof InvalidReplyError) this.#logger.error(error.logFields(), 'reply failed its schema');
+      throw error;
+    }
   }
 
   /** Lets in-flight messages finish, then closes. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { validationError } from '@chat/contracts';
+import { ChatError, validationError } from '@chat/contracts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -21,5 +21,45 @@ export function decode<T>(schema: z.ZodType<T>, data: Uint8Array, subject: strin
   }
   const result = schema.safeParse(json);
   if (!result.success) throw validationError(result.error, `payload on ${subject}`);
+  return result.data;
+}
+
+/**
+ * A reply that fails its own schema is the replying service's bug, not the caller's: it must reach a client as
+ * an `INTERNAL_ERROR` with the generic message (no subject, no issues), while the details go to the error log.
+ */
+export class InvalidReplyError extends ChatError {
+  readonly subject: string;
+  readonly issues: ReadonlyArray<{ path: string; message: string }>;
+
+  constructor(subject: string, error: z.ZodError) {
+    super('INTERNAL_ERROR');
+    this.subject = subject;
+    this.issues = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+  }
+
+  /** What the error log gets. */
+  logFields(): { subject: string; issues: ReadonlyArray<{ path: string; message: string }> } {
+    return { subject: this.subject, issues: this.issues };
+  }
+}
+
+/** `encode` for a reply: a reply its schema refuses throws an `InvalidReplyError`. */
+export function encodeReply<T>(schema: z.ZodType<T>, payload: T, subject: string): Uint8Array {
+  const result = schema.safeParse(payload);
+  if (!result.success) throw new InvalidReplyError(subject, result.error);
+  return encoder.encode(JSON.stringify(payload));
+}
+
+/** `decode` for a reply: one its schema refuses (or that is not JSON) throws an `InvalidReplyError`. */
+export function decodeReply<T>(schema: z.ZodType<T>, data: Uint8Array, subject: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(data));
+  } catch {
+    json = undefined;
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw new InvalidReplyError(subject, result.error);
   return result.data;
 }

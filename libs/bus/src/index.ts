@@ -1,6 +1,6 @@
 export { Bus } from './bus.ts';
 export type { BusOptions, PublishOptions, SubscribeOptions } from './bus.ts';
-export { decode, encode } from './codec.ts';
+export { decode, decodeReply, encode, encodeReply, InvalidReplyError } from './codec.ts';
 export { ensureConsumer, ensureStream } from './streams.ts';
 export { ensureChatStreams } from './chat-streams.ts';
 export { consumeDurable } from './durable-consumer.ts';

@@ -3,7 +3,7 @@ import { toChatError, type Channel } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
 import type { Bus } from './bus.ts';
-import { decode, encode } from './codec.ts';
+import { decode, encodeReply, InvalidReplyError } from './codec.ts';
 import { processSpan } from './messaging-spans.ts';
 
 export interface ServiceOptions {
@@ -28,7 +28,9 @@ export interface EndpointOptions<Req, Res> {
 
 /**
  * decode → validate → call → respond, in one place: a `ChatError` becomes a service error carrying its
- * payload (rebuilt by `Bus.request`), anything else an `INTERNAL_ERROR` that is logged, not leaked.
+ * payload (rebuilt by `Bus.request`), anything else an `INTERNAL_ERROR` that is logged, not leaked. A request
+ * its schema refuses is the caller's `VALIDATION_ERROR`; a reply its schema refuses is this service's fault: an
+ * `INTERNAL_ERROR`, its issues in the error log only.
  */
 export function addEndpoint<Req, Res>(service: Service, options: EndpointOptions<Req, Res>): void {
   const { name, channel, reply, handler, logger } = options;
@@ -47,10 +49,11 @@ export function addEndpoint<Req, Res>(service: Service, options: EndpointOptions
     try {
       const request = decode(channel.schema, msg.data, msg.subject);
       const result = await handler(request);
-      msg.respond(encode(reply, result, `reply of ${msg.subject}`));
+      msg.respond(encodeReply(reply, result, msg.subject));
     } catch (error) {
       const chatError = toChatError(error);
-      if (chatError.code === 'INTERNAL_ERROR') logger.error({ err: error, endpoint: name }, 'endpoint handler failed');
+      if (error instanceof InvalidReplyError) logger.error({ endpoint: name, ...error.logFields() }, 'reply failed its schema');
+      else if (chatError.code === 'INTERNAL_ERROR') logger.error({ err: error, endpoint: name }, 'endpoint handler failed');
       msg.respondError(chatError.status, chatError.message, new TextEncoder().encode(JSON.stringify(chatError.toPayload())));
     }
   }

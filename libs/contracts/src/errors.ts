@@ -24,6 +24,7 @@ export const ERRORS = {
   },
   UNAVAILABLE: { status: 503, message: 'A service this needs is unavailable' },
   INTERNAL_ERROR: { status: 500, message: 'Internal error' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time' },
   PRESENCE_UNAVAILABLE: { status: 503, message: 'Online status is unavailable right now; chat keeps working' },
   RATE_LIMITED: { status: 429, message: 'Too many events; slow down' },
   FILE_TOO_LARGE: { status: 413, message: 'The file is larger than the upload limit' },

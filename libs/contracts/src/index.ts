@@ -194,6 +194,7 @@ export {
   FileIdSchema,
   fileUrlOf,
   MimeTypeSchema,
+  UploadContentTypeSchema,
   UploadFileNameSchema,
   UploadedFileSchema,
   FileParamsSchema,

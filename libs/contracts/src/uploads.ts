@@ -26,6 +26,23 @@ export type FileId = z.infer<typeof FileIdSchema>;
 /** The `fileUrl` of an upload: a path on this system, served by the gateway to authorised users only. */
 export const fileUrlOf = (fileId: FileId): string => FILE_ROUTE.replace(':fileId', fileId);
 
+/**
+ * The `Content-Type` an upload must have: `multipart/form-data` with a boundary of 1 to 70 of the characters
+ * RFC 2046 allows (not ending in a space). Anything else is refused before a parser sees it: busboy throws on a
+ * missing boundary and on one over 256 characters.
+ */
+export const UploadContentTypeSchema = z.string().refine(
+  (value) => {
+    const [type, ...params] = value.split(';');
+    if (type?.trim().toLowerCase() !== 'multipart/form-data') return false;
+    const boundaries = params.map((param) => /^\s*boundary\s*=\s*(?:"([^"]*)"|([^\s"]*))\s*$/i.exec(param)).filter((match) => match !== null);
+    if (boundaries.length !== 1) return false;
+    const boundary = boundaries[0]![1] ?? boundaries[0]![2] ?? '';
+    return /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/.test(boundary);
+  },
+  { message: 'Send multipart/form-data with one boundary of 1 to 70 characters' },
+);
+
 export const MimeTypeSchema = z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type is type/subtype');
 
 // eslint-disable-next-line no-control-regex

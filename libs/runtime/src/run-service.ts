@@ -38,8 +38,9 @@ const EXIT_CONFIG = 78;
 /**
  * The whole life of a service process: configuration (exit 78 naming every problem), tracing, logger, start
  * (exit 1 with the reason), the ops port, and a graceful stop on SIGINT/SIGTERM: not ready at once, then after
- * the shutdown delay the service finishes its work and exits. Only `main.ts` files call this; nothing else
- * handles signals.
+ * the shutdown delay the service finishes its work and exits. A promise rejection nothing handles is logged at
+ * error level and the service keeps serving. Only `main.ts` files call this; nothing else handles signals or
+ * process-wide errors.
  */
 export async function runService<C extends BaseConfig>({ name, loadConfig, start }: RunServiceOptions<C>): Promise<void> {
   let config: C;
@@ -53,6 +54,13 @@ export async function runService<C extends BaseConfig>({ name, loadConfig, start
 
   const tracing = startTracing(name);
   const logger = createLogger({ service: name, level: config.LOG_LEVEL, pretty: prettyLogs(config) });
+  // Last resort. Node ends the process on a promise rejection nothing handles; one library's unchecked promise
+  // (the Admin UI's password check, fed a number) once took every connection of a gateway down with it. Such a
+  // rejection belongs to one request gone wrong, not to the process's state, so it is logged at error level (to
+  // be alerted on and fixed where it happens) and the service keeps serving. Uncaught exceptions still end it.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
   let service: RunningService;
   let ops: OpsServer | undefined;
   try {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MESSAGE_PARTITIONS, DEFAULT_PRESENCE_HEARTBEAT_MS } from '@chat/contracts';
-import { bothOrNeither, busEnv, exactlyOneJwtKey, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
+import { bothOrNeither, busEnv, exactlyOneJwtKey, headersWithinRequest, httpTimeoutsEnv, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
 
 export const GatewayConfigSchema = z
   .object({
@@ -8,6 +8,10 @@ export const GatewayConfigSchema = z
     ...opsEnv(9101),
     SOCKET_PORT: port(4000),
     HOST: z.string().default('0.0.0.0'),
+    /** REST requests; the upload route gets UPLOAD_REQUEST_TIMEOUT_MS instead. */
+    ...httpTimeoutsEnv(30_000),
+    /** An upload (headers and the whole file) that has not all arrived by then is cut off: MAX_FILE_SIZE on a slow link. */
+    UPLOAD_REQUEST_TIMEOUT_MS: positiveInt(120_000),
     /** Allowed browser origins, comma-separated; `*` allows any (the spec's default). */
     CLIENT_URL: z
       .string()
@@ -39,6 +43,7 @@ export const GatewayConfigSchema = z
     UPLOADS_URL: url(['http', 'https']).default('http://127.0.0.1:4300'),
   })
   .refine(...exactlyOneJwtKey)
+  .refine(...headersWithinRequest)
   .refine(...bothOrNeither('SOCKET_ADMIN_UI_USERNAME', 'SOCKET_ADMIN_UI_PASSWORD_HASH'));
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>;
 

@@ -5,6 +5,7 @@ import { Server } from 'socket.io';
 import type { AddressInfo } from 'node:net';
 import { busNames, FindByClientMessageIdResponseSchema } from '@chat/contracts';
 import { verifierFromEnv } from '@chat/auth';
+import { httpServerTimeouts } from '@chat/config';
 import { Bus, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
@@ -45,7 +46,15 @@ export interface Gateway {
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   const verifier = verifierFromEnv(config);
   const bus = await Bus.connect({ servers: config.NATS_URL, name: 'gateway', logger });
-  const app = Fastify({ logger: false });
+  // The server-wide request timeout is the uploads' (the longest); REST routes hold requests to HTTP_REQUEST_TIMEOUT_MS.
+  const app = Fastify({
+    logger: false,
+    ...httpServerTimeouts({
+      headersMs: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: Math.max(config.HTTP_REQUEST_TIMEOUT_MS, config.UPLOAD_REQUEST_TIMEOUT_MS),
+      keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    }),
+  });
   let presence: GatewayPresence | undefined;
   try {
     const names = busNames(config.CHAT_NAMESPACE);
@@ -54,7 +63,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const origin = config.CLIENT_URL.includes('*') ? true : config.CLIENT_URL;
     await app.register(cors, { origin, credentials: true });
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-    await registerRestApi(app, { bus, names, verifier, logger, version: GATEWAY_VERSION, onlineUsers: async (ids) => presence?.onlineUsers(ids) ?? new Set() });
+    await registerRestApi(app, { bus, names, verifier, logger, version: GATEWAY_VERSION, requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS, onlineUsers: async (ids) => presence?.onlineUsers(ids) ?? new Set() });
     await app.withTypeProvider<ZodTypeProvider>().register(uploadRoutes({ verifier, uploadsUrl: config.UPLOADS_URL }));
 
     const io: ChatServer = new Server(app.server, {
@@ -70,6 +79,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         username: config.SOCKET_ADMIN_UI_USERNAME,
         passwordHash: config.SOCKET_ADMIN_UI_PASSWORD_HASH,
         serverId: `gateway-${process.pid}`,
+        logger,
       });
     }
     const pending = new PendingSends();

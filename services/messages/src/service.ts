@@ -72,7 +72,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     await requestsMongo.connect();
     const store = new MessageStore(mongo.db());
     const reads = new MessageStore(requestsMongo.db());
-    const profiles = new ProfileStore(mongo.db());
+    const profiles = new ProfileStore(mongo.db(), logger);
     await store.ensureIndexes();
 
     bus = await Bus.connect({ servers: config.NATS_URL, name: 'messages', logger });
@@ -103,7 +103,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     const serve = <Req, Res>(name: string, channel: Channel<Req>, reply: z.ZodType<Res>, handler: (request: Req) => Promise<Res>) =>
       addEndpoint(service, { name, channel, reply, handler: metrics.counted(name, handler), logger });
     serve('find-by-client-id', rpc.findByClientMessageId, FindByClientMessageIdResponseSchema, findByClientMessageIdHandler({ store: reads }));
-    serve('list-conversations', rpc.listConversations, ListConversationsResponseSchema, listConversationsHandler({ store: reads, profiles }));
+    serve('list-conversations', rpc.listConversations, ListConversationsResponseSchema, listConversationsHandler({ store: reads, profiles, logger }));
     serve('create-conversation', rpc.createConversation, CreateConversationResponseSchema, createConversationHandler({ store: reads }));
     serve('history', rpc.history, HistoryResponseSchema, historyHandler({ store: reads }));
     serve('conversation-exists', rpc.conversationExists, ConversationExistsResponseSchema, conversationExistsHandler({ store: reads }));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_ALLOWED_FILE_TYPES, DEFAULT_MAX_FILE_SIZE, MimeTypeSchema } from '@chat/contracts';
-import { bothOrNeither, busEnv, exactlyOneJwtKey, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
+import { bothOrNeither, busEnv, exactlyOneJwtKey, headersWithinRequest, httpTimeoutsEnv, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
@@ -11,6 +11,8 @@ export const UploadsConfigSchema = z
     /** The HTTP port the gateway streams uploads and downloads to. */
     UPLOADS_PORT: port(4300),
     HOST: z.string().default('0.0.0.0'),
+    /** The request timeout is an upload's: MAX_FILE_SIZE on a slow link (keep the gateway's UPLOAD_REQUEST_TIMEOUT_MS equal). */
+    ...httpTimeoutsEnv(120_000),
     /** The database is the URL's path (`/chat` by default). */
     MONGO_URL: url(['mongodb', 'mongodb+srv']).default('mongodb://127.0.0.1:27017/chat'),
     /** The same keys as the gateway's: this service checks the caller's token itself and trusts no header. */
@@ -42,6 +44,7 @@ export const UploadsConfigSchema = z
     S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   })
   .refine(...exactlyOneJwtKey)
+  .refine(...headersWithinRequest)
   .refine(...bothOrNeither('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'));
 export type UploadsConfig = z.output<typeof UploadsConfigSchema>;
 

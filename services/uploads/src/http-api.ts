@@ -1,7 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { bearerToken, type AuthUser, type TokenVerifier } from '@chat/auth';
-import { ChatError, errorEnvelope, FILE_ROUTE, FileParamsSchema, toChatError, UPLOAD_ROUTE, validationError, type UploadedFile, type UserId } from '@chat/contracts';
+import {
+  ChatError,
+  errorEnvelope,
+  FILE_ROUTE,
+  FileParamsSchema,
+  toChatError,
+  UPLOAD_ROUTE,
+  UploadContentTypeSchema,
+  validationError,
+  type UploadedFile,
+  type UserId,
+} from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { FilePart } from './handlers/store-upload.ts';
 import type { ServedFile } from './handlers/serve-file.ts';
@@ -25,6 +36,15 @@ const MULTIPART_ERRORS: Record<string, ChatError> = {
 };
 
 /**
+ * What busboy throws on a malformed body, by message (it gives its errors no code): the client's fault, a 400.
+ * The boundary in the content type is checked before busboy sees it (UploadContentTypeSchema).
+ */
+const MALFORMED_MULTIPART = /^(Unexpected end of (form|multipart data)|Malformed part header|Multipart: Boundary not found|Unsupported content type)/;
+
+/** Whether the client went away before its request was all sent: its own doing, not an error of ours. */
+const clientWentAway = (request: FastifyRequest): boolean => !request.raw.complete && (request.raw.destroyed || request.raw.aborted);
+
+/**
  * The service's HTTP API, which the gateway streams to: the same paths and envelopes as the public ones. Every
  * request carries the caller's JWT, checked here again: this service trusts no header and no network.
  */
@@ -41,7 +61,13 @@ export async function registerHttpApi(app: FastifyInstance, deps: HttpApiDeps): 
     if (error instanceof ChatError) chatError = error;
     else if (code && MULTIPART_ERRORS[code]) chatError = MULTIPART_ERRORS[code];
     else if (statusCode !== undefined && statusCode < 500) chatError = new ChatError('VALIDATION_ERROR', (error as Error).message);
-    else {
+    else if (clientWentAway(request)) {
+      // Nobody is left to answer; worth knowing about (a flaky link, a user who gave up), not an error of ours.
+      logger.warn({ url: request.url, reason: (error as Error).message }, 'upload aborted by the client');
+      chatError = new ChatError('VALIDATION_ERROR', 'The request was aborted');
+    } else if (MALFORMED_MULTIPART.test((error as Error).message ?? '')) {
+      chatError = new ChatError('VALIDATION_ERROR', `Malformed multipart body: ${(error as Error).message}`);
+    } else {
       logger.error({ err: error, url: request.url }, 'request failed');
       chatError = toChatError(error);
     }
@@ -59,6 +85,9 @@ export async function registerHttpApi(app: FastifyInstance, deps: HttpApiDeps): 
 
   app.post(UPLOAD_ROUTE, async (request) => {
     const user = await authenticate(request);
+    if (!UploadContentTypeSchema.safeParse(request.headers['content-type'] ?? '').success) {
+      throw new ChatError('VALIDATION_ERROR', 'Send multipart/form-data with one file part and a boundary of 1 to 70 characters');
+    }
     try {
       // preservePath: see the name as sent, so that a path is refused rather than silently cut to its last part.
       const part = await request.file({ preservePath: true });

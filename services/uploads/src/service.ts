@@ -4,6 +4,7 @@ import { MongoClient } from 'mongodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { busNames, GetUploadResponseSchema, type UploadRecord } from '@chat/contracts';
 import { verifierFromEnv } from '@chat/auth';
+import { httpServerTimeouts } from '@chat/config';
 import { addEndpoint, Bus, createService, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
@@ -74,7 +75,10 @@ export async function startUploadsService(config: UploadsConfig, logger: Logger)
     throw new Error(`cannot connect to MongoDB: ${(error as Error).message}`, { cause: error });
   }
   let bus: Bus | undefined;
-  const app = Fastify({ logger: false });
+  const app = Fastify({
+    logger: false,
+    ...httpServerTimeouts({ headersMs: config.HTTP_HEADERS_TIMEOUT_MS, requestMs: config.HTTP_REQUEST_TIMEOUT_MS, keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS }),
+  });
   try {
     const store = new UploadStore(mongo.db());
     await store.ensureIndexes();

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ChatError } from '@chat/contracts';
 import type { AuthUser, TokenVerifier } from '@chat/auth';
 
@@ -8,4 +8,24 @@ export async function authenticateRequest(request: FastifyRequest, verifier: Tok
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   if (!match?.[1]) throw new ChatError('AUTH_ERROR', 'Send a token as Authorization: Bearer <token>', { reason: 'missing_token' });
   return verifier.verify(match[1]);
+}
+
+const users = new WeakMap<FastifyRequest, AuthUser>();
+
+/**
+ * An `onRequest` hook: the token is checked as soon as the headers are in, before any body is read, so that an
+ * anonymous client cannot hold a connection open by sending a body slowly (or make us parse one). Handlers get
+ * the user with `requestUser`.
+ */
+export function authenticateFirst(verifier: TokenVerifier): onRequestAsyncHookHandler {
+  return async (request) => {
+    users.set(request, await authenticateRequest(request, verifier));
+  };
+}
+
+/** The user `authenticateFirst` found for this request. */
+export function requestUser(request: FastifyRequest): AuthUser {
+  const user = users.get(request);
+  if (!user) throw new ChatError('UNAUTHENTICATED');
+  return user;
 }

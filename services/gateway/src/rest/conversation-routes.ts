@@ -20,7 +20,8 @@ import {
 import type { TokenVerifier } from '@chat/auth';
 import type { Bus } from '@chat/bus';
 import { z } from 'zod';
-import { authenticateRequest } from './authenticate.ts';
+import { authenticateFirst, requestUser } from './authenticate.ts';
+import { requestDeadline } from './request-deadline.ts';
 import { ok } from './reply.ts';
 
 export interface ConversationRoutesDeps {
@@ -29,14 +30,31 @@ export interface ConversationRoutesDeps {
   verifier: TokenVerifier;
   /** Which of these users are online (the presence service); nobody, when it cannot tell. */
   onlineUsers: (userIds: UserId[]) => Promise<Set<UserId>>;
+  /** How long a request (headers and body) may take to arrive (HTTP_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
 }
 
-const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 404: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema };
+const errors = {
+  400: ErrorEnvelopeSchema,
+  401: ErrorEnvelopeSchema,
+  403: ErrorEnvelopeSchema,
+  404: ErrorEnvelopeSchema,
+  408: ErrorEnvelopeSchema,
+  500: ErrorEnvelopeSchema,
+  503: ErrorEnvelopeSchema,
+};
 
 /** The spec's REST endpoints, answered by the messages service over NATS request/reply. */
-export function conversationRoutes({ bus, names, verifier, onlineUsers }: ConversationRoutesDeps): FastifyPluginAsyncZod {
+export function conversationRoutes({ bus, names, verifier, onlineUsers, requestTimeoutMs }: ConversationRoutesDeps): FastifyPluginAsyncZod {
   const rpc = names.messagesService;
   return async (app) => {
+    // Before the body is read: the deadline for all of it to arrive, and the token.
+    app.addHook('onRequest', requestDeadline(requestTimeoutMs));
+    app.addHook('onRequest', authenticateFirst(verifier));
+    // An answer given before the whole body was read (401) closes the connection instead of reading the rest.
+    app.addHook('onSend', async (request, reply) => {
+      if (!request.raw.complete) reply.header('connection', 'close');
+    });
     app.get(
       '/api/chat/conversations',
       {
@@ -49,7 +67,7 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers }: Conver
         },
       },
       async (request) => {
-        const user = await authenticateRequest(request, verifier);
+        const user = requestUser(request);
         const { conversations } = await bus.request(
           rpc.listConversations,
           { userId: user.userId, limit: request.query.limit, ...(request.query.before ? { before: request.query.before } : {}) },
@@ -75,7 +93,7 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers }: Conver
         },
       },
       async (request) => {
-        const user = await authenticateRequest(request, verifier);
+        const user = requestUser(request);
         const { id } = request.params;
         if (!otherParticipant(id, user.userId)) throw new ChatError('NOT_PARTICIPANT');
         const { page, limit, before, after } = request.query;
@@ -107,7 +125,7 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers }: Conver
         },
       },
       async (request, reply) => {
-        const user = await authenticateRequest(request, verifier);
+        const user = requestUser(request);
         const { participantId, jobId } = request.body;
         if (participantId === user.userId) throw new ChatError('VALIDATION_ERROR', 'You cannot open a conversation with yourself');
         const { conversationId } = await bus.request(

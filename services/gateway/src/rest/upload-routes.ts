@@ -7,10 +7,11 @@ import {
   FileParamsSchema,
   fileUrlOf,
   UPLOAD_ROUTE,
+  UploadContentTypeSchema,
   UploadedFileSchema,
 } from '@chat/contracts';
 import type { TokenVerifier } from '@chat/auth';
-import { authenticateRequest } from './authenticate.ts';
+import { authenticateFirst } from './authenticate.ts';
 import { forward, relay } from './forward.ts';
 
 export interface UploadRoutesDeps {
@@ -36,6 +37,8 @@ export function uploadRoutes({ verifier, uploadsUrl }: UploadRoutesDeps): Fastif
   return async (app) => {
     // The body is the uploads service's to read: leave multipart streams unparsed here (this plugin only).
     app.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null));
+    // The token is checked as soon as the headers are in, before a byte of the body is read or forwarded.
+    app.addHook('onRequest', authenticateFirst(verifier));
     // An answer given before the whole body was read (401, 413, ...) closes the connection instead of
     // reading the rest of a file that is refused anyway.
     app.addHook('onSend', async (request, reply) => {
@@ -56,10 +59,10 @@ export function uploadRoutes({ verifier, uploadsUrl }: UploadRoutesDeps): Fastif
         },
       },
       async (request, reply) => {
-        await authenticateRequest(request, verifier);
         const contentType = request.headers['content-type'];
-        if (!contentType?.toLowerCase().startsWith('multipart/form-data')) {
-          throw new ChatError('VALIDATION_ERROR', 'Send multipart/form-data with one file part');
+        // The uploads service checks it too; a malformed one is not worth forwarding.
+        if (!contentType || !UploadContentTypeSchema.safeParse(contentType).success) {
+          throw new ChatError('VALIDATION_ERROR', 'Send multipart/form-data with one file part and a boundary of 1 to 70 characters');
         }
         const upstream = await forward(new URL(UPLOAD_ROUTE, uploadsUrl), {
           method: 'POST',
@@ -87,7 +90,6 @@ export function uploadRoutes({ verifier, uploadsUrl }: UploadRoutesDeps): Fastif
         },
       },
       async (request, reply) => {
-        await authenticateRequest(request, verifier);
         const upstream = await forward(new URL(fileUrlOf(request.params.fileId), uploadsUrl), {
           method: 'GET',
           headers: { authorization: request.headers.authorization },
