@@ -135,12 +135,14 @@ describe('consumeOwnedBatches', () => {
     await held.opened;
     for (let n = 1; n <= 5; n++) await publisher.js.publish(subject, JSON.stringify({ n }));
     await waitFor(async () => (await publisher.jsm.consumers.info(stream, consumer)).num_ack_pending === 6);
+    // Sent by the server is not yet received: give the last ones a moment to arrive and queue.
+    await new Promise((resolve) => setTimeout(resolve, 200));
     holding.open();
     await waitFor(async () => (await publisher.jsm.consumers.info(stream, consumer)).num_ack_pending === 0 && batches.length >= 2);
-    expect(batches).toEqual([
-      [1, 2, 3, 4, 5],
-      [1, 2, 3, 4, 5],
-    ]);
+    // The failed batch again as it was (one at a time would have been [1], [2], …), then whatever came after it.
+    expect(batches[0]!.length).toBeGreaterThan(1);
+    expect(batches[1]).toEqual(batches[0]);
+    expect(batches.slice(1).flat()).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('hands back what fails after the pin moved, instead of retrying it beside the new owner', { timeout: 60_000 }, async () => {
