@@ -22,6 +22,7 @@ import { io, type Socket } from 'socket.io-client';
 import { Redis } from 'ioredis';
 import { conversationIdOf, DELIVERY_ACKS_AUTH_FIELD, type Message } from '@chat/contracts';
 import { signToken, TEST_JWT_SECRET } from '@chat/testing';
+import { NO_LIMITS } from '../tests/support/limits.ts';
 import { spawnBackend, spawnGateway, type ServiceProcess } from '../tests/support/processes.ts';
 
 const { values } = parseArgs({
@@ -95,8 +96,7 @@ const env: Record<string, string> = {
   SHUTDOWN_DELAY_MS: '0',
   MESSAGE_PARTITIONS: '8',
   SEND_ACK_TIMEOUT_MS: '8000',
-  SEND_RATE_PER_MINUTE: '6000000',
-  SEND_RATE_BURST: '100000',
+  ...NO_LIMITS,
   PRESENCE_KEY_PREFIX: `${namespace}:presence:`,
 };
 /** Every process started, killed ones included: their warnings and errors are kept when the run fails. */

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { removeRunData } from '@chat/testing/cleanup';
+import { NO_LIMITS } from '../tests/support/limits.ts';
 import { spawnBackend, spawnGateway, type ServiceProcess } from '../tests/support/processes.ts';
 
 export interface Infra {
@@ -73,9 +74,8 @@ export async function startOurs({ infra, namespace, database, secret, partitions
     MESSAGE_PARTITIONS: String(partitions),
     // The bench measures when a send completes, however long: no STORE_TIMEOUT under overload.
     SEND_ACK_TIMEOUT_MS: '120000',
-    // Load, not abuse: the per-user send limit would refuse the bench's senders (the baseline has none).
-    SEND_RATE_PER_MINUTE: '6000000',
-    SEND_RATE_BURST: '100000',
+    // Load, not abuse: the per-user limits would refuse the bench's senders (the baseline has none).
+    ...NO_LIMITS,
     PRESENCE_KEY_PREFIX: `${namespace}:presence:`,
   };
   const started: Record<string, ServiceProcess> = {};

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { connectClient, createTestContext, signToken, TEST_JWT_SECRET, type ChatClient, type TestContext } from '@chat/testing';
+import { NO_LIMITS } from './limits.ts';
 
 export const testLogger = (service: string): Logger =>
   createLogger({ service, level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });
@@ -27,9 +28,8 @@ export function serviceEnv(ctx: TestContext, overrides: Record<string, string> =
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // Fewer partitions: fewer consumers to provision per test file.
     MESSAGE_PARTITIONS: '4',
-    // Tests send as fast as they can; the limit itself has its own test.
-    SEND_RATE_PER_MINUTE: '6000000',
-    SEND_RATE_BURST: '100000',
+    // Tests send as fast as they can; the limits themselves have their own test.
+    ...NO_LIMITS,
     PRESENCE_KEY_PREFIX: `${ctx.redisPrefix}presence:`,
     ...overrides,
   };

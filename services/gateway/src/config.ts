@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MESSAGE_PARTITIONS, DEFAULT_PRESENCE_HEARTBEAT_MS } from '@chat/contracts';
+import { RateLimitsSettingSchema } from './limits/policy.ts';
 import { bothOrNeither, busEnv, exactlyOneJwtKey, headersWithinRequest, httpTimeoutsEnv, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
 
 export const GatewayConfigSchema = z
@@ -23,9 +24,20 @@ export const GatewayConfigSchema = z
     AUTH_TIMEOUT_MS: positiveInt(10_000),
     /** How long a `send_message` ack waits for the stored message. */
     SEND_ACK_TIMEOUT_MS: positiveInt(10_000),
-    /** Messages a user may send per minute through one gateway, after a burst of SEND_RATE_BURST. */
+    /** Messages a user may send per minute (all gateways together, with REDIS_URL), after a burst of SEND_RATE_BURST. */
     SEND_RATE_PER_MINUTE: positiveInt(120),
     SEND_RATE_BURST: positiveInt(20),
+    /** Overrides of the limit policy (README, "Limits"): a JSON object by limit name. */
+    RATE_LIMITS: RateLimitsSettingSchema,
+    /**
+     * Where per-user limits are counted for all gateways together (the presence service's Redis will do). Unset,
+     * or while it does not answer, each gateway counts on its own.
+     */
+    REDIS_URL: url(['redis', 'rediss']).optional(),
+    /** Sockets one user may hold on one gateway; more are refused (`RATE_LIMITED`). */
+    MAX_SOCKETS_PER_USER: positiveInt(20),
+    /** Sockets from one address that have not authenticated yet, on one gateway; more are refused. */
+    MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: positiveInt(100),
     /** Largest Socket.IO packet; larger ones close the connection (a text is at most 4,000 characters). */
     SOCKET_MAX_PAYLOAD_BYTES: positiveInt(2 * 1024 * 1024),
     /** The Socket.IO Admin UI (`/admin` namespace, UI at `/admin-ui/`): on when both are set. */

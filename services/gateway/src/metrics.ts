@@ -30,6 +30,12 @@ export function createGatewayMetrics() {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    rateLimited: new Counter({
+      name: 'chat_rate_limited_total',
+      help: 'Events, requests and connections refused for a limit (RATE_LIMITED), by limit',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
     events: new Counter({
       name: 'chat_socket_events_total',
       help: 'Client events handled, by event and outcome (ok or the error code)',

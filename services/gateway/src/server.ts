@@ -11,7 +11,9 @@ import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayMetrics } from './metrics.ts';
-import { RateLimiter } from './rate-limiter.ts';
+import { Limits } from './limits/limits.ts';
+import { connectLimitsRedis } from './limits/limits-redis.ts';
+import { limitPolicy } from './limits/policy.ts';
 import { enableAdminUi } from './admin/admin-ui.ts';
 import { ConversationCommands } from './delivery/conversation-commands.ts';
 import { DeliveryReceipts } from './delivery/delivery-receipts.ts';
@@ -56,14 +58,32 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }),
   });
   let presence: GatewayPresence | undefined;
+  const limitsRedis = config.REDIS_URL ? connectLimitsRedis(config.REDIS_URL, logger) : undefined;
   try {
     const names = busNames(config.CHAT_NAMESPACE);
     await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
+    const metrics = createGatewayMetrics();
+    const limits = new Limits({
+      policy: limitPolicy(config.RATE_LIMITS, { perMinute: config.SEND_RATE_PER_MINUTE, burst: config.SEND_RATE_BURST }),
+      ...(limitsRedis ? { redis: limitsRedis } : {}),
+      keyPrefix: `${config.CHAT_NAMESPACE}:limits:`,
+      onLimited: (name) => metrics.rateLimited.inc({ limit: name }),
+      logger,
+    });
 
     const origin = config.CLIENT_URL.includes('*') ? true : config.CLIENT_URL;
     await app.register(cors, { origin, credentials: true });
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-    await registerRestApi(app, { bus, names, verifier, logger, version: GATEWAY_VERSION, requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS, onlineUsers: async (ids) => presence?.onlineUsers(ids) ?? new Set() });
+    await registerRestApi(app, {
+      bus,
+      names,
+      verifier,
+      logger,
+      limits,
+      version: GATEWAY_VERSION,
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      onlineUsers: async (ids) => presence?.onlineUsers(ids) ?? new Set(),
+    });
     await app.withTypeProvider<ZodTypeProvider>().register(uploadRoutes({ verifier, uploadsUrl: config.UPLOADS_URL }));
 
     const io: ChatServer = new Server(app.server, {
@@ -72,7 +92,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       pingInterval: 25_000,
       maxHttpBufferSize: config.SOCKET_MAX_PAYLOAD_BYTES,
     });
-    const metrics = createGatewayMetrics();
     observeEvents(io, metrics);
     if (config.SOCKET_ADMIN_UI_USERNAME && config.SOCKET_ADMIN_UI_PASSWORD_HASH) {
       await enableAdminUi(app, io, {
@@ -111,7 +130,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       presence,
       logger,
       metrics,
-      sendRateLimit: new RateLimiter({ burst: config.SEND_RATE_BURST, perSecond: config.SEND_RATE_PER_MINUTE / 60 }),
+      limits,
+      maxSocketsPerUser: config.MAX_SOCKETS_PER_USER,
+      maxUnauthenticatedPerAddress: config.MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS,
       authTimeoutMs: config.AUTH_TIMEOUT_MS,
       sendAckTimeoutMs: config.SEND_ACK_TIMEOUT_MS,
     });
@@ -143,6 +164,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         await io.close();
         await app.close();
         await presence?.close();
+        limitsRedis?.disconnect();
         await bus.drain();
         logger.info('gateway stopped');
       },
@@ -150,6 +172,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   } catch (error) {
     await app.close().catch(() => undefined);
     await presence?.close();
+    limitsRedis?.disconnect();
     await bus.close();
     throw error;
   }

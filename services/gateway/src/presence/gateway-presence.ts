@@ -14,7 +14,6 @@ import type { EventHandler } from '../socket/register-handler.ts';
 import { userRoom } from '../rooms.ts';
 import type { ChatServer, ChatSocket } from '../socket/types.ts';
 import { PresenceReporter } from './presence-reporter.ts';
-import { RateLimiter } from '../rate-limiter.ts';
 import { StatusAccess } from './status-access.ts';
 import { StatusWatches } from './status-watches.ts';
 import { TypingRelay } from './typing-relay.ts';
@@ -37,8 +36,6 @@ export class GatewayPresence {
   readonly watches: StatusWatches;
   readonly access: StatusAccess;
   readonly typing: TypingRelay;
-  /** Typing events per socket: 20 at once, 10 a second after that. */
-  readonly typingLimit = new RateLimiter({ burst: 20, perSecond: 10 });
   readonly #bus: Bus;
   readonly #names: BusNames;
   readonly #logger: Logger;
@@ -74,7 +71,6 @@ export class GatewayPresence {
     this.typing.socketGone(socket.id);
     this.watches.unwatchSocket(socket.id);
     this.access.forget(socket.id);
-    this.typingLimit.forget(socket.id);
   }
 
   /** The status of users, in the order asked; `PRESENCE_UNAVAILABLE` when the presence service cannot tell. */

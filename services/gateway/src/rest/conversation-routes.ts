@@ -18,6 +18,8 @@ import {
   type UserId,
 } from '@chat/contracts';
 import type { TokenVerifier } from '@chat/auth';
+import type { Limits } from '../limits/limits.ts';
+import type { LimitName } from '../limits/policy.ts';
 import type { Bus } from '@chat/bus';
 import { z } from 'zod';
 import { authenticateFirst, requestUser } from './authenticate.ts';
@@ -32,6 +34,8 @@ export interface ConversationRoutesDeps {
   onlineUsers: (userIds: UserId[]) => Promise<Set<UserId>>;
   /** How long a request (headers and body) may take to arrive (HTTP_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs: number;
+  /** Reads (list, history) and conversations created per user: `rest_read`, `conversation_create`. */
+  limits?: Limits;
 }
 
 const errors = {
@@ -40,13 +44,17 @@ const errors = {
   403: ErrorEnvelopeSchema,
   404: ErrorEnvelopeSchema,
   408: ErrorEnvelopeSchema,
+  429: ErrorEnvelopeSchema,
   500: ErrorEnvelopeSchema,
   503: ErrorEnvelopeSchema,
 };
 
 /** The spec's REST endpoints, answered by the messages service over NATS request/reply. */
-export function conversationRoutes({ bus, names, verifier, onlineUsers, requestTimeoutMs }: ConversationRoutesDeps): FastifyPluginAsyncZod {
+export function conversationRoutes({ bus, names, verifier, onlineUsers, requestTimeoutMs, limits }: ConversationRoutesDeps): FastifyPluginAsyncZod {
   const rpc = names.messagesService;
+  const within = async (limit: LimitName, userId: UserId) => {
+    if (limits && !(await limits.take(limit, userId))) throw new ChatError('RATE_LIMITED', 'Too many requests of this kind: slow down and retry', { limit });
+  };
   return async (app) => {
     // Before the body is read: the deadline for all of it to arrive, and the token.
     app.addHook('onRequest', requestDeadline(requestTimeoutMs));
@@ -68,6 +76,7 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
       },
       async (request) => {
         const user = requestUser(request);
+        await within('rest_read', user.userId);
         const { conversations } = await bus.request(
           rpc.listConversations,
           { userId: user.userId, limit: request.query.limit, ...(request.query.before ? { before: request.query.before } : {}) },
@@ -94,6 +103,7 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
       },
       async (request) => {
         const user = requestUser(request);
+        await within('rest_read', user.userId);
         const { id } = request.params;
         if (!otherParticipant(id, user.userId)) throw new ChatError('NOT_PARTICIPANT');
         const { page, limit, before, after } = request.query;
@@ -126,6 +136,7 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
       },
       async (request, reply) => {
         const user = requestUser(request);
+        await within('conversation_create', user.userId);
         const { participantId, jobId } = request.body;
         if (participantId === user.userId) throw new ChatError('VALIDATION_ERROR', 'You cannot open a conversation with yourself');
         const { conversationId } = await bus.request(

@@ -6,7 +6,8 @@ import type { ConversationCommands } from '../delivery/conversation-commands.ts'
 import type { PendingSends } from '../delivery/pending-sends.ts';
 import type { UserDeliveries } from '../delivery/user-deliveries.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import type { RateLimiter } from '../rate-limiter.ts';
+import type { Limits } from '../limits/limits.ts';
+import type { LimitName } from '../limits/policy.ts';
 import type { GatewayPresence } from '../presence/gateway-presence.ts';
 import type { ProfilePublisher } from '../profiles/profile-publisher.ts';
 import { userRoom } from '../rooms.ts';
@@ -17,7 +18,7 @@ import { markAsRead } from './handlers/mark-as-read.ts';
 import { sendMessage } from './handlers/send-message.ts';
 import { syncMessages } from './handlers/sync-messages.ts';
 import { typingStart, typingStop } from './handlers/typing.ts';
-import { registerHandler } from './register-handler.ts';
+import { countInvalidEvent, registerHandler, type EventHandler } from './register-handler.ts';
 import type { ChatServer, ChatSocket } from './types.ts';
 
 export interface ConnectionDeps {
@@ -32,7 +33,11 @@ export interface ConnectionDeps {
   logger: Logger;
   presence: GatewayPresence;
   metrics: GatewayMetrics;
-  sendRateLimit: RateLimiter;
+  limits: Limits;
+  /** Sockets one user may hold on this gateway. */
+  maxSocketsPerUser: number;
+  /** Sockets from one address not authenticated yet, on this gateway. */
+  maxUnauthenticatedPerAddress: number;
   authTimeoutMs: number;
   sendAckTimeoutMs: number;
   /** False once the gateway is shutting down: sends are refused so clients resend them elsewhere. */
@@ -52,12 +57,25 @@ function tokenOf(handshake: Handshake): string | undefined {
 
 /** Wires authentication and every client event of a socket. */
 export function setUpConnections(deps: ConnectionDeps): void {
-  const { io, verifier, deliveries, logger } = deps;
+  const { io, verifier, deliveries, logger, limits } = deps;
+  /** Sockets not authenticated yet, by address: each costs a connection until AUTH_TIMEOUT_MS. */
+  const unauthenticated = new Map<string, number>();
+  const refuse = (next: (error?: Error) => void, error: ChatError) => {
+    const refusal = new Error(error.message) as Error & { data?: unknown };
+    refusal.data = error.toPayload();
+    next(refusal);
+  };
 
   // A handshake with a token must carry a good one; without a token the socket may still `authenticate`.
   io.use(async (socket, next) => {
     const token = tokenOf(socket.handshake);
-    if (!token) return next();
+    if (!token) {
+      if ((unauthenticated.get(socket.handshake.address) ?? 0) >= deps.maxUnauthenticatedPerAddress) {
+        deps.metrics.rateLimited.inc({ limit: 'unauthenticated_sockets' });
+        return refuse(next, new ChatError('RATE_LIMITED', 'Too many connections waiting to authenticate from this address', { limit: 'unauthenticated_sockets' }));
+      }
+      return next();
+    }
     try {
       socket.data.user = await verifier.verify(token);
       next();
@@ -72,6 +90,16 @@ export function setUpConnections(deps: ConnectionDeps): void {
 
   io.on('connection', (socket) => {
     const log = logger.child({ socket: socket.id });
+    const address = socket.handshake.address;
+    let waitingToAuthenticate = !socket.data.user;
+    if (waitingToAuthenticate) unauthenticated.set(address, (unauthenticated.get(address) ?? 0) + 1);
+    const authenticatedNow = () => {
+      if (!waitingToAuthenticate) return;
+      waitingToAuthenticate = false;
+      const left = (unauthenticated.get(address) ?? 1) - 1;
+      if (left > 0) unauthenticated.set(address, left);
+      else unauthenticated.delete(address);
+    };
     socket.data.deliveryAcks = (socket.handshake.auth as Record<string, unknown> | undefined)?.[DELIVERY_ACKS_AUTH_FIELD] === true;
     deps.metrics.connections.inc();
     let subscribedAs: string | undefined;
@@ -81,6 +109,13 @@ export function setUpConnections(deps: ConnectionDeps): void {
       const user = authed.data.user;
       if (!user) return;
       clearTimeout(authTimer);
+      authenticatedNow();
+      if ((io.sockets.adapter.rooms.get(userRoom(user.userId))?.size ?? 0) >= deps.maxSocketsPerUser) {
+        deps.metrics.rateLimited.inc({ limit: 'sockets_per_user' });
+        authed.emit('error', new ChatError('RATE_LIMITED', 'Too many connections for this user', { limit: 'sockets_per_user' }).toPayload());
+        authed.disconnect(true);
+        return;
+      }
       // Live messages wait until the replay of missed ones is done, so none is shown twice or out of order.
       deliveries.holdLive(authed, user.userId);
       await authed.join(userRoom(user.userId));
@@ -98,10 +133,11 @@ export function setUpConnections(deps: ConnectionDeps): void {
       await deliveries.catchUp(authed, user.userId);
     };
 
-    registerHandler(socket, 'authenticate', authenticate(verifier, onAuthenticated), log, { public: true });
-    registerHandler(socket, 'join_conversation', deps.presence.watchOnJoin(joinConversation), log);
-    registerHandler(
-      socket,
+    const on = <E extends Parameters<typeof registerHandler>[1]>(event: E, handler: EventHandler<E>, limit?: LimitName) =>
+      registerHandler(socket, event, handler, log, { limits, ...(limit ? { limit } : {}) });
+    registerHandler(socket, 'authenticate', authenticate(verifier, onAuthenticated), log, { public: true, limits });
+    on('join_conversation', deps.presence.watchOnJoin(joinConversation), 'join_conversation');
+    on(
       'send_message',
       sendMessage({
         bus: deps.bus,
@@ -109,18 +145,17 @@ export function setUpConnections(deps: ConnectionDeps): void {
         commands: deps.commands,
         pending: deps.pending,
         metrics: deps.metrics,
-        rateLimit: deps.sendRateLimit,
         ackTimeoutMs: deps.sendAckTimeoutMs,
         acceptingSends: deps.acceptingSends,
         logger: log,
       }),
-      log,
+      'send_message',
     );
-    registerHandler(socket, 'mark_as_read', markAsRead({ commands: deps.commands, logger: log }), log);
-    registerHandler(socket, 'sync_messages', syncMessages({ bus: deps.bus, names: deps.names }), log);
-    registerHandler(socket, 'get_online_status', getOnlineStatus(deps.presence), log);
-    registerHandler(socket, 'typing_start', typingStart(deps.presence), log);
-    registerHandler(socket, 'typing_stop', typingStop(deps.presence), log);
+    on('mark_as_read', markAsRead({ commands: deps.commands, logger: log }), 'mark_as_read');
+    on('sync_messages', syncMessages({ bus: deps.bus, names: deps.names }), 'sync_messages');
+    on('get_online_status', getOnlineStatus(deps.presence), 'get_online_status');
+    on('typing_start', typingStart(deps.presence), 'typing');
+    on('typing_stop', typingStop(deps.presence), 'typing');
 
     // Anything this server does not handle is answered, never silently dropped.
     socket.onAny((event: string, ...args: unknown[]) => {
@@ -130,18 +165,16 @@ export function setUpConnections(deps: ConnectionDeps): void {
       socket.emit('error', payload);
       const ack = args.at(-1);
       if (typeof ack === 'function') ack({ ok: false, error: payload });
+      void countInvalidEvent(socket, limits);
     });
 
     socket.on('disconnect', (reason) => {
       deps.metrics.connections.dec();
       clearTimeout(authTimer);
+      authenticatedNow();
       deliveries.forget(socket);
       deps.presence.disconnected(socket);
-      if (subscribedAs) {
-        deliveries.release(subscribedAs as never);
-        // The user's send bucket goes with their last socket here.
-        if (!io.sockets.adapter.rooms.get(userRoom(subscribedAs as never))?.size) deps.sendRateLimit.forget(subscribedAs);
-      }
+      if (subscribedAs) deliveries.release(subscribedAs as never);
       log.debug({ reason, userId: socket.data.user?.userId }, 'socket disconnected');
     });
 

@@ -11,6 +11,8 @@ import {
 import type { AuthUser } from '@chat/auth';
 import type { Logger } from '@chat/logger';
 import { inSpan, SpanKind } from '@chat/telemetry';
+import type { Limits } from '../limits/limits.ts';
+import type { LimitName } from '../limits/policy.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { ChatServer, ChatSocket } from './types.ts';
 
@@ -31,9 +33,28 @@ export type EventHandler<E extends ClientEventName> = (
   payload: ParsedClientEventPayload<E>,
 ) => Promise<ClientEventAckData<E>>;
 
+export interface HandlerOptions {
+  /** May run before the socket authenticated. */
+  public?: boolean;
+  /** The limit this event counts against (policy.ts), checked before anything else is done for it. */
+  limit?: LimitName;
+  /** The limits in force; also counts the socket's invalid events and disconnects it past their limit. */
+  limits?: Limits;
+}
+
 /**
- * The one wrapper every client event goes through: authenticated? → validate → call → ack. Any failure
- * answers the spec's `error` event with a stable code, and the ack (when the client gave one) with
+ * Counts an invalid or unknown event of a socket; past the `invalid_event` limit the socket is told why and
+ * disconnected (a client that keeps sending what the server cannot take is broken or hostile).
+ */
+export async function countInvalidEvent(socket: ChatSocket, limits: Limits | undefined): Promise<void> {
+  if (!limits || socket.disconnected || (await limits.take('invalid_event', socket.id))) return;
+  socket.emit('error', new ChatError('RATE_LIMITED', 'Too many invalid events: disconnected', { limit: 'invalid_event' }).toPayload());
+  socket.disconnect(true);
+}
+
+/**
+ * The one wrapper every client event goes through: authenticated? → within its limit? → validate → call → ack.
+ * Any failure answers the spec's `error` event with a stable code, and the ack (when the client gave one) with
  * `{ ok: false, error }`; nothing a client sends can throw out of here.
  */
 export function registerHandler<E extends ClientEventName>(
@@ -41,7 +62,7 @@ export function registerHandler<E extends ClientEventName>(
   event: E,
   handler: EventHandler<E>,
   logger: Logger,
-  { public: isPublic = false }: { public?: boolean } = {},
+  { public: isPublic = false, limit, limits }: HandlerOptions = {},
 ): void {
   // The listen map types payloads as `unknown`; this listener takes the raw arguments to find the ack.
   const metrics = metricsOf.get(socket.nsp.server);
@@ -54,6 +75,9 @@ export function registerHandler<E extends ClientEventName>(
       try {
         const user = socket.data.user;
         if (!user && !isPublic) throw new ChatError('UNAUTHENTICATED');
+        if (limit && limits && !(await limits.take(limit, limits.per(limit) === 'user' && user ? user.userId : socket.id))) {
+          throw new ChatError('RATE_LIMITED', 'Too many events of this kind: slow down and retry', { limit });
+        }
         const parsed = clientEvents[event].payload.safeParse(raw);
         if (!parsed.success) throw validationError(parsed.error, `${event} payload`);
         const data = await handler({ socket, user: user as AuthUser }, parsed.data as ParsedClientEventPayload<E>);
@@ -68,6 +92,7 @@ export function registerHandler<E extends ClientEventName>(
         const payload = chatError.toPayload({ event, ...clientMessageIdOf(raw) });
         socket.emit('error', payload);
         ack?.({ ok: false, error: payload });
+        if (chatError.code === 'VALIDATION_ERROR') await countInvalidEvent(socket, limits);
       } finally {
         endTimer?.();
       }

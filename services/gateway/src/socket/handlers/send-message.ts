@@ -14,7 +14,6 @@ import type { Logger } from '@chat/logger';
 import type { ConversationCommands } from '../../delivery/conversation-commands.ts';
 import type { PendingSends } from '../../delivery/pending-sends.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
-import type { RateLimiter } from '../../rate-limiter.ts';
 import type { EventHandler } from '../register-handler.ts';
 import { checkAttachment } from './attachment.ts';
 
@@ -24,8 +23,6 @@ export interface SendMessageDeps {
   commands: ConversationCommands;
   pending: PendingSends;
   metrics?: GatewayMetrics;
-  /** Sends per user on this gateway (the spec's "messages per user per minute"). */
-  rateLimit?: RateLimiter;
   ackTimeoutMs: number;
   /** False while the gateway shuts down. */
   acceptingSends?: () => boolean;
@@ -42,7 +39,6 @@ export function sendMessage({
   commands,
   pending,
   metrics,
-  rateLimit,
   ackTimeoutMs,
   acceptingSends = () => true,
   logger,
@@ -51,7 +47,6 @@ export function sendMessage({
     // Draining: a send taken now could be cut off by the transport close; the client resends it (same
     // clientMessageId) once it has reconnected, to another gateway.
     if (!acceptingSends()) throw new ChatError('UNAVAILABLE', 'This server is shutting down: resend after reconnecting', { reason: 'shutting_down' });
-    if (rateLimit && !rateLimit.take(user.userId)) throw new ChatError('RATE_LIMITED', 'Too many messages: slow down and retry');
     const { conversationId, receiverId } = payload;
     const other = otherParticipant(conversationId, user.userId);
     if (!other) throw new ChatError('NOT_PARTICIPANT');
