@@ -76,12 +76,14 @@ describe('kustomize overlays', () => {
     expect(messagesMax, 'messages replicas beyond MESSAGE_PARTITIONS would idle').toBeLessThanOrEqual(partitions);
   });
 
-  it.each(OVERLAYS)('%s: websocket timeouts and cookie affinity on the Ingress', (overlay) => {
+  it.each(OVERLAYS)('%s: websocket timeouts and affinity by client address on the Ingress', (overlay) => {
     const ingress = find(manifestsOf(overlay), 'Ingress', 'gateway')!;
     const annotations = ingress.metadata.annotations;
     expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
     expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout'])).toBeGreaterThanOrEqual(3600);
-    expect(annotations['nginx.ingress.kubernetes.io/affinity']).toBe('cookie');
+    // Not cookie affinity: the spec's web client sends no cookie cross-origin (tests/browser/multi-gateway.test.ts).
+    expect(annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe('$remote_addr');
+    expect(annotations['nginx.ingress.kubernetes.io/affinity']).toBeUndefined();
     expect(ingress.spec.rules[0].http.paths[0].backend.service.name).toBe('gateway');
   });
 
