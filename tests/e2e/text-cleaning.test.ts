@@ -17,7 +17,7 @@ async function rest<T>(userId: string, path: string): Promise<T> {
 
 describe('text shown to another user', () => {
   it('is stored, acknowledged and shown cleaned: no bidi or control characters, no lone surrogates, NFC', async () => {
-    const [alice, bob] = ['tc-alice', 'tc-bob'] as UserId[];
+    const [alice, bob] = ['tc-alice', 'tc-bob'] as [UserId, UserId];
     const a = await system.connectAs(alice);
     const b = await system.connectAs(bob);
     const conversationId = conversationIdOf(alice, bob);
@@ -40,7 +40,7 @@ describe('text shown to another user', () => {
   });
 
   it('refuses a text that is nothing visible once cleaned', async () => {
-    const [carol, dan] = ['tc-carol', 'tc-dan'] as UserId[];
+    const [carol, dan] = ['tc-carol', 'tc-dan'] as [UserId, UserId];
     const c = await system.connectAs(carol);
     const ack = await emitWithAck(c, 'send_message', {
       conversationId: conversationIdOf(carol, dan),
