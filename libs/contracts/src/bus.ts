@@ -128,7 +128,14 @@ export const ListConversationsRequestSchema = z.object({
   before: z.iso.datetime({ offset: true }).optional(),
 });
 export type ListConversationsRequest = z.infer<typeof ListConversationsRequestSchema>;
-export const ConversationRecordSchema = ConversationSummarySchema.extend({ otherUser: ProfileSchema });
+export const ConversationRecordSchema = ConversationSummarySchema.extend({
+  otherUser: ProfileSchema,
+  /**
+   * A message is stored in it, so its participants are partners and may see each other's online status (the
+   * list's `isOnline`). Not in REST answers. Absent from earlier versions: tell by `lastSeq` then.
+   */
+  hasMessages: z.boolean().optional(),
+});
 export type ConversationRecord = z.infer<typeof ConversationRecordSchema>;
 export const ListConversationsResponseSchema = z.object({ conversations: z.array(ConversationRecordSchema) });
 export type ListConversationsResponse = z.infer<typeof ListConversationsResponseSchema>;

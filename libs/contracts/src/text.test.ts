@@ -55,7 +55,8 @@ describe('names, file names and avatars', () => {
   it('keeps only http(s) avatars', () => {
     expect(safeAvatarUrl('https://cdn.example.com/a.png')).toBe('https://cdn.example.com/a.png');
     expect(safeAvatarUrl('http://cdn.example.com/a.png')).toBe('http://cdn.example.com/a.png');
-    for (const bad of ['javascript:alert(1)', ' JavaScript:alert(1)', 'data:text/html,<script>', '/relative.png', 'not a url', 'ftp://x/y']) {
+    expect(safeAvatarUrl('/avatars/a.png')).toBe('/avatars/a.png');
+    for (const bad of ['javascript:alert(1)', ' JavaScript:alert(1)', 'java\tscript:alert(1)', 'data:text/html,<script>', '//evil.example/a.png', '/\\evil.example', 'relative.png', 'not a url', 'ftp://x/y']) {
       expect(safeAvatarUrl(bad)).toBeNull();
     }
   });

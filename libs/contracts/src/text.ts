@@ -52,11 +52,19 @@ export function cleanFileName(name: string): string {
   return name.toWellFormed().normalize('NFC').replace(INVISIBLE_IN_NAMES, '').trim();
 }
 
-/** An avatar as other users' clients may load it: an absolute http(s) URL, else `null` (`javascript:`, `data:` …). */
+/**
+ * An avatar as other users' clients may load it: an absolute http(s) URL, or a path on the app's own origin
+ * (`/avatars/1.png`, which clients resolve against their http(s) origin); else `null` (`javascript:`, `data:`,
+ * protocol-relative `//host`, anything with controls or spaces).
+ */
 export function safeAvatarUrl(avatar: string): string | null {
+  const trimmed = avatar.trim();
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0020\u007F-\u009F\\]/.test(trimmed)) return null;
+  if (/^\/(?!\/)/.test(trimmed)) return trimmed;
   let url: URL;
   try {
-    url = new URL(avatar.trim());
+    url = new URL(trimmed);
   } catch {
     return null;
   }
