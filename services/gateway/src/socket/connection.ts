@@ -18,6 +18,7 @@ import { sendMessage } from './handlers/send-message.ts';
 import { syncMessages } from './handlers/sync-messages.ts';
 import { typingStart, typingStop } from './handlers/typing.ts';
 import { registerHandler } from './register-handler.ts';
+import { TokenExpiry } from './token-expiry.ts';
 import type { ChatServer, ChatSocket } from './types.ts';
 
 export interface ConnectionDeps {
@@ -76,11 +77,13 @@ export function setUpConnections(deps: ConnectionDeps): void {
     deps.metrics.connections.inc();
     let subscribedAs: string | undefined;
     let authTimer: NodeJS.Timeout | undefined;
+    const expiry = new TokenExpiry(socket, () => deps.metrics.connectionErrors.inc({ reason: 'token_expired' }));
 
     const onAuthenticated = async (authed: ChatSocket): Promise<void> => {
       const user = authed.data.user;
       if (!user) return;
       clearTimeout(authTimer);
+      expiry.schedule(user);
       // Live messages wait until the replay of missed ones is done, so none is shown twice or out of order.
       deliveries.holdLive(authed, user.userId);
       await authed.join(userRoom(user.userId));
@@ -98,7 +101,8 @@ export function setUpConnections(deps: ConnectionDeps): void {
       await deliveries.catchUp(authed, user.userId);
     };
 
-    registerHandler(socket, 'authenticate', authenticate(verifier, onAuthenticated), log, { public: true });
+    const onRefreshed = (authed: ChatSocket) => authed.data.user && expiry.schedule(authed.data.user);
+    registerHandler(socket, 'authenticate', authenticate(verifier, onAuthenticated, onRefreshed), log, { public: true });
     registerHandler(socket, 'join_conversation', deps.presence.watchOnJoin(joinConversation), log);
     registerHandler(
       socket,
@@ -135,6 +139,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     socket.on('disconnect', (reason) => {
       deps.metrics.connections.dec();
       clearTimeout(authTimer);
+      expiry.clear();
       deliveries.forget(socket);
       deps.presence.disconnected(socket);
       if (subscribedAs) {
