@@ -11,6 +11,7 @@ import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { GatewayConfig } from './config.ts';
 import { createGatewayMetrics } from './metrics.ts';
+import { originPolicy } from './origins.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { enableAdminUi } from './admin/admin-ui.ts';
 import { ConversationCommands } from './delivery/conversation-commands.ts';
@@ -60,14 +61,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const names = busNames(config.CHAT_NAMESPACE);
     await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
 
-    const origin = config.CLIENT_URL.includes('*') ? true : config.CLIENT_URL;
-    await app.register(cors, { origin, credentials: true });
+    const origins = originPolicy(config.CLIENT_URL);
+    await app.register(cors, origins.cors);
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-    await registerRestApi(app, { bus, names, verifier, logger, version: GATEWAY_VERSION, requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS, onlineUsers: async (ids) => presence?.onlineUsers(ids) ?? new Set() });
+    await registerRestApi(app, { bus, names, verifier, logger, version: GATEWAY_VERSION, docs: config.API_DOCS_ENABLED, requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS, onlineUsers: async (ids) => presence?.onlineUsers(ids) ?? new Set() });
     await app.withTypeProvider<ZodTypeProvider>().register(uploadRoutes({ verifier, uploadsUrl: config.UPLOADS_URL }));
 
     const io: ChatServer = new Server(app.server, {
-      cors: { origin, methods: ['GET', 'POST'], credentials: true },
+      cors: { ...origins.cors, methods: ['GET', 'POST'] },
+      ...(origins.allowRequest ? { allowRequest: origins.allowRequest } : {}),
       pingTimeout: 60_000,
       pingInterval: 25_000,
       maxHttpBufferSize: config.SOCKET_MAX_PAYLOAD_BYTES,
