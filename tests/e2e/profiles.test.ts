@@ -81,4 +81,21 @@ describe('profiles in conversation lists', () => {
     expect(list.status).toBe(200);
     expect(list.body.data!.map((c) => c._id)).toEqual([conversationIdOf('pf-lister' as UserId, 'pf-fine' as UserId)]);
   });
+
+  it('shows other users a name as cleaned text (markup kept as text) and only an http(s) avatar', async () => {
+    const claims = { name: '<img src=x onerror=alert(1)>\u202Eevil\u0085', avatar: 'javascript:alert(document.cookie)' };
+    system.track(await connectClient(system.gateway.url, { token: await tokenOf('pf-claims', claims) }));
+    await waitFor(async () => (await profiles().countDocuments({ _id: 'pf-claims' as UserId })) === 1);
+    const stored = { _id: 'pf-claims', name: '<img src=x onerror=alert(1)>evil', avatar: null };
+    expect(await profiles().findOne({ _id: 'pf-claims' as UserId }, { projection: { updatedAt: 0 } })).toEqual(stored);
+
+    // Written by an earlier version, before claims were cleaned: read as cleaned all the same.
+    await profiles().insertOne({ _id: 'pf-old-claims' as UserId, name: 'Mallory\u202E', avatar: 'data:text/html,<script>', updatedAt: new Date() } as never);
+    await openConversation('pf-claims-reader', 'pf-claims');
+    await openConversation('pf-claims-reader', 'pf-old-claims');
+    const list = await listConversations('pf-claims-reader');
+    const others = Object.fromEntries(list.body.data!.map((c) => [c.otherUser._id, c.otherUser]));
+    expect(others['pf-claims']).toMatchObject(stored);
+    expect(others['pf-old-claims']).toMatchObject({ name: 'Mallory', avatar: null });
+  });
 });

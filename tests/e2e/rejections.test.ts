@@ -65,7 +65,7 @@ describe('malformed payloads', () => {
     ['1 MB of text', { ...valid, content: { text: 'x'.repeat(1024 * 1024) } }, 'VALIDATION_ERROR'],
     ['4,001 characters', { ...valid, content: { text: 'x'.repeat(4001) } }, 'VALIDATION_ERROR'],
     ['only white space', { ...valid, content: { text: ' \n\t ' } }, 'VALIDATION_ERROR'],
-    ['a control character', { ...valid, content: { text: 'bell\u0007' } }, 'VALIDATION_ERROR'],
+    ['nothing but control, bidi and zero-width characters', { ...valid, content: { text: '\u0007\u202E\u200B\u0085' } }, 'VALIDATION_ERROR'],
     ['an unsorted conversation id', { ...valid, conversationId: 'bob_alice' }, 'VALIDATION_ERROR'],
     ['a subject wildcard in an id', { ...valid, conversationId: 'alice_bob.>', receiverId: 'bob.>' }, 'VALIDATION_ERROR'],
     ['the wrong receiver', { ...valid, receiverId: 'carol' }, 'INVALID_RECEIVER'],

@@ -53,6 +53,7 @@ describe('HS256 verifier', () => {
       avatar: 'https://example.com/a.png',
     });
     await expect(verifier.verify(token)).resolves.toEqual({
+      expiresAt: expect.any(Number),
       userId: 'user-1',
       email: 'a@example.com',
       role: 'admin',
@@ -61,9 +62,14 @@ describe('HS256 verifier', () => {
     });
   });
 
+  it('keeps the expiry, from exp, in ms', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    await expect(verifier.verify(await hs({ userId: 'user-1' }, { exp }))).resolves.toMatchObject({ expiresAt: exp * 1000 });
+  });
+
   it('falls back to sub and drops non-string profile claims', async () => {
     const token = await hs({ sub: '507f1f77bcf86cd799439011', email: 42, role: ['x'] });
-    await expect(verifier.verify(token)).resolves.toEqual({ userId: '507f1f77bcf86cd799439011' });
+    await expect(verifier.verify(token)).resolves.toEqual({ expiresAt: expect.any(Number), userId: '507f1f77bcf86cd799439011' });
   });
 
   it('refuses a missing token', async () => {
@@ -107,7 +113,7 @@ describe('HS256 verifier', () => {
   it('honours the clock tolerance', async () => {
     const token = await hs({ userId: 'user-1' }, { exp: now() - 10 });
     const tolerant = createTokenVerifier({ secret: SECRET, clockToleranceSeconds: 60 });
-    await expect(tolerant.verify(token)).resolves.toEqual({ userId: 'user-1' });
+    await expect(tolerant.verify(token)).resolves.toEqual({ expiresAt: expect.any(Number), userId: 'user-1' });
   });
 
   it('refuses a token without exp', async () => {
@@ -133,7 +139,7 @@ describe('HS256 verifier', () => {
 
     it('accepts the right iss and aud', async () => {
       const token = await hs({ userId: 'user-1', iss: 'https://auth.example', aud: ['other', 'chat'] });
-      await expect(strict.verify(token)).resolves.toEqual({ userId: 'user-1' });
+      await expect(strict.verify(token)).resolves.toEqual({ expiresAt: expect.any(Number), userId: 'user-1' });
     });
 
     it('refuses a wrong or missing iss', async () => {
@@ -152,7 +158,7 @@ describe('HS256 verifier', () => {
 
     it('ignores iss and aud when they are not configured', async () => {
       const token = await hs({ userId: 'user-1', iss: 'https://anyone', aud: 'anything' });
-      await expect(verifier.verify(token)).resolves.toEqual({ userId: 'user-1' });
+      await expect(verifier.verify(token)).resolves.toEqual({ expiresAt: expect.any(Number), userId: 'user-1' });
     });
   });
 });
@@ -218,8 +224,8 @@ describe('JWKS verifier', () => {
     const before = requests;
     const rs = await sign({ sub: 'rs-user', iss: 'https://auth.example', role: 'user' }, 'RS256', rsKey, 'rs');
     const es = await sign({ userId: 'es-user', iss: 'https://auth.example' }, 'ES256', esKey, 'es');
-    await expect(verifier.verify(rs)).resolves.toEqual({ userId: 'rs-user', role: 'user' });
-    await expect(verifier.verify(es)).resolves.toEqual({ userId: 'es-user' });
+    await expect(verifier.verify(rs)).resolves.toEqual({ expiresAt: expect.any(Number), userId: 'rs-user', role: 'user' });
+    await expect(verifier.verify(es)).resolves.toEqual({ expiresAt: expect.any(Number), userId: 'es-user' });
     expect(requests - before).toBe(1);
   });
 
@@ -247,8 +253,8 @@ describe('JWKS verifier', () => {
 
   it('tries every matching key when the token has no kid', async () => {
     const rotating = createTokenVerifier({ jwksUrl: `${baseUrl}/rotating` });
-    await expect(rotating.verify(await sign({ userId: 'a' }, 'RS256', rotatedA))).resolves.toEqual({ userId: 'a' });
-    await expect(rotating.verify(await sign({ userId: 'b' }, 'RS256', rotatedB))).resolves.toEqual({ userId: 'b' });
+    await expect(rotating.verify(await sign({ userId: 'a' }, 'RS256', rotatedA))).resolves.toEqual({ expiresAt: expect.any(Number), userId: 'a' });
+    await expect(rotating.verify(await sign({ userId: 'b' }, 'RS256', rotatedB))).resolves.toEqual({ expiresAt: expect.any(Number), userId: 'b' });
     await expectAuthError(rotating.verify(await sign({ userId: 'c' }, 'RS256', unknownRsKey)), 'invalid_signature');
   });
 

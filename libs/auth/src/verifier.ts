@@ -22,6 +22,8 @@ export interface AuthUser {
   role?: string;
   name?: string;
   avatar?: string;
+  /** When the token expires (its `exp`), in ms since the epoch: the socket it authenticated ends then. */
+  expiresAt?: number;
 }
 
 export interface TokenVerifier {
@@ -146,7 +148,7 @@ function userOf(payload: JWTPayload): AuthUser {
       'The token has no valid user id (the "userId" or "sub" claim must be 1-64 letters, digits or "-")',
     );
   }
-  const user: AuthUser = { userId: parsed.data };
+  const user: AuthUser = { userId: parsed.data, ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}) };
   for (const claim of PROFILE_CLAIMS) {
     const value = payload[claim];
     if (typeof value === 'string') user[claim] = value;

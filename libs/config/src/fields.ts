@@ -50,6 +50,12 @@ export const prettyLogs = (config: { LOG_FORMAT?: 'pretty' | 'json' | undefined;
  */
 export const opsEnv = (defaultOpsPort: number) => ({
   OPS_PORT: port(defaultOpsPort),
+  /**
+   * The ops port's listen address. All interfaces by default: in a container or pod that is how Prometheus and
+   * the kubelet reach it, and the network namespace is the boundary. On a shared host, 127.0.0.1 (or a private
+   * interface) keeps /metrics to that host.
+   */
+  OPS_HOST: z.string().min(1).default('0.0.0.0'),
   /** Unset: 5 s in production (endpoint removal takes a moment in Kubernetes), none elsewhere. */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).optional(),
 });

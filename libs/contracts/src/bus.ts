@@ -5,6 +5,7 @@ import { ConversationSummarySchema, JobIdSchema, MessagesPageSchema, ProfileSche
 import { ConversationExistsRequestSchema, presenceNames } from './presence.ts';
 import { uploadNames } from './uploads.ts';
 import { ErrorPayloadSchema } from './errors.ts';
+import { cleanName, safeAvatarUrl } from './text.ts';
 import {
   MessageDeliveredPayloadSchema,
   MessageReadPayloadSchema,
@@ -127,7 +128,14 @@ export const ListConversationsRequestSchema = z.object({
   before: z.iso.datetime({ offset: true }).optional(),
 });
 export type ListConversationsRequest = z.infer<typeof ListConversationsRequestSchema>;
-export const ConversationRecordSchema = ConversationSummarySchema.extend({ otherUser: ProfileSchema });
+export const ConversationRecordSchema = ConversationSummarySchema.extend({
+  otherUser: ProfileSchema,
+  /**
+   * A message is stored in it, so its participants are partners and may see each other's online status (the
+   * list's `isOnline`). Not in REST answers. Absent from earlier versions: tell by `lastSeq` then.
+   */
+  hasMessages: z.boolean().optional(),
+});
 export type ConversationRecord = z.infer<typeof ConversationRecordSchema>;
 export const ListConversationsResponseSchema = z.object({ conversations: z.array(ConversationRecordSchema) });
 export type ListConversationsResponse = z.infer<typeof ListConversationsResponseSchema>;
@@ -183,12 +191,27 @@ export type UndeliveredResponse = z.infer<typeof UndeliveredResponseSchema>;
 
 /**
  * A user's name or avatar changed. The surrounding app may publish it (JetStream or core NATS); gateways
- * publish it from JWT claims at connect. `null` clears a field, an absent field is left as it is.
+ * publish it from JWT claims at connect. `null` clears a field, an absent field is left as it is. Both reach
+ * other users, so they are kept only as something safe to show: the name cleaned as text (`cleanName`; one
+ * with nothing visible is `null`), the avatar only as an http(s) URL (`javascript:`, `data:` … are `null`).
  */
 export const UserUpdatedEventSchema = z.object({
   userId: UserIdSchema,
-  name: z.string().max(200).nullable().optional(),
-  avatar: z.string().max(2048).nullable().optional(),
+  name: z
+    .string()
+    .max(200)
+    .transform(cleanName)
+    .nullable()
+    .optional(),
+  avatar: z
+    .string()
+    .max(2048)
+    .transform((avatar) => {
+      const safe = safeAvatarUrl(avatar);
+      return safe !== null && safe.length <= 2048 ? safe : null;
+    })
+    .nullable()
+    .optional(),
 });
 export type UserUpdatedEvent = z.infer<typeof UserUpdatedEventSchema>;
 

@@ -22,6 +22,8 @@ export {
 } from './errors.ts';
 export type { ErrorCode, ErrorPayload, AuthFailureReason } from './errors.ts';
 
+export { cleanText, cleanName, cleanFileName, hasVisibleText, safeAvatarUrl } from './text.ts';
+
 export {
   MESSAGE_TYPES,
   MAX_TEXT_LENGTH,

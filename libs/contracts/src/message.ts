@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClientMessageIdSchema, ConversationIdSchema, MessageIdSchema, UserIdSchema } from './ids.ts';
+import { cleanFileName, cleanText, hasVisibleText } from './text.ts';
 
 /** Every message type of the spec. */
 export const MESSAGE_TYPES = ['text', 'image', 'file', 'offer'] as const;
@@ -16,8 +17,14 @@ const ANY_CONTROL = /[\u0000-\u001F\u007F]/;
 const TextSchema = z
   .string()
   .max(MAX_TEXT_LENGTH, `text is at most ${MAX_TEXT_LENGTH} characters`)
-  .refine((t) => t.trim().length > 0, 'text must not be empty')
+  .refine(hasVisibleText, 'text must not be empty or only invisible characters')
   .refine((t) => !FORBIDDEN_CONTROL.test(t), 'text must not contain control characters other than newline and tab');
+
+/**
+ * Text as a sender writes it: cleaned (`cleanText`: bidi and control characters removed, NFC, lone surrogates
+ * as U+FFFD), then held to `TextSchema`. What is stored, acknowledged and shown is the cleaned text.
+ */
+const WrittenTextSchema = z.string().transform(cleanText).pipe(TextSchema);
 
 /** `text` content: 1-4,000 characters with something visible, no control characters but newline and tab. */
 export const TextContentSchema = z.object({ text: TextSchema });
@@ -30,6 +37,12 @@ const FileUrlSchema = z
   .refine((url) => /^\/[^/\\]/.test(url) || /^https:\/\/[^\s]+$/.test(url), 'fileUrl must be a path starting with "/" or an https URL')
   .refine((url) => !ANY_CONTROL.test(url) && !url.includes('..'), 'fileUrl must not contain control characters or ".."');
 
+const FileNameSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((name) => !ANY_CONTROL.test(name) && !/[/\\]/.test(name), 'fileName must be a plain name');
+
 /**
  * `image` and `file` content: a reference to an upload. Whether it exists and belongs to the sender is checked
  * by the uploads service once it exists; `text` is an optional caption.
@@ -38,11 +51,7 @@ export const FileContentSchema = z.object({
   fileUrl: FileUrlSchema,
   /** The upload's id, as `POST /api/common/upload` answers it. */
   fileId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'fileId is 1-64 letters, digits, "_" or "-"').optional(),
-  fileName: z
-    .string()
-    .min(1)
-    .max(255)
-    .refine((name) => !ANY_CONTROL.test(name) && !/[/\\]/.test(name), 'fileName must be a plain name'),
+  fileName: FileNameSchema,
   fileSize: z.number().int().positive().max(1024 * 1024 * 1024),
   mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'mimeType must be a type/subtype').optional(),
   text: TextSchema.optional(),
@@ -82,25 +91,56 @@ const OfferDetailValueSchema = z.union([
   z.null(),
   z.array(z.union([z.string().max(200), z.number().finite()])).max(50),
 ]);
+type OfferDetailValue = z.infer<typeof OfferDetailValueSchema>;
+const WrittenDetailString = (max: number) => z.string().transform(cleanText).pipe(z.string().max(max));
+const WrittenOfferDetailValueSchema = z.union([
+  WrittenDetailString(1000),
+  z.number().finite(),
+  z.boolean(),
+  z.null(),
+  z.array(z.union([WrittenDetailString(200), z.number().finite()])).max(50),
+]);
 
-/** `offer` content: a positive amount, an optional ISO-4217 currency, small flat details, an optional note. */
-export const OfferContentSchema = z.object({
-  offerAmount: z.number().positive().finite().max(1_000_000_000),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as USD').optional(),
-  offerDetails: z
-    .record(
-      z.string().min(1).max(64).refine(isStorableKey, 'offerDetails keys must not start with "$" or contain "." or NUL'),
-      OfferDetailValueSchema,
-    )
+function offerDetailsOf<V extends z.ZodType<OfferDetailValue, unknown>>(values: V) {
+  return z
+    .record(OfferDetailKeySchema, values)
     .refine((details) => Object.keys(details).length <= 30, 'offerDetails has at most 30 keys')
     .refine(
       (details) => new TextEncoder().encode(JSON.stringify(details)).length <= MAX_OFFER_DETAILS_BYTES,
       `offerDetails is at most ${MAX_OFFER_DETAILS_BYTES} bytes of JSON`,
     )
-    .optional(),
+    .optional();
+}
+
+const OfferDetailKeySchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(isStorableKey, 'offerDetails keys must not start with "$" or contain "." or NUL');
+
+/** `offer` content: a positive amount, an optional ISO-4217 currency, small flat details, an optional note. */
+export const OfferContentSchema = z.object({
+  offerAmount: z.number().positive().finite().max(1_000_000_000),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as USD').optional(),
+  offerDetails: offerDetailsOf(OfferDetailValueSchema),
   text: TextSchema.optional(),
 });
 export type OfferContent = z.infer<typeof OfferContentSchema>;
+
+/*
+ * The contents as a sender writes them: every text another user is shown is cleaned first (`cleanText`,
+ * `cleanFileName`), so the stored message and its ack are what the receiver sees. The shown schemas above check
+ * without transforming (they also describe answers, which the OpenAPI document is generated from).
+ */
+const WrittenTextContentSchema = z.object({ text: WrittenTextSchema });
+const WrittenFileContentSchema = FileContentSchema.extend({
+  fileName: z.string().transform(cleanFileName).pipe(FileNameSchema),
+  text: WrittenTextSchema.optional(),
+});
+const WrittenOfferContentSchema = OfferContentSchema.extend({
+  offerDetails: offerDetailsOf(WrittenOfferDetailValueSchema),
+  text: WrittenTextSchema.optional(),
+});
 
 /**
  * A message's type and content, each type with its own content rules. Every key at any depth must be one that
@@ -108,10 +148,10 @@ export type OfferContent = z.infer<typeof OfferContentSchema>;
  */
 export const MessageBodySchema = z
   .discriminatedUnion('messageType', [
-    z.object({ messageType: z.literal('text'), content: TextContentSchema }),
-    z.object({ messageType: z.literal('image'), content: FileContentSchema }),
-    z.object({ messageType: z.literal('file'), content: FileContentSchema }),
-    z.object({ messageType: z.literal('offer'), content: OfferContentSchema }),
+    z.object({ messageType: z.literal('text'), content: WrittenTextContentSchema }),
+    z.object({ messageType: z.literal('image'), content: WrittenFileContentSchema }),
+    z.object({ messageType: z.literal('file'), content: WrittenFileContentSchema }),
+    z.object({ messageType: z.literal('offer'), content: WrittenOfferContentSchema }),
   ])
   .superRefine((body, ctx) => {
     const path = unstorableKeyPath(body.content);

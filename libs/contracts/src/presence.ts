@@ -74,10 +74,14 @@ export type PresenceStatusRequest = z.infer<typeof PresenceStatusRequestSchema>;
 export const PresenceStatusResponseSchema = z.object({ statuses: z.array(UserPresenceSchema) });
 export type PresenceStatusResponse = z.infer<typeof PresenceStatusResponseSchema>;
 
-/** gateway → messages (request/reply): whether the conversation is stored (created, or has a message). */
+/**
+ * gateway → messages (request/reply): whether the conversation is stored (opened over REST, or by a message) and
+ * whether a message is stored in it, which makes its participants partners (who may see each other's status).
+ * `hasMessages` is absent from the answers of earlier versions: read as false, so status stays private.
+ */
 export const ConversationExistsRequestSchema = z.object({ conversationId: ConversationIdSchema });
 export type ConversationExistsRequest = z.infer<typeof ConversationExistsRequestSchema>;
-export const ConversationExistsResponseSchema = z.object({ exists: z.boolean() });
+export const ConversationExistsResponseSchema = z.object({ exists: z.boolean(), hasMessages: z.boolean().default(false) });
 export type ConversationExistsResponse = z.infer<typeof ConversationExistsResponseSchema>;
 
 const channel = <T>(subject: string, schema: z.ZodType<T>): Channel<T> => ({ subject, schema });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Channel, Namespace } from './bus.ts';
 import { UserIdSchema } from './ids.ts';
 import { IsoDateSchema } from './message.ts';
+import { cleanFileName } from './text.ts';
 
 /**
  * Uploads: `POST /api/common/upload` streams a file through the gateway to the uploads service, which checks
@@ -47,8 +48,6 @@ export const MimeTypeSchema = z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME t
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
-/** Characters that reorder or hide text (bidi overrides, zero-width): `photo\u202Egnp.exe` would show as `photo.exe.png`. */
-const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/g;
 
 /**
  * The client's name of an uploaded file, kept as metadata only (storage names are generated). A name that tries
@@ -57,7 +56,7 @@ const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/g;
  */
 export const UploadFileNameSchema = z
   .string()
-  .transform((name) => name.normalize('NFC').replace(INVISIBLE, '').trim())
+  .transform(cleanFileName)
   .pipe(
     z
       .string()

@@ -9,6 +9,8 @@ interface BaseConfig {
   NODE_ENV: string;
   /** No ops server when a service's configuration has no OPS_PORT. */
   OPS_PORT?: number | undefined;
+  /** The ops port's listen address (default all interfaces). */
+  OPS_HOST?: string | undefined;
   SHUTDOWN_DELAY_MS?: number | undefined;
 }
 
@@ -68,6 +70,7 @@ export async function runService<C extends BaseConfig>({ name, loadConfig, start
     if (config.OPS_PORT !== undefined) {
       ops = await startOpsServer({
         port: config.OPS_PORT,
+        ...(config.OPS_HOST === undefined ? {} : { host: config.OPS_HOST }),
         registry: service.metrics ?? createMetricsRegistry(name),
         checks: service.readiness ?? {},
       });

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+
+const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 import { DEFAULT_MESSAGE_PARTITIONS, DEFAULT_PRESENCE_HEARTBEAT_MS } from '@chat/contracts';
 import { RateLimitsSettingSchema } from './limits/policy.ts';
 import { bothOrNeither, busEnv, exactlyOneJwtKey, headersWithinRequest, httpTimeoutsEnv, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
@@ -13,7 +15,15 @@ export const GatewayConfigSchema = z
     ...httpTimeoutsEnv(30_000),
     /** An upload (headers and the whole file) that has not all arrived by then is cut off: MAX_FILE_SIZE on a slow link. */
     UPLOAD_REQUEST_TIMEOUT_MS: positiveInt(120_000),
-    /** Allowed browser origins, comma-separated; `*` allows any (the spec's default). */
+    /**
+     * `/docs` (the OpenAPI UI) and `/openapi.json`. On by default, as before; `false` in production is
+     * recommended: they describe only the public API, but there is no reason to serve them to everyone.
+     */
+    API_DOCS_ENABLED: flag.default(true),
+    /**
+     * Allowed browser origins, comma-separated; `*` allows any (the spec's default), without credentials. Listed
+     * origins get credentialed CORS answers, and Socket.IO connections from other origins are refused.
+     */
     CLIENT_URL: z
       .string()
       .default('*')

@@ -14,6 +14,7 @@ import { createGatewayMetrics } from './metrics.ts';
 import { Limits } from './limits/limits.ts';
 import { connectLimitsRedis } from './limits/limits-redis.ts';
 import { limitPolicy } from './limits/policy.ts';
+import { originPolicy } from './origins.ts';
 import { enableAdminUi } from './admin/admin-ui.ts';
 import { ConversationCommands } from './delivery/conversation-commands.ts';
 import { DeliveryReceipts } from './delivery/delivery-receipts.ts';
@@ -71,8 +72,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger,
     });
 
-    const origin = config.CLIENT_URL.includes('*') ? true : config.CLIENT_URL;
-    await app.register(cors, { origin, credentials: true });
+    const origins = originPolicy(config.CLIENT_URL);
+    await app.register(cors, origins.cors);
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
     await registerRestApi(app, {
       bus,
@@ -81,13 +82,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger,
       limits,
       version: GATEWAY_VERSION,
+      docs: config.API_DOCS_ENABLED,
       requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
       onlineUsers: async (ids) => presence?.onlineUsers(ids) ?? new Set(),
     });
     await app.withTypeProvider<ZodTypeProvider>().register(uploadRoutes({ verifier, uploadsUrl: config.UPLOADS_URL }));
 
     const io: ChatServer = new Server(app.server, {
-      cors: { origin, methods: ['GET', 'POST'], credentials: true },
+      cors: { ...origins.cors, methods: ['GET', 'POST'] },
+      ...(origins.allowRequest ? { allowRequest: origins.allowRequest } : {}),
       pingTimeout: 60_000,
       pingInterval: 25_000,
       maxHttpBufferSize: config.SOCKET_MAX_PAYLOAD_BYTES,

@@ -2,9 +2,10 @@ import { ChatError, ConversationExistsResponseSchema, conversationIdOf, type Bus
 import type { Bus } from '@chat/bus';
 
 /**
- * Who may know whose online status: oneself, and the users one shares a stored conversation with (created
- * over REST or by a first message). A conversation id alone proves nothing: anyone can write one, and
- * joining its room needs no stored conversation. Positive answers are remembered per socket.
+ * Who may know whose online status: oneself, and one's partners: the users one shares a conversation with in
+ * which a message is stored. A conversation id alone proves nothing (anyone can write one, and joining its room
+ * needs no stored conversation), and neither does a conversation opened over REST without a message (anyone
+ * can open one with anyone). Positive answers are remembered per socket: partners stay partners.
  */
 export class StatusAccess {
   readonly #allowed = new Map<string, Set<UserId>>();
@@ -21,20 +22,20 @@ export class StatusAccess {
     if (asker === target) return true;
     const allowed = this.#allowed.get(socketId);
     if (allowed?.has(target)) return true;
-    const { exists } = await this.#bus.request(
+    const { hasMessages } = await this.#bus.request(
       this.#names.messagesService.conversationExists,
       { conversationId: conversationIdOf(asker, target) },
       ConversationExistsResponseSchema,
       { timeoutMs: 3_000 },
     );
-    if (!exists) return false;
+    if (!hasMessages) return false;
     this.#allowed.set(socketId, (allowed ?? new Set()).add(target));
     return true;
   }
 
   async assertMayKnow(socketId: string, asker: UserId, target: UserId): Promise<void> {
     if (!(await this.mayKnow(socketId, asker, target))) {
-      throw new ChatError('FORBIDDEN', 'You can only see the online status of users you share a conversation with');
+      throw new ChatError('FORBIDDEN', 'You can only see the online status of users you have exchanged a message with');
     }
   }
 

@@ -82,8 +82,11 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
           { userId: user.userId, limit: request.query.limit, ...(request.query.before ? { before: request.query.before } : {}) },
           ListConversationsResponseSchema,
         );
-        const online = await onlineUsers(conversations.map((c) => c.otherUser._id)).catch(() => new Set<UserId>());
-        const data = conversations.map((c) => ({ ...c, otherUser: { ...c.otherUser, isOnline: online.has(c.otherUser._id) } }));
+        // Online status only of partners (a message is stored): a conversation one merely opened tells nothing.
+        const partnered = (c: (typeof conversations)[number]) => c.hasMessages ?? c.lastSeq > 0;
+        const partners = conversations.filter(partnered).map((c) => c.otherUser._id);
+        const online = partners.length === 0 ? new Set<UserId>() : await onlineUsers(partners).catch(() => new Set<UserId>());
+        const data = conversations.map(({ hasMessages: _, ...c }) => ({ ...c, otherUser: { ...c.otherUser, isOnline: online.has(c.otherUser._id) } }));
         return ok(200, 'Conversations retrieved successfully', data);
       },
     );

@@ -16,19 +16,31 @@ import { conversationRoutes, type ConversationRoutesDeps } from './conversation-
  * The REST API: zod schemas from the contracts validate requests and answers and generate the OpenAPI
  * document (`/openapi.json`, UI at `/docs`). Every error answers the spec's envelope with a stable code.
  */
-export async function registerRestApi(app: FastifyInstance, deps: ConversationRoutesDeps & { logger: Logger; version: string }): Promise<void> {
+export async function registerRestApi(
+  app: FastifyInstance,
+  deps: ConversationRoutesDeps & { logger: Logger; version: string; /** Serve `/docs` and `/openapi.json`. */ docs: boolean },
+): Promise<void> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Real-time chat REST API', version: deps.version },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-    transform: jsonSchemaTransform,
+  // Answers under /api carry a user's data (errors too may name their conversations): never kept by a cache
+  // (a shared proxy, the browser's back button), never sniffed into another type. A relayed download's own
+  // Cache-Control (`private, no-store`) replaces this one.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  if (deps.docs) {
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'Real-time chat REST API', version: deps.version },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      },
+      transform: jsonSchemaTransform,
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  }
 
   app.setErrorHandler((error, request, reply) => {
     let chatError: ChatError;

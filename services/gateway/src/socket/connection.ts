@@ -19,6 +19,7 @@ import { sendMessage } from './handlers/send-message.ts';
 import { syncMessages } from './handlers/sync-messages.ts';
 import { typingStart, typingStop } from './handlers/typing.ts';
 import { countInvalidEvent, registerHandler, type EventHandler } from './register-handler.ts';
+import { TokenExpiry } from './token-expiry.ts';
 import type { ChatServer, ChatSocket } from './types.ts';
 
 export interface ConnectionDeps {
@@ -104,6 +105,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     deps.metrics.connections.inc();
     let subscribedAs: string | undefined;
     let authTimer: NodeJS.Timeout | undefined;
+    const expiry = new TokenExpiry(socket, () => deps.metrics.connectionErrors.inc({ reason: 'token_expired' }));
 
     const onAuthenticated = async (authed: ChatSocket): Promise<void> => {
       const user = authed.data.user;
@@ -116,6 +118,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
         authed.disconnect(true);
         return;
       }
+      expiry.schedule(user);
       // Live messages wait until the replay of missed ones is done, so none is shown twice or out of order.
       deliveries.holdLive(authed, user.userId);
       await authed.join(userRoom(user.userId));
@@ -135,7 +138,8 @@ export function setUpConnections(deps: ConnectionDeps): void {
 
     const on = <E extends Parameters<typeof registerHandler>[1]>(event: E, handler: EventHandler<E>, limit?: LimitName) =>
       registerHandler(socket, event, handler, log, { limits, ...(limit ? { limit } : {}) });
-    registerHandler(socket, 'authenticate', authenticate(verifier, onAuthenticated), log, { public: true, limits });
+    const onRefreshed = (authed: ChatSocket) => authed.data.user && expiry.schedule(authed.data.user);
+    registerHandler(socket, 'authenticate', authenticate(verifier, onAuthenticated, onRefreshed), log, { public: true, limits });
     on('join_conversation', deps.presence.watchOnJoin(joinConversation), 'join_conversation');
     on(
       'send_message',
@@ -172,6 +176,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
       deps.metrics.connections.dec();
       clearTimeout(authTimer);
       authenticatedNow();
+      expiry.clear();
       deliveries.forget(socket);
       deps.presence.disconnected(socket);
       if (subscribedAs) deliveries.release(subscribedAs as never);

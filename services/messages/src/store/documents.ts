@@ -63,6 +63,11 @@ export interface ConversationDoc {
   /** Who wrote that revision (an owner instance and batch), so a writer can tell its own write from a rival's. */
   revBy?: string;
   jobId?: string;
+  /**
+   * Who opened it over REST. Until a message is stored in it, it is listed only to them (see
+   * conversation-visibility.ts); absent on conversations opened by a first message, and before this existed.
+   */
+  openedBy?: UserId[];
   createdAt: Date;
   updatedAt: Date;
 }

@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { ProfileSchema, type Profile, type UserId, type UserUpdatedEvent } from '@chat/contracts';
+import { cleanName, ProfileSchema, safeAvatarUrl, type Profile, type UserId, type UserUpdatedEvent } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { ProfileDoc } from './documents.ts';
 
@@ -49,7 +49,8 @@ export class ProfileStore {
     for (const field of FIELDS) {
       const value: unknown = doc[field];
       if (value === undefined || value === null) continue;
-      if (shape[field].safeParse(value).success) profile[field] = value as string;
+      // Written before names and avatars were cleaned on the way in (UserUpdatedEventSchema): cleaned here too.
+      if (shape[field].safeParse(value).success) profile[field] = field === 'name' ? cleanName(value as string) : safeAvatarUrl(value as string);
       else this.#logger.warn({ userId: doc._id, field }, 'stored profile field is invalid; read as null');
     }
     return profile;

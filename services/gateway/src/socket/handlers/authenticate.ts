@@ -3,18 +3,22 @@ import type { TokenVerifier } from '@chat/auth';
 import type { EventHandler } from '../register-handler.ts';
 
 /**
- * The spec's `authenticate` event, for clients that connect first and authenticate after. Re-authenticating
- * as another user on the same socket is refused: reconnect instead.
+ * The spec's `authenticate` event, for clients that connect first and authenticate after, and to refresh the
+ * token of an authenticated socket before it expires (the socket then lives until the new token's `exp`).
+ * Re-authenticating as another user on the same socket is refused: reconnect instead.
  */
 export function authenticate(
   verifier: TokenVerifier,
   onAuthenticated: (socket: Parameters<EventHandler<'authenticate'>>[0]['socket']) => Promise<void>,
+  onRefreshed: (socket: Parameters<EventHandler<'authenticate'>>[0]['socket']) => void = () => undefined,
 ): EventHandler<'authenticate'> {
   return async ({ socket }, { token }) => {
     const user = await verifier.verify(token);
     const current = socket.data.user;
     if (current) {
       if (current.userId !== user.userId) throw new ChatError('FORBIDDEN', 'this socket is authenticated as another user');
+      socket.data.user = user;
+      onRefreshed(socket);
       return { userId: user.userId, success: true };
     }
     socket.data.user = user;
