@@ -11,6 +11,8 @@ export interface OwnNatsServer {
   readonly port: number;
   /** Its temporary directory (store, configuration): put files the configuration names here. */
   readonly dir: string;
+  /** What the server has logged (its standard error), the last 64 KB. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -46,22 +48,24 @@ const exited = (child: ChildProcess): Promise<void> =>
 /**
  * Starts nats-server with JetStream on a free port of 127.0.0.1. `config` is added to the configuration file
  * (e.g. an `authorization { … }` block, `jetstream { sync_interval: always }` is merged by passing `jetstream`);
- * `files` are written into the server's directory first, so the configuration can name them.
+ * `files` are written into the server's directory first, so the configuration can name them (or `include` them);
+ * `env` is the server's environment beside this process's (a configuration resolves `$NAME` from it).
  */
 export async function startNatsServer({
   config = '',
   jetstream = '',
   files = {},
-}: { config?: string; jetstream?: string; files?: Record<string, string> } = {}): Promise<OwnNatsServer> {
+  env = {},
+}: { config?: string; jetstream?: string; files?: Record<string, string>; env?: Record<string, string> } = {}): Promise<OwnNatsServer> {
   const dir = await mkdtemp(join(tmpdir(), 'own-nats-'));
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content, { mode: 0o600 });
   const port = await freePort();
   const conf = join(dir, 'nats.conf');
   await writeFile(conf, [`listen: 127.0.0.1:${port}`, `jetstream { store_dir: "${join(dir, 'store')}"\n${jetstream}\n}`, config].join('\n'));
-  const child = spawn(natsServerBin(), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(natsServerBin(), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
+    stderr = (stderr + chunk.toString()).slice(-65_536);
   });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -70,7 +74,7 @@ export async function startNatsServer({
   };
   for (let attempt = 0; attempt < 100; attempt += 1) {
     if (child.exitCode !== null) break;
-    if (await accepts(port)) return { url: `nats://127.0.0.1:${port}`, port, dir, stop };
+    if (await accepts(port)) return { url: `nats://127.0.0.1:${port}`, port, dir, log: () => stderr, stop };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await stop();

@@ -5,7 +5,7 @@ import { Server } from 'socket.io';
 import type { AddressInfo } from 'node:net';
 import { busNames, FindByClientMessageIdResponseSchema } from '@chat/contracts';
 import { verifierFromEnv } from '@chat/auth';
-import { httpServerTimeouts } from '@chat/config';
+import { httpServerTimeouts, natsAuth } from '@chat/config';
 import { Bus, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
@@ -47,7 +47,7 @@ export interface Gateway {
 /** Starts the gateway; rejects (having closed what it opened) when NATS is unreachable or the port is taken. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   const verifier = verifierFromEnv(config);
-  const bus = await Bus.connect({ servers: config.NATS_URL, name: 'gateway', logger });
+  const bus = await Bus.connect({ servers: config.NATS_URL, name: 'gateway', logger, auth: natsAuth(config) });
   // The server-wide request timeout is the uploads' (the longest); REST routes hold requests to HTTP_REQUEST_TIMEOUT_MS.
   const app = Fastify({
     logger: false,
