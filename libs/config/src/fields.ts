@@ -107,6 +107,11 @@ export const opsEnv = (defaultOpsPort: number) => ({
   OPS_PORT: port(defaultOpsPort),
   /** Unset: 5 s in production (endpoint removal takes a moment in Kubernetes), none elsewhere. */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).optional(),
+  /**
+   * How long the stop after the delay may take: its steps share it, and a stop that overruns it is cut short
+   * (exit 1). SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS must stay under the orchestrator's grace period (30 s).
+   */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(20_000),
 });
 
 /** The shutdown delay in force for a parsed configuration. */
