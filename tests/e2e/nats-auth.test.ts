@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '@nats-io/nkeys';
@@ -8,13 +11,15 @@ import { conversationIdOf, type UserId } from '@chat/contracts';
 import type { Gateway } from '@chat/gateway';
 import type { MessagesService } from '@chat/messages';
 import type { PresenceService } from '@chat/presence';
+import type { UploadsService } from '@chat/uploads';
 import { connectClient, createTestContext, emitWithAck, nextEvent, signToken, startNatsServer, waitFor, type OwnNatsServer } from '@chat/testing';
-import { startTestGateway, startTestMessages, startTestPresence, testLogger } from '../support/system.ts';
+import { startTestGateway, startTestMessages, startTestPresence, startTestUploads, testLogger } from '../support/system.ts';
+import { http, samples, uploadFile } from '../support/uploads.ts';
 
 /**
  * NATS with authentication: Bus.connect with each kind of credential (right, wrong, missing) against a
- * nats-server of this file's own, and the services end to end through deploy/nats/chat-auth.conf (a user per
- * service, permissions limited to its subjects).
+ * nats-server of this file's own, and the four services end to end through deploy/nats/chat-auth.conf (an NKey
+ * user per service, permissions limited to its subjects).
  */
 const logger = testLogger('nats-auth');
 const nkeyPair = () => {
@@ -72,6 +77,49 @@ describe('Bus.connect with credentials', () => {
   });
 });
 
+/** A CA, a server certificate for 127.0.0.1 (and localhost, the name the client checks) and a client certificate, made with openssl into `dir`. */
+function makeCertificates(dir: string): void {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test-ca', '-keyout', 'ca-key.pem', '-out', 'ca.pem');
+  for (const [name, extensions] of [
+    ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth'],
+    ['client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`);
+    execFileSync('sh', ['-c', `printf '${extensions}\n' > ${name}.ext`], { cwd: dir });
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+  }
+}
+
+describe('Bus.connect over TLS', () => {
+  let server: OwnNatsServer;
+  let certs: string;
+  beforeAll(async () => {
+    certs = await mkdtemp(join(tmpdir(), 'nats-tls-'));
+    makeCertificates(certs);
+    server = await startNatsServer({
+      config: `tls { cert_file: "${certs}/server.pem", key_file: "${certs}/server-key.pem", ca_file: "${certs}/ca.pem", verify: true }`,
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (certs) await rm(certs, { recursive: true, force: true });
+  });
+
+  it('connects with the CA and a client certificate; fails without the certificate the server verifies', async () => {
+    const bus = await Bus.connect({
+      servers: [server.url],
+      name: 'tls-test',
+      logger,
+      auth: { tls: { caFile: join(certs, 'ca.pem'), certFile: join(certs, 'client.pem'), keyFile: join(certs, 'client-key.pem') } },
+    });
+    await bus.close();
+    await expect(Bus.connect({ servers: [server.url], name: 'tls-test', logger, auth: { tls: { caFile: join(certs, 'ca.pem') } }, connectTimeoutMs: 3000 })).rejects.toThrow(
+      /cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/,
+    );
+  });
+});
+
 describe('the services through deploy/nats/chat-auth.conf', () => {
   const ctx = createTestContext();
   const keys = { gateway: nkeyPair(), messages: nkeyPair(), presence: nkeyPair(), uploads: nkeyPair() };
@@ -79,6 +127,8 @@ describe('the services through deploy/nats/chat-auth.conf', () => {
   let messages: MessagesService | undefined;
   let presence: PresenceService | undefined;
   let gateway: Gateway | undefined;
+  let uploads: UploadsService | undefined;
+  let uploadDir: string | undefined;
   const as = (service: keyof typeof keys) => ({ NATS_URL: nats.url, NATS_NKEY_SEED: keys[service].seed });
 
   beforeAll(async () => {
@@ -95,17 +145,21 @@ describe('the services through deploy/nats/chat-auth.conf', () => {
     });
     messages = await startTestMessages(ctx, as('messages'));
     presence = await startTestPresence(ctx, as('presence'));
-    gateway = await startTestGateway(ctx, as('gateway'));
+    uploadDir = await mkdtemp(join(tmpdir(), 'chat-uploads-'));
+    uploads = await startTestUploads(ctx, { ...as('uploads'), UPLOAD_DIR: uploadDir });
+    gateway = await startTestGateway(ctx, { ...as('gateway'), UPLOADS_URL: uploads.url });
   });
   afterAll(async () => {
     await gateway?.stop();
+    await uploads?.stop();
+    if (uploadDir) await rm(uploadDir, { recursive: true, force: true });
     await presence?.stop();
     await messages?.stop();
     await nats?.stop();
     await ctx.cleanup();
   });
 
-  it('a message is sent, stored and delivered, and presence answers', async () => {
+  it('a message and an image are sent, stored and delivered, the image downloaded, and presence answers', async () => {
     const alice = 'alice' as UserId;
     const bob = 'bob' as UserId;
     const a = await connectClient(gateway!.url, { token: await signToken({ userId: alice }) });
@@ -122,6 +176,19 @@ describe('the services through deploy/nats/chat-auth.conf', () => {
       expect((await arrives).content).toEqual({ text: 'through an authenticated NATS' });
       const status = await emitWithAck(a, 'get_online_status', { userId: bob });
       expect(status.ok && status.data).toMatchObject({ userId: bob, isOnline: true });
+      // An image: stored by uploads (its event), checked by messages, downloaded by the receiver (uploads asks messages).
+      const upload = await uploadFile(gateway!.url, await signToken({ userId: alice }), { name: 'photo.jpg', data: samples.jpeg() });
+      expect(upload.status, JSON.stringify(upload.json())).toBe(200);
+      const { fileId, fileName, fileSize, fileUrl } = upload.json().data;
+      const image = await emitWithAck(a, 'send_message', {
+        conversationId: conversationIdOf(alice, bob),
+        receiverId: bob,
+        messageType: 'image',
+        content: { fileId, fileName, fileSize, fileUrl },
+      });
+      expect(image.ok, JSON.stringify(image)).toBe(true);
+      const download = await http(`${gateway!.url}/api/common/files/${fileId}`, { token: await signToken({ userId: bob }) });
+      expect(download.status).toBe(200);
       // Nothing a service did was refused (the server logs every permissions violation: the last test shows it).
       expect(nats.log()).not.toMatch(/violation/i);
     } finally {
