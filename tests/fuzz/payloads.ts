@@ -185,6 +185,8 @@ const visibleText = fc
       weight: 2,
       arbitrary: fc.constantFrom('مرحبا بالعالم', '👨‍👩‍👧‍👦🏳️‍🌈', 'e\u0301\u0302', '\u202eRTL override', 'tab\there\nnewline', '\ufeffbom', '𝕏'.repeat(100), 'x'.repeat(MAX_TEXT_LENGTH), '日本語のテキスト', '$where', 'a.b', '__proto__'),
     },
+    // Ill-formed UTF-16: accepted or refused, but stored as acknowledged if accepted.
+    { weight: 1, arbitrary: fc.constantFrom(...loneSurrogates).map((t) => `lone ${t}`) },
   )
   // eslint-disable-next-line no-control-regex
   .filter((t) => t.trim().length > 0 && t.length <= MAX_TEXT_LENGTH && !/[\u0000-\u0008\u000B-\u001F\u007F]/.test(t));
@@ -249,7 +251,8 @@ function refusedPayloads(event: ClientEventName, s: Sender): fc.Arbitrary<{ payl
   const tag = (kind: string) => (payload: unknown) => ({ payload, kind });
   switch (event) {
     case 'authenticate':
-      return fc.constantFrom(s.tokens.other, ...s.tokens.bad).map((token) => ({ token })).map(tag('bad token'));
+      // Another user's token would authenticate an unauthenticated socket (as that user): only bad ones there.
+      return fc.constantFrom(...(s.anonymous ? [] : [s.tokens.other]), ...s.tokens.bad).map((token) => ({ token })).map(tag('bad token'));
     case 'join_conversation':
       return fc.oneof(fc.record({ conversationId: foreign }), fc.record({ conversationId: peer.map((p) => p.conversationId), userId: userIdLike })).map(tag('not yours'));
     case 'send_message':
