@@ -101,6 +101,7 @@ class FuzzSocket {
       if (!parsed.success && this.badErrorEvents.length < 20) this.badErrorEvents.push(show(payload));
     });
     client.on('new_message', (message: Message) => {
+      this.live.seen.add(message._id);
       const ids = this.live.received.get(message.conversationId) ?? [];
       ids.push(message._id);
       this.live.received.set(message.conversationId, ids.slice(-50));
@@ -136,6 +137,8 @@ function ackProblem(family: Family, response: unknown): { problem?: string; code
     const { code } = error.data;
     if (!(code in ERRORS)) return { problem: `unknown code ${code}` };
     if (code === 'INTERNAL_ERROR') return { problem: `INTERNAL_ERROR for a client payload: ${show(response)}` };
+    // Content the gateway let through but the store refused: a poison message the gateway should have caught.
+    if (code === 'MESSAGE_REFUSED') return { problem: `accepted by the gateway, refused by the store: ${show(response)}` };
     if (family === 'unknown' && code !== 'UNKNOWN_EVENT' && code !== 'RATE_LIMITED') return { problem: `unknown event answered ${code}` };
     return { code };
   }
@@ -250,6 +253,8 @@ describe('client events under generated payloads', () => {
   it(`answers ${RUNS} generated payloads per client event with an ack or a known error, and drops no socket ${seedNote}`, { timeout: 240_000 }, async () => {
     const url = system.gateway.url;
     const sockets: { socket: FuzzSocket; sender: Sender }[] = [];
+    /** Ids of the messages each user's sockets were sent (`new_message`). */
+    const seenBy: Record<string, Set<string>> = {};
     for (const [label, user, anonymous] of [
       ['alice#1', alice, false],
       ['alice#2', alice, false],
@@ -258,9 +263,9 @@ describe('client events under generated payloads', () => {
       ['anonymous', alice, true],
     ] as const) {
       const sender = await senderOf(user, anonymous);
-      const live: Live = { received: new Map() };
+      const live: Live = { received: new Map(), seen: (seenBy[user] ??= new Set()) };
       const socket = new FuzzSocket(label, live, async () =>
-        anonymous ? connectClient(url, { wait: 'connect' }) : connectClient(url, { token: sender.tokens.own }),
+        system.track(await (anonymous ? connectClient(url, { wait: 'connect' }) : connectClient(url, { token: sender.tokens.own }))),
       );
       await socket.connect();
       sockets.push({ socket, sender });
@@ -297,8 +302,11 @@ describe('client events under generated payloads', () => {
       expect(socket.badErrorEvents, `${socket.label}: error events without a known code ${seedNote}`).toEqual([]);
       expect(socket.drops, `${socket.label} was dropped ${seedNote}`).toEqual([]);
       expect(socket.errorEvents).toBeGreaterThan(0);
-      socket.client.disconnect();
     }
+    // Every stored message reached its receiver, whose sockets were all connected (and its sender's).
+    const undelivered = () => [...okSends.values()].filter((m) => !seenBy[m.receiverId]?.has(m._id) || !seenBy[m.senderId]?.has(m._id));
+    await waitFor(() => undelivered().length === 0, { timeoutMs: 20_000, intervalMs: 100 }).catch(() => undefined);
+    expect(undelivered().map((m) => show(m)).slice(0, 5), `acked messages never delivered ${seedNote}`).toEqual([]);
     // Nothing reached Object.prototype of the process the services run in.
     expect(({} as Record<string, unknown>).polluted, 'Object.prototype was polluted').toBeUndefined();
   });

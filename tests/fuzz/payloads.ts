@@ -26,6 +26,8 @@ export type Payload = { value: unknown } | { build: (live: Live) => unknown };
 export interface Live {
   /** Ids of messages the sender has received (`new_message`), per conversation. */
   received: Map<string, string[]>;
+  /** Ids of every message delivered to the sender's user, on any of its sockets. */
+  seen: Set<string>;
 }
 
 export type Mode = 'ack' | 'no-ack' | 'no-payload' | 'extra-args';
