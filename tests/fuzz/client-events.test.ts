@@ -78,7 +78,9 @@ function show(payload: unknown): string {
 /** A socket that the run reconnects if it is dropped, recording every drop and `error` event. */
 class FuzzSocket {
   client!: ChatClient;
-  readonly drops: { reason: string; description: string }[] = [];
+  readonly drops: { reason: string; description: string; lastSent: string[] }[] = [];
+  /** The latest cases sent, to tell what was in flight when the socket was dropped. */
+  readonly recent: string[] = [];
   readonly badErrorEvents: string[] = [];
   errorEvents = 0;
   #opening: Promise<void> | undefined;
@@ -107,7 +109,7 @@ class FuzzSocket {
       this.live.received.set(message.conversationId, ids.slice(-50));
     });
     client.on('disconnect', (reason, description) => {
-      if (reason !== 'io client disconnect') this.drops.push({ reason, description: show(description) });
+      if (reason !== 'io client disconnect') this.drops.push({ reason, description: show(description), lastSent: this.recent.slice(-8) });
     });
     this.client = client;
   }
@@ -151,6 +153,8 @@ async function send(socket: FuzzSocket, c: Case, tallies: Map<Family, Tally>, pr
   tally.sent++;
   const client = await socket.ready();
   const payload = 'value' in c.payload ? c.payload.value : c.payload.build(socket.live);
+  socket.recent.push(`${show(c.event)} [${c.kind}, ${c.mode}] ${show(payload).slice(0, 160)}`);
+  if (socket.recent.length > 64) socket.recent.splice(0, 32);
   const report = (problem: string): void => void problems.push({ socket: socket.label, event: c.event, kind: c.kind, mode: c.mode, problem, payload: show(payload) });
   const emit = client.emit.bind(client) as (event: string, ...args: unknown[]) => void;
   if (c.mode === 'no-ack') {
@@ -159,6 +163,8 @@ async function send(socket: FuzzSocket, c: Case, tallies: Map<Family, Tally>, pr
     return;
   }
   const args = c.mode === 'no-payload' ? [] : c.mode === 'extra-args' ? [payload, { extra: true }, 7] : [payload];
+  // Over the limit the connection is closed, as documented (tested below); here every packet must be under it.
+  if (c.kind.startsWith('near-limit') && Buffer.byteLength(JSON.stringify([c.event, ...args])) > MAX_PAYLOAD_BYTES - 64) return report('the generator made an over-limit payload');
   let response: unknown;
   try {
     response = await (client.timeout(ACK_TIMEOUT_MS).emitWithAck as (event: string, ...rest: unknown[]) => Promise<unknown>)(c.event, ...args);
@@ -291,6 +297,7 @@ describe('client events under generated payloads', () => {
     const summary = Object.fromEntries([...tallies].map(([family, t]) => [family, `${t.sent} sent, ${t.ok} ok, ${t.noAnswerExpected} without ack, ${t.notEncoded} not encodable by the client, ${show(t.codes)}`]));
     console.log(`fuzz ${seedNote}: ${seconds.toFixed(1)} s`, summary, { storedSends: okSends.size });
 
+    for (const { socket } of sockets) if (socket.drops.length > 0) console.log(`${socket.label} dropped ${seedNote}:`, socket.drops);
     if (problems.length > 0) console.log(`first problems ${seedNote}:`, problems.slice(0, 40).map((p) => `${p.socket} ${show(p.event)} [${p.kind}, ${p.mode}]: ${p.problem} — ${p.payload}`));
     for (const family of EVENT_FAMILIES) {
       const t = tallies.get(family)!;

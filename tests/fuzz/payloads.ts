@@ -144,8 +144,11 @@ const junk: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: deep },
 );
 
-/** A string that makes the whole packet just under the gateway's payload limit. */
-const padding = (maxPayloadBytes: number) => fc.integer({ min: 4_096, max: 16_384 }).map((margin) => 'x'.repeat(maxPayloadBytes - margin));
+/** `payload` with `field` padded so that the whole packet is 1-16 KiB under the gateway's payload limit. */
+const nearLimit = (payload: Obj, field: string, maxPayloadBytes: number, margin: number): Obj => {
+  const rest = Buffer.byteLength(JSON.stringify({ ...payload, [field]: '' }));
+  return { ...payload, [field]: 'x'.repeat(maxPayloadBytes - margin - rest) };
+};
 
 // ---- turning valid payloads into invalid ones ------------------------------------------------------------------
 
@@ -171,7 +174,10 @@ function invalidAround(valid: fc.Arbitrary<Obj>, fields: readonly string[], maxP
       arbitrary: fc.tuple(valid, pollution, field).map(([p, keys, f]) => ({ payload: Object.assign(JSON.parse(JSON.stringify(p)) as Obj, keys, { [f]: 42 }), kind: `pollution ${Object.keys(keys)[0]}` })),
     },
     { weight: 1, arbitrary: fc.tuple(valid, pollution).map(([p, keys]) => ({ payload: Object.assign(JSON.parse(JSON.stringify(p)) as Obj, keys), kind: 'pollution (valid)' })) },
-    { weight: 1, arbitrary: fc.tuple(valid, field, padding(maxPayloadBytes)).map(([p, f, s]) => ({ payload: { ...p, [f]: s }, kind: `near-limit ${f}` })) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(valid, field, fc.integer({ min: 1_024, max: 16_384 })).map(([p, f, margin]) => ({ payload: nearLimit(p, f, maxPayloadBytes, margin), kind: `near-limit ${f}` })),
+    },
   );
 }
 
