@@ -337,6 +337,47 @@ describe('client events under generated payloads', () => {
     }
   });
 
+  // Packets the Socket.IO client would never build, written straight to the engine.io connection.
+  it.each([
+    ['an event named by a number', '21[42,{"a":1}]', 'UNKNOWN_EVENT'],
+    ['the reserved error event', '21["error",{"a":1}]', 'UNKNOWN_EVENT'],
+    ['a __proto__ event', '21["__proto__",{"__proto__":{"polluted":"yes"}}]', 'UNKNOWN_EVENT'],
+    ['own __proto__ keys', '21["send_message",{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}]', 'VALIDATION_ERROR'],
+    ['many arguments', `21["send_message",${Array.from({ length: 2000 }, (_, i) => i).join(',')}]`, 'VALIDATION_ERROR'],
+    ['an ack id out of range', '299999999999999999999["send_message",{}]', 'VALIDATION_ERROR'],
+    ['an ack for nothing', '31[{"ok":true}]', 'silent'],
+    ['an event to a namespace not joined', '2/nowhere,["send_message",{}]', 'closed'],
+    ['a connect to an unknown namespace', '0/nowhere,', 'silent'],
+    ['the reserved disconnect event', '21["disconnect","x"]', 'closed'],
+    ['a reserved connect event', '2["connect"]', 'closed'],
+    ['broken JSON', '21["send_message",{', 'closed'],
+    ['an object for the arguments', '21{"event":"send_message"}', 'closed'],
+    ['no event name', '21[]', 'closed'],
+    ['a packet type that does not exist', '9["x"]', 'closed'],
+    ['an empty packet', '', 'closed'],
+    ['a binary event whose attachment never comes', '51-["send_message",{"_placeholder":true,"num":0}]', 'silent'],
+    ['a binary event pointing past its attachments', '51-["send_message",{"_placeholder":true,"num":7}]', 'binary'],
+    ['a placeholder in a plain event', '21["send_message",{"_placeholder":true,"num":0}]', 'VALIDATION_ERROR'],
+  ] as const)('answers or closes on %s, and keeps serving', async (_name, packet, expected) => {
+    const client = system.track(await connectClient(system.gateway.url, { token: await signToken({ userId: alice }) }));
+    const engine = client.io.engine as unknown as { write: (data: string | Uint8Array) => void };
+    const outcome = new Promise<string>((resolve) => {
+      client.once('error', (payload: unknown) => {
+        const parsed = ErrorPayloadSchema.safeParse(payload);
+        resolve(parsed.success ? parsed.data.code : `bad error event ${show(payload)}`);
+      });
+      client.once('disconnect', () => resolve('closed'));
+      setTimeout(() => resolve('silent'), 1_500);
+    });
+    engine.write(packet);
+    if (expected === 'binary') engine.write(new Uint8Array([1, 2, 3]));
+    expect(await outcome).toBe(expected === 'binary' ? 'closed' : expected);
+    // The gateway is still there for everyone else.
+    const other = system.track(await connectClient(system.gateway.url, { token: await signToken({ userId: bob }) }));
+    expect(await emitWithAck(other, 'join_conversation', { conversationId: conversationIdOf(alice, bob) })).toMatchObject({ ok: true });
+    expect(({} as Record<string, unknown>).polluted, 'Object.prototype was polluted').toBeUndefined();
+  });
+
   it('still serves afterwards, and the stored data checks out', { timeout: 90_000 }, async () => {
     const a = await system.connectAs(alice);
     const b = await system.connectAs(bob);
