@@ -242,11 +242,15 @@ function validPayloads(event: ClientEventName, s: Sender): fc.Arbitrary<Obj> {
       return fc.record({ conversationId });
     case 'mark_as_read':
       return fc.oneof(
-        fc.record({ conversationId, upToSeq: fc.integer({ min: 1, max: 60 }) }),
+        // Mostly within what is stored; some far past it (the watermark must stop at the last stored message).
+        fc.record({ conversationId, upToSeq: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 60 }) }, { weight: 1, arbitrary: fc.constantFrom(10_000, 2 ** 31, Number.MAX_SAFE_INTEGER) }) }),
         fc.record({ conversationId, messageIds: fc.array(hex24, { minLength: 1, maxLength: 5 }) }),
       );
     case 'sync_messages':
-      return fc.record({ conversationId, afterSeq: fc.nat(120), limit: fc.integer({ min: 1, max: 500 }) }, { requiredKeys: ['conversationId', 'afterSeq'] });
+      return fc.record(
+        { conversationId, afterSeq: fc.oneof({ weight: 5, arbitrary: fc.nat(120) }, { weight: 1, arbitrary: fc.constantFrom(2 ** 31, Number.MAX_SAFE_INTEGER) }), limit: fc.integer({ min: 1, max: 500 }) },
+        { requiredKeys: ['conversationId', 'afterSeq'] },
+      );
     case 'get_online_status':
       return fc.record({ userId: fc.constantFrom(s.me, ...s.peers.map((p) => p.userId)) });
   }
