@@ -444,6 +444,10 @@ describe('client events under generated payloads', () => {
       .slice(0, 10)
       .map((m) => ({ acked: show(m), stored: show(stored.get(m._id)) }));
     expect(mismatches, `acked messages not stored as acked ${seedNote}`).toEqual([]);
+    // Nothing the gateway queued (with an ack or without) was refused or parked by the messages service.
+    const commands = await system.messages!.metrics.getSingleMetricAsString('chat_commands_processed_total');
+    expect(commands.split('\n').filter((line) => /outcome="(refused|parked)"/.test(line) && !/ 0$/.test(line)), `commands refused or parked ${seedNote}`).toEqual([]);
+    console.log('commands processed:', commands.split('\n').filter((line) => !line.startsWith('#')).join('; '));
     expect(okSends.size).toBeGreaterThan(0);
   });
 });
