@@ -13,7 +13,8 @@ import {
 } from '@chat/contracts';
 import { connectClient, emitWithAck, nextEvent, signToken, TEST_JWT_SECRET, waitFor, type ChatClient } from '@chat/testing';
 import { useSystem } from '../support/system.ts';
-import { eventCases, unknownCases, type Case, type Live, type Sender } from './payloads.ts';
+import { io } from 'socket.io-client';
+import { eventCases, junk, unknownCases, type Case, type Live, type Sender } from './payloads.ts';
 
 /**
  * Issue 13's fuzzing: generated payloads for every client event, valid and invalid, sent from several sockets
@@ -27,8 +28,9 @@ import { eventCases, unknownCases, type Case, type Live, type Sender } from './p
 const SEED = Number(process.env.FUZZ_SEED ?? 1313);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 /** Small, so that payloads near and over it are cheap to make and send. */
-const MAX_PAYLOAD_BYTES = 256 * 1024;
+const MAX_PAYLOAD_BYTES = 64 * 1024;
 const IN_FLIGHT_PER_SOCKET = 24;
+const HANDSHAKES = Number(process.env.FUZZ_HANDSHAKES ?? 400);
 const ACK_TIMEOUT_MS = 45_000;
 const seedNote = `(FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS})`;
 
@@ -256,7 +258,7 @@ async function senderOf(me: UserId, anonymous: boolean): Promise<Sender> {
 describe('client events under generated payloads', () => {
   const okSends = new Map<string, Message>();
 
-  it(`answers ${RUNS} generated payloads per client event with an ack or a known error, and drops no socket ${seedNote}`, { timeout: 240_000 }, async () => {
+  it(`answers ${RUNS} generated payloads per client event with an ack or a known error, and drops no socket ${seedNote}`, { timeout: 300_000 }, async () => {
     const url = system.gateway.url;
     const sockets: { socket: FuzzSocket; sender: Sender }[] = [];
     /** Ids of the messages each user's sockets were sent (`new_message`). */
@@ -335,6 +337,60 @@ describe('client events under generated payloads', () => {
       expect(await dropped, event).toMatch(/^transport (close|error)$/);
       expect(await over).toBe('socket has been disconnected');
     }
+  });
+
+  it(`accepts or refuses ${HANDSHAKES} generated handshakes with a known code ${seedNote}`, { timeout: 60_000 }, async () => {
+    const sender = await senderOf(alice, false);
+    const token = fc.oneof(
+      { weight: 1, arbitrary: fc.constant(sender.tokens.own) },
+      { weight: 2, arbitrary: fc.constantFrom(sender.tokens.other, ...sender.tokens.bad) },
+      { weight: 4, arbitrary: junk },
+    );
+    const handshakes = fc.sample(
+      fc.record(
+        {
+          auth: fc.record({ token, deliveryAcks: fc.oneof(fc.boolean(), junk), extra: junk }, { requiredKeys: [] }),
+          bearer: fc.oneof(fc.constantFrom(sender.tokens.own, ...sender.tokens.bad), fc.string({ unit: 'binary-ascii', maxLength: 40 }).map((t) => t.replace(/[^\x21-\x7e]/g, ''))),
+        },
+        { requiredKeys: ['auth'] },
+      ),
+      { seed: SEED, numRuns: HANDSHAKES },
+    );
+    const outcomes: Record<string, number> = {};
+    const problems: string[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < handshakes.length) {
+          const { auth, bearer } = handshakes[next++]!;
+          const client = system.track(
+            io(system.gateway.url, {
+              transports: ['websocket'],
+              reconnection: false,
+              forceNew: true,
+              auth: auth as Record<string, unknown>,
+              ...(bearer === undefined ? {} : { extraHeaders: { authorization: `Bearer ${bearer}` } }),
+            }) as ChatClient,
+          );
+          const outcome = await new Promise<string>((resolve) => {
+            client.once('connect_error', (error: Error & { data?: unknown }) => {
+              const parsed = ErrorPayloadSchema.safeParse(error.data);
+              resolve(parsed.success ? `refused ${parsed.data.code}` : `connect_error without a known code: ${error.message} ${show(error.data)}`);
+            });
+            client.once('authenticated', () => resolve('authenticated'));
+            // Without a (good) token the socket may still authenticate later: connected is an answer too.
+            client.once('connect', () => setTimeout(() => resolve(client.connected ? 'connected' : 'dropped'), 300));
+            setTimeout(() => resolve('no answer'), 10_000);
+          });
+          const key = outcome.startsWith('connect_error') ? 'bad connect_error' : outcome;
+          outcomes[key] = (outcomes[key] ?? 0) + 1;
+          if (!/^(refused AUTH_ERROR|authenticated|connected)$/.test(outcome)) problems.push(`${outcome} for ${show({ auth, bearer })}`);
+          client.disconnect();
+        }
+      }),
+    );
+    console.log(`handshakes ${seedNote}:`, outcomes);
+    expect(problems.slice(0, 10), `${problems.length} handshakes answered badly ${seedNote}`).toEqual([]);
   });
 
   // Packets the Socket.IO client would never build, written straight to the engine.io connection.

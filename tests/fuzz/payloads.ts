@@ -119,7 +119,7 @@ const pollution = fc.constantFrom(
 ).map((json) => JSON.parse(json) as Record<string, unknown>);
 
 /** Anything: the wrong type for every field, with objects, arrays, boxed values, dates, typed arrays (binary). */
-const junk: fc.Arbitrary<unknown> = fc.oneof(
+export const junk: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(null, undefined, true, false, [], {}, '', 0) },
   { weight: 2, arbitrary: nastyNumber },
   { weight: 3, arbitrary: nastyString },
