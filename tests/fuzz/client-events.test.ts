@@ -12,8 +12,8 @@ import {
   type UserId,
 } from '@chat/contracts';
 import { connectClient, emitWithAck, nextEvent, signToken, TEST_JWT_SECRET, waitFor, type ChatClient } from '@chat/testing';
-import { useSystem } from '../support/system.ts';
 import { io } from 'socket.io-client';
+import { useSystem } from '../support/system.ts';
 import { eventCases, junk, unknownCases, type Case, type Live, type Sender } from './payloads.ts';
 
 /**
@@ -23,7 +23,8 @@ import { eventCases, junk, unknownCases, type Case, type Live, type Sender } fro
  * socket may be dropped (except over the payload limit, as documented), and afterwards the system still serves
  * and its stored data still checks out.
  *
- * FUZZ_SEED picks another run (the default keeps CI reproducible); FUZZ_RUNS the payloads per event.
+ * FUZZ_SEED picks another run (the default keeps CI reproducible); FUZZ_RUNS the payloads per event,
+ * FUZZ_HANDSHAKES the generated handshakes. Failures name the seed and the payloads.
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 1313);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
