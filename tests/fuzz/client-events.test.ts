@@ -82,6 +82,9 @@ function show(payload: unknown): string {
 class FuzzSocket {
   client!: ChatClient;
   readonly drops: { reason: string; description: string; lastSent: string[] }[] = [];
+  /** Disconnects by the documented flood policy: `RATE_LIMITED` (limit `invalid_event`), then the server's disconnect. */
+  policyDrops = 0;
+  #lastError: unknown;
   /** The latest cases sent, to tell what was in flight when the socket was dropped. */
   readonly recent: string[] = [];
   readonly badErrorEvents: string[] = [];
@@ -102,6 +105,7 @@ class FuzzSocket {
     const client = await this.open();
     client.on('error', (payload: unknown) => {
       this.errorEvents++;
+      this.#lastError = payload;
       const parsed = ErrorPayloadSchema.safeParse(payload);
       if (!parsed.success && this.badErrorEvents.length < 20) this.badErrorEvents.push(show(payload));
     });
@@ -112,7 +116,9 @@ class FuzzSocket {
       this.live.received.set(message.conversationId, ids.slice(-50));
     });
     client.on('disconnect', (reason, description) => {
-      if (reason !== 'io client disconnect') this.drops.push({ reason, description: show(description), lastSent: this.recent.slice(-8) });
+      const told = this.#lastError as { code?: string; details?: { limit?: string } } | undefined;
+      if (reason === 'io server disconnect' && told?.code === 'RATE_LIMITED' && told.details?.limit === 'invalid_event') this.policyDrops++;
+      else if (reason !== 'io client disconnect') this.drops.push({ reason, description: show(description), lastSent: this.recent.slice(-8) });
     });
     this.client = client;
   }
@@ -311,6 +317,7 @@ describe('client events under generated payloads', () => {
     for (const { socket } of sockets) {
       expect(socket.badErrorEvents, `${socket.label}: error events without a known code ${seedNote}`).toEqual([]);
       expect(socket.drops, `${socket.label} was dropped ${seedNote}`).toEqual([]);
+      if (socket.policyDrops > 0) console.log(`${socket.label}: ${socket.policyDrops} disconnects by the invalid_event limit`);
       expect(socket.errorEvents).toBeGreaterThan(0);
     }
     // Every stored message reached its receiver, whose sockets were all connected (and its sender's).
@@ -392,6 +399,25 @@ describe('client events under generated payloads', () => {
     );
     console.log(`handshakes ${seedNote}:`, outcomes);
     expect(problems.slice(0, 10), `${problems.length} handshakes answered badly ${seedNote}`).toEqual([]);
+  });
+
+  it(`under the default limits, answers generated invalid events and then disconnects the flooder, told why ${seedNote}`, { timeout: 60_000 }, async () => {
+    const limited = await system.addGateway({ RATE_LIMITS: '{}' });
+    const sender = await senderOf(carol, false);
+    const socket = new FuzzSocket('carol (default limits)', { received: new Map(), seen: new Set() }, async () =>
+      system.track(await connectClient(limited.url, { token: sender.tokens.own })),
+    );
+    await socket.connect();
+    const cases = [...fc.sample(unknownCases(), { seed: SEED, numRuns: 60 }), ...fc.sample(eventCases('send_message', sender, MAX_PAYLOAD_BYTES), { seed: SEED, numRuns: 60 })];
+    const tallies = new Map<Family, Tally>(EVENT_FAMILIES.map((f) => [f, { sent: 0, ok: 0, noAnswerExpected: 0, notEncoded: 0, codes: {} }]));
+    const problems: Problem[] = [];
+    // One at a time: the ack of the event past the limit comes before the disconnect, so none is lost.
+    for (const c of cases) await send(socket, c, tallies, problems, new Map());
+    console.log(`default limits ${seedNote}: ${socket.policyDrops} disconnects by the invalid_event limit`, Object.fromEntries([...tallies].filter(([, t]) => t.sent > 0).map(([f, t]) => [f, t.codes])));
+    expect(problems.slice(0, 10), `${problems.length} problems ${seedNote}`).toEqual([]);
+    expect(socket.drops, `dropped other than by the flood policy ${seedNote}`).toEqual([]);
+    expect(socket.policyDrops).toBeGreaterThan(0);
+    await limited.stop();
   });
 
   // Packets the Socket.IO client would never build, written straight to the engine.io connection.
