@@ -95,6 +95,16 @@ describe('malformed payloads', () => {
     expect(ack).toMatchObject({ ok: false, error: { code: 'UNKNOWN_EVENT' } });
   });
 
+  // Socket.IO itself listens to `error` on every server socket: the gateway took that for a handler and answered
+  // nothing (found by the fuzz test).
+  it('answers an emitted error event with UNKNOWN_EVENT', async () => {
+    const a = await connectAs(alice);
+    const errorEvent = nextEvent(a, 'error');
+    const ack = await (a.timeout(5000).emitWithAck as (event: string, payload: unknown) => Promise<unknown>)('error', { boom: true });
+    expect(ack).toMatchObject({ ok: false, error: { code: 'UNKNOWN_EVENT', event: 'error' } });
+    expect(await errorEvent).toMatchObject({ code: 'UNKNOWN_EVENT' });
+  });
+
   it('keeps serving after all of that, and stored none of it', async () => {
     const a = await connectAs(alice);
     const ack = await emitWithAck(a, 'send_message', { ...valid, content: { text: 'still here' } } as never);

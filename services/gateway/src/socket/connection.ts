@@ -1,4 +1,4 @@
-import { ChatError, DELIVERY_ACKS_AUTH_FIELD, toChatError, type BusNames } from '@chat/contracts';
+import { ChatError, CLIENT_EVENT_NAMES, DELIVERY_ACKS_AUTH_FIELD, toChatError, type BusNames, type ClientEventName } from '@chat/contracts';
 import type { TokenVerifier } from '@chat/auth';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
@@ -46,6 +46,9 @@ export interface ConnectionDeps {
 }
 
 type Handshake = ChatSocket['handshake'];
+
+const CLIENT_EVENTS: ReadonlySet<unknown> = new Set(CLIENT_EVENT_NAMES);
+const isClientEvent = (event: unknown): event is ClientEventName => CLIENT_EVENTS.has(event);
 
 /** The token of the handshake: `auth.token` (the spec's clients) or `Authorization: Bearer`. */
 function tokenOf(handshake: Handshake): string | undefined {
@@ -161,9 +164,11 @@ export function setUpConnections(deps: ConnectionDeps): void {
     on('typing_start', typingStart(deps.presence), 'typing');
     on('typing_stop', typingStop(deps.presence), 'typing');
 
-    // Anything this server does not handle is answered, never silently dropped.
+    // Anything this server does not handle is answered, never silently dropped. Whether an event is handled is
+    // decided by the contracts, not by the socket's listeners: Socket.IO itself listens to `error` on every
+    // socket, so a client emitting `error` would otherwise get no answer at all.
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (socket.listeners(event as never).length > 0) return;
+      if (isClientEvent(event) && socket.listeners(event).length > 0) return;
       const error = new ChatError('UNKNOWN_EVENT', `'${String(event).slice(0, 64)}' is not an event this server handles`);
       const payload = error.toPayload({ event: String(event).slice(0, 64) });
       socket.emit('error', payload);
