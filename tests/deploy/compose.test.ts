@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { checkCompose, COMPOSE_FILE, type Manifest, readYaml } from './deploy-files.ts';
+import { checkCompose, COMPOSE_FILE, type Manifest, readYaml, type Run, run } from './deploy-files.ts';
 
 const ENV = { JWT_SECRET: 'compose-test-secret-0123456789', GRAFANA_ADMIN_PASSWORD: 'compose-test-password' };
 const compose = () => readYaml(COMPOSE_FILE)[0]!;
@@ -43,6 +43,17 @@ function composeRuleProblems(file: Manifest): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * `nginx -t` on the scale profile's configuration (nginx as .ci/run installs it for the browser tests), the
+ * gateways' compose names replaced by local addresses since only compose's DNS knows them.
+ */
+function nginxTest(config: string): Run {
+  const dir = mkdtempSync(join(scratch, 'nginx-'));
+  let port = 4000;
+  writeFileSync(join(dir, 'nginx.conf'), config.replace(/server gateway(-2)?:4000;/g, () => `server 127.0.0.1:${++port};`));
+  return run('nginx', ['-t', '-e', 'stderr', '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `pid ${join(dir, 'nginx.pid')}; error_log stderr;`]);
 }
 
 /** The scale profile's nginx: sticky by client address, over both gateways. */
@@ -122,6 +133,9 @@ describe('docker-compose.yml', () => {
     expect(services['gateway-lb']!.volumes).toEqual(['./deploy/compose/nginx-scale.conf:/etc/nginx/nginx.conf:ro']);
     const nginx = readFileSync(join(COMPOSE_FILE, '../deploy/compose/nginx-scale.conf'), 'utf8');
     expect(nginxProblems(nginx)).toEqual([]);
+    const test = nginxTest(nginx);
+    expect(test.stderr).toContain('test is successful');
+    expect(test.status).toBe(0);
     // Prometheus scrapes the second gateway too.
     const prometheus = readYaml(join(COMPOSE_FILE, '../deploy/compose/prometheus.yml'))[0]!;
     expect(prometheus.scrape_configs[0].dns_sd_configs[0].names).toContain('gateway-2');
@@ -177,6 +191,9 @@ describe('the compose rules fail on broken copies', () => {
     expect(nginxProblems(nginx.replace('server gateway-2:4000;', ''))).toEqual([
       'nginx-scale.conf: the upstream lacks gateway-2:4000',
     ]);
+    const invalid = nginxTest(nginx.replace('hash $remote_addr consistent;', 'hash $remote_addr sticky;'));
+    expect(invalid.status).toBe(1);
+    expect(invalid.stderr).toContain('invalid parameter "sticky"');
   });
 });
 

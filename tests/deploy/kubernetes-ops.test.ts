@@ -161,6 +161,14 @@ describe('Kubernetes operations', () => {
     }
   });
 
+  it("dev runs NATS, MongoDB and Redis at compose's exact versions", () => {
+    const manifests = manifestsOf('dev');
+    const compose = readYaml(join(ROOT, 'docker-compose.yml'))[0]!.services as Record<string, Manifest>;
+    const images = [find(manifests, 'StatefulSet', 'nats'), find(manifests, 'StatefulSet', 'mongodb'), find(manifests, 'Deployment', 'redis')];
+    expect(images.map((m) => m!.spec.template.spec.containers[0].image)).toEqual([compose.nats!.image, compose.mongodb!.image, compose.redis!.image]);
+    expect(imageProblems(images as Manifest[])).toEqual([]);
+  });
+
   it('prod scrapes every chat pod as job realtime-chat and loads the alert rules of compose, unchanged', () => {
     const manifests = manifestsOf('prod');
     const monitor = find(manifests, 'PodMonitor', 'realtime-chat')!;
