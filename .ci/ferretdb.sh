@@ -1,30 +1,36 @@
 #!/usr/bin/env bash
-# Builds FerretDB v1 (MongoDB wire protocol on PostgreSQL) from its Go module, once, and starts it on
-# 127.0.0.1:27017 unless something already answers there. Used by CI and by developers without Docker.
+# Builds FerretDB v1 (MongoDB wire protocol on PostgreSQL, or on SQLite files with FERRETDB_HANDLER=sqlite) from
+# its Go module, once, and starts it on 127.0.0.1:27017 (FERRETDB_PORT) unless something already answers there. Used by CI and,
+# through scripts/local-infra.sh, by `npm start` and `npm test` on a machine without Docker.
 set -euo pipefail
 
 FERRETDB_VERSION="${FERRETDB_VERSION:-v1.24.2}"
 CACHE_DIR="${CHAT_CACHE_DIR:-$HOME/.cache/realtime-chat}"
 BIN="$CACHE_DIR/ferretdb-$FERRETDB_VERSION"
+HANDLER="${FERRETDB_HANDLER:-postgresql}"
+PORT="${FERRETDB_PORT:-27017}"
 # A bounded pool: PostgreSQL allows 100 connections in all, and tests start several processes.
 PG_URL="${FERRETDB_POSTGRESQL_URL:-postgres://postgres@127.0.0.1:5432/ferretdb?pool_max_conns=50}"
-LOG="$CACHE_DIR/ferretdb.log"
+# Its state file, log and (SQLite) data: under CHAT_DATA_DIR (the project's .data/), else the cache; never the
+# working directory (FerretDB writes state.json there by default).
+DATA_DIR="${CHAT_DATA_DIR:-$CACHE_DIR}"
+LOG="$DATA_DIR/ferretdb.log"
 
-mkdir -p "$CACHE_DIR"
+mkdir -p "$CACHE_DIR" "$DATA_DIR/ferretdb-state"
 
-port_open() { (exec 3<>/dev/tcp/127.0.0.1/27017) 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 # A MongoDB ping with the repository's driver (run from the repository root, after npm ci).
 answers_ping() {
   timeout 20 node -e "
     const { MongoClient } = require('mongodb');
-    const client = new MongoClient('mongodb://127.0.0.1:27017', { serverSelectionTimeoutMS: 5000, socketTimeoutMS: 5000 });
+    const client = new MongoClient('mongodb://127.0.0.1:$PORT', { serverSelectionTimeoutMS: 5000, socketTimeoutMS: 5000 });
     client.connect().then(() => client.db('admin').command({ ping: 1 })).then(() => process.exit(0), () => process.exit(1));
   " >/dev/null 2>&1
 }
 
 if port_open; then
   if answers_ping; then
-    echo "ferretdb: something already answers on 127.0.0.1:27017, reusing it"
+    echo "ferretdb: something already answers on 127.0.0.1:$PORT, reusing it"
     exit 0
   fi
   # FerretDB v1 can wedge under load (it stops answering even pings); ours is safe to restart.
@@ -35,7 +41,7 @@ if port_open; then
     if port_open; then pkill -9 -f "$CACHE_DIR/ferretdb-" || true; fi
     for _ in $(seq 1 50); do port_open || break; sleep 0.1; done
   else
-    echo "ferretdb: something listens on 127.0.0.1:27017 but does not answer MongoDB pings" >&2
+    echo "ferretdb: something listens on 127.0.0.1:$PORT but does not answer MongoDB pings" >&2
     exit 1
   fi
 fi
@@ -56,15 +62,21 @@ if [ ! -x "$BIN" ]; then
   rm -rf "$work"
 fi
 
-# The PostgreSQL backend needs its database; creating it twice is harmless.
-psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ferretdb'" | grep -q 1 \
-  || psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE ferretdb"
+if [ "$HANDLER" = postgresql ]; then
+  # The PostgreSQL backend needs its database; creating it twice is harmless.
+  psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='ferretdb'" | grep -q 1 \
+    || psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE ferretdb"
+  backend=(--handler=postgresql "--postgresql-url=$PG_URL")
+else
+  mkdir -p "$DATA_DIR/ferretdb-sqlite"
+  backend=(--handler=sqlite "--sqlite-url=file:$DATA_DIR/ferretdb-sqlite/")
+fi
 
-echo "ferretdb: starting on 127.0.0.1:27017 (log: $LOG)"
+echo "ferretdb: starting on 127.0.0.1:$PORT on $HANDLER (log: $LOG)"
 nohup "$BIN" \
-  --listen-addr=127.0.0.1:27017 \
-  --handler=postgresql \
-  --postgresql-url="$PG_URL" \
+  --listen-addr=127.0.0.1:$PORT \
+  "${backend[@]}" \
+  --state-dir="$DATA_DIR/ferretdb-state" \
   --telemetry=disable \
   --debug-addr=- \
   --log-level=warn \

@@ -9,10 +9,12 @@ CACHE_DIR="${CHAT_CACHE_DIR:-$HOME/.cache/realtime-chat}"
 PORT="${CHAT_NATS_PORT:-4225}"
 MONITOR_PORT="${CHAT_NATS_MONITOR_PORT:-8225}"
 BIN="$CACHE_DIR/nats-server-$NATS_VERSION"
-DATA="$CACHE_DIR/nats-$PORT"
-LOG="$CACHE_DIR/nats-$PORT.log"
+# Its store and log: under CHAT_DATA_DIR (scripts/local-infra.sh: the project's .data/), else the cache.
+DATA_DIR="${CHAT_DATA_DIR:-$CACHE_DIR}"
+DATA="$DATA_DIR/nats-$PORT"
+LOG="$DATA_DIR/nats-$PORT.log"
 
-mkdir -p "$CACHE_DIR"
+mkdir -p "$CACHE_DIR" "$DATA_DIR"
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # The version a server reports on its monitoring port (empty when nothing answers).
 running_version() { { curl -fsS "http://127.0.0.1:$MONITOR_PORT/varz" 2>/dev/null || true; } | sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' | head -n1; }

@@ -1,10 +1,14 @@
 /**
  * `npm start`: runs every service as its own process, as in production, from the TypeScript sources.
  * Ctrl-C (or SIGTERM) stops them all gracefully; if one dies, the others are stopped and this exits non-zero.
+ *
+ * Without NATS_URL / MONGO_URL / REDIS_URL (and without a Docker engine for `docker compose`), the servers are
+ * started (or reused) on this machine by scripts/local-infra.sh, which says what it started and where.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { localInfra } from '@chat/testing/local-infra';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SERVICES = ['messages', 'presence', 'uploads', 'gateway'] as const;
@@ -12,6 +16,18 @@ const SERVICES = ['messages', 'presence', 'uploads', 'gateway'] as const;
 if (existsSync(`${ROOT}.env`)) process.loadEnvFile(`${ROOT}.env`);
 
 const env: NodeJS.ProcessEnv = { ...process.env };
+if (!env.NATS_URL || !env.MONGO_URL || !env.REDIS_URL) {
+  console.warn('NATS_URL, MONGO_URL or REDIS_URL is not set: using servers on this machine (scripts/local-infra.sh).');
+  const local = localInfra();
+  env.NATS_URL ??= local.NATS_URL;
+  env.MONGO_URL ??= `${local.MONGO_URL}/chat`;
+  env.REDIS_URL ??= local.REDIS_URL;
+}
+// Each service its own ops port (the defaults differ); one OPS_PORT for all of them would collide.
+if (env.OPS_PORT) {
+  console.warn(`OPS_PORT applies to one service; under npm start set GATEWAY_OPS_PORT, MESSAGES_OPS_PORT, … instead (ignoring ${env.OPS_PORT}).`);
+  delete env.OPS_PORT;
+}
 if (!env.JWT_SECRET && !env.JWT_JWKS_URL) {
   if (env.NODE_ENV === 'production') {
     console.error('Set JWT_SECRET or JWT_JWKS_URL.');
@@ -36,9 +52,10 @@ function stopAll(signal: NodeJS.Signals): void {
 }
 
 for (const service of SERVICES) {
+  const opsPort = env[`${service.toUpperCase()}_OPS_PORT`];
   const child = spawn(process.execPath, ['--conditions=source', `services/${service}/src/main.ts`], {
     cwd: ROOT,
-    env,
+    env: opsPort ? { ...env, OPS_PORT: opsPort } : env,
     stdio: 'inherit',
   });
   children.set(service, child);

@@ -146,8 +146,9 @@ describe('docker-compose.yml', () => {
     for (const name of ['nats', 'mongodb', 'redis', 's3', 'jaeger', 'prometheus', 'grafana', 'otel-collector']) {
       expect(services[name], name).toBeDefined();
     }
-    expect(services.nats!.command).toContain('--jetstream');
-    expect(services.nats!.volumes).toEqual(['nats-data:/data']);
+    // JetStream on /data comes from deploy/compose/nats.conf (tests/deploy/nats-config.test.ts).
+    expect(services.nats!.command).toEqual(['--config', '/etc/nats/nats.conf']);
+    expect(services.nats!.volumes).toContain('nats-data:/data');
   });
 
   it('runs the chat services from the Dockerfile, read-only, without capabilities, stopped by SIGTERM', () => {

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chatServices, COMPOSE_FILE, K8S_DIR, kustomizeBuild, type Manifest, OVERLAYS, parseYamlDocuments, readYaml, SECRET_TEMPLATE } from './deploy-files.ts';
-import { composeEnvironments, type Environment, environmentProblems, interpolate, k8sEnvironments } from './environments.ts';
+import { composeDurationMs, composeEnvironments, type Environment, environmentProblems, interpolate, k8sEnvironments, shutdownBudgetProblems } from './environments.ts';
 
 const services = await chatServices();
 const COMPOSE_ENV = { JWT_SECRET: 'compose-test-secret-0123456789', GRAFANA_ADMIN_PASSWORD: 'compose-test-password' };
@@ -47,6 +47,47 @@ describe('service configuration in the deployments', () => {
   it('compose interpolation as docker compose does it', () => {
     expect(interpolate('${A:-x}/${B-y}/${C:-z}/$$', { A: 'a', B: '', C: '' })).toBe('a//z/$');
     expect(() => interpolate('${S:?set S}', {})).toThrow('compose needs S: set S');
+  });
+});
+
+/** The stop against the grace period: Kubernetes' terminationGracePeriodSeconds (30 s unset), compose's stop_grace_period (10 s unset). */
+const k8sStopProblems = (manifests: Manifest[]) => {
+  const grace = new Map(
+    manifests
+      .filter((m) => m.kind === 'Deployment')
+      .map((m) => [m.metadata.name as string, 1000 * (m.spec.template.spec.terminationGracePeriodSeconds ?? 30)]),
+  );
+  return shutdownBudgetProblems(services, k8sEnvironments(manifests, templateKeys, devSecretValues).environments, grace);
+};
+const composeStopProblems = (file: Manifest) => {
+  const grace = new Map(Object.entries(file.services as Record<string, Manifest>).map(([name, service]) => [name, composeDurationMs(service.stop_grace_period ?? '10s')]));
+  return shutdownBudgetProblems(services, composeEnvironments(file, COMPOSE_ENV), grace);
+};
+
+describe('a stop fits the grace period', () => {
+  it('docker-compose.yml: shutdown delay + stop budget + margin within stop_grace_period', () => {
+    expect(composeStopProblems(compose())).toEqual([]);
+  });
+
+  it.each(OVERLAYS)('%s: shutdown delay + stop budget + margin within terminationGracePeriodSeconds', (name) => {
+    expect(k8sStopProblems(overlay(name))).toEqual([]);
+  });
+
+  it('compose durations', () => {
+    expect([composeDurationMs('30s'), composeDurationMs('1m30s'), composeDurationMs('500ms'), composeDurationMs('30')]).toEqual([30_000, 90_000, 500, Number.NaN]);
+  });
+
+  it('fails on a grace period too short, a budget too long, a longer delay', () => {
+    const short = overlay('prod');
+    short.find((m) => m.kind === 'Deployment' && m.metadata.name === 'gateway')!.spec.template.spec.terminationGracePeriodSeconds = 20;
+    expect(k8sStopProblems(short)).toEqual(['gateway: SHUTDOWN_DELAY_MS 5000 + SHUTDOWN_TIMEOUT_MS 20000 + 2000 ms margin exceeds its grace period of 20000 ms']);
+    const long = compose();
+    long.services.messages.environment.SHUTDOWN_TIMEOUT_MS = '25000';
+    long.services.presence.environment.SHUTDOWN_DELAY_MS = '10000';
+    expect(composeStopProblems(long)).toEqual([
+      'messages: SHUTDOWN_DELAY_MS 5000 + SHUTDOWN_TIMEOUT_MS 25000 + 2000 ms margin exceeds its grace period of 30000 ms',
+      'presence: SHUTDOWN_DELAY_MS 10000 + SHUTDOWN_TIMEOUT_MS 20000 + 2000 ms margin exceeds its grace period of 30000 ms',
+    ]);
   });
 });
 

@@ -149,3 +149,40 @@ export function environmentProblems(services: ChatService[], environments: Map<s
   }
   return problems;
 }
+
+/** Compose durations (`30s`, `1m30s`, `500ms`) in milliseconds. */
+export function composeDurationMs(value: string): number {
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value.trim()) return Number.NaN;
+  const unit = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
+  return parts.reduce((sum, [, amount, name]) => sum + Number(amount) * unit[name as keyof typeof unit], 0);
+}
+
+/** What a stopping process needs beside its stop: closing the ops port, flushing traces, exiting. */
+export const STOP_MARGIN_MS = 2000;
+
+/**
+ * Each service's stop against the time the orchestrator gives it after SIGTERM (`graceMs`, before SIGKILL):
+ * SHUTDOWN_DELAY_MS (still serving, not ready) + SHUTDOWN_TIMEOUT_MS (the stop's budget) + a margin must fit.
+ */
+export function shutdownBudgetProblems(services: ChatService[], environments: Map<string, Environment>, graceMs: Map<string, number>): string[] {
+  const problems: string[] = [];
+  for (const { name, schema } of services) {
+    const env = environments.get(name);
+    if (!env) continue;
+    const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value.trim() !== '')));
+    if (!parsed.success) continue; // environmentProblems reports it
+    const config = parsed.data as { NODE_ENV: string; SHUTDOWN_DELAY_MS?: number; SHUTDOWN_TIMEOUT_MS?: number };
+    const delay = config.SHUTDOWN_DELAY_MS ?? (config.NODE_ENV === 'production' ? 5000 : 0);
+    const budget = config.SHUTDOWN_TIMEOUT_MS;
+    const grace = graceMs.get(name);
+    if (budget === undefined) problems.push(`${name}: its configuration has no SHUTDOWN_TIMEOUT_MS: its stop is unbounded`);
+    else if (grace === undefined || Number.isNaN(grace)) problems.push(`${name}: no grace period to check its stop against`);
+    else if (delay + budget + STOP_MARGIN_MS > grace) {
+      problems.push(
+        `${name}: SHUTDOWN_DELAY_MS ${delay} + SHUTDOWN_TIMEOUT_MS ${budget} + ${STOP_MARGIN_MS} ms margin exceeds its grace period of ${grace} ms`,
+      );
+    }
+  }
+  return problems;
+}

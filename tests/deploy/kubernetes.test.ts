@@ -45,6 +45,32 @@ function workloadProblems(manifests: Manifest[]): string[] {
   return problems;
 }
 
+/** nginx's size syntax: bytes, or k/m/g (powers of 1024). */
+const nginxSize = (value: string): number => {
+  const match = /^(\d+)([kmg]?)$/i.exec(value.trim());
+  if (!match) return Number.NaN;
+  return Number(match[1]) * 1024 ** ' kmg'.indexOf((match[2] || ' ').toLowerCase());
+};
+/** Multipart framing of one file part: boundaries and part headers, a few hundred bytes; 64 KiB is ample. */
+const MULTIPART_OVERHEAD = 64 * 1024;
+
+/**
+ * The Ingress's proxy-body-size against the uploads' MAX_FILE_SIZE: above it (plus the multipart framing), or
+ * nginx refuses uploads the service takes, with HTML; not far above (2 MiB), or it has drifted from it.
+ */
+function bodySizeProblems(manifests: Manifest[]): string[] {
+  const annotation = find(manifests, 'Ingress', 'gateway')?.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-body-size'];
+  const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('uploads-config'));
+  const maxFileSize = Number(config?.data?.MAX_FILE_SIZE);
+  if (annotation === undefined) return ['the gateway Ingress has no proxy-body-size (nginx would refuse uploads over 1 MiB)'];
+  if (!Number.isInteger(maxFileSize)) return ['uploads-config has no MAX_FILE_SIZE'];
+  const limit = nginxSize(String(annotation));
+  if (Number.isNaN(limit)) return [`proxy-body-size ${annotation} is not an nginx size`];
+  if (limit < maxFileSize + MULTIPART_OVERHEAD) return [`proxy-body-size ${annotation} (${limit} B) is below MAX_FILE_SIZE ${maxFileSize} + multipart overhead: nginx would refuse uploads the service takes`];
+  if (limit > maxFileSize + 2 * 1024 * 1024) return [`proxy-body-size ${annotation} (${limit} B) is more than 2 MiB over MAX_FILE_SIZE ${maxFileSize}: derive it from MAX_FILE_SIZE`];
+  return [];
+}
+
 describe('kustomize overlays', () => {
   it.each(OVERLAYS)('%s: the build validates against the Kubernetes schemas', (overlay) => {
     const result = checkK8s({ yaml: built.get(overlay)! });
@@ -85,6 +111,10 @@ describe('kustomize overlays', () => {
     expect(annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe('$remote_addr');
     expect(annotations['nginx.ingress.kubernetes.io/affinity']).toBeUndefined();
     expect(ingress.spec.rules[0].http.paths[0].backend.service.name).toBe('gateway');
+  });
+
+  it.each(OVERLAYS)('%s: the Ingress takes every upload the uploads service takes, so that the service refuses larger ones', (overlay) => {
+    expect(bodySizeProblems(manifestsOf(overlay))).toEqual([]);
   });
 
   it.each(OVERLAYS)('%s: only the gateway is open to traffic from outside the chat pods', (overlay) => {
@@ -143,6 +173,18 @@ describe('the checks fail on broken copies', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('unknown kind apps/v1, Kind=Deploymnet');
     expect(result.stderr).toContain('/resources/limits/memory');
+  });
+
+  it('a proxy body size that drifted from MAX_FILE_SIZE, either way, is reported', () => {
+    const raised = manifestsOf('prod');
+    raised.find((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('uploads-config'))!.data.MAX_FILE_SIZE = String(20 * 1024 * 1024);
+    expect(bodySizeProblems(raised)).toEqual([expect.stringMatching(/^proxy-body-size 11m \(11534336 B\) is below MAX_FILE_SIZE 20971520/)]);
+    const oversized = manifestsOf('prod');
+    find(oversized, 'Ingress', 'gateway')!.metadata.annotations['nginx.ingress.kubernetes.io/proxy-body-size'] = '100m';
+    expect(bodySizeProblems(oversized)).toEqual([expect.stringMatching(/more than 2 MiB over MAX_FILE_SIZE/)]);
+    const exact = manifestsOf('dev');
+    find(exact, 'Ingress', 'gateway')!.metadata.annotations['nginx.ingress.kubernetes.io/proxy-body-size'] = '10m';
+    expect(bodySizeProblems(exact)).toEqual([expect.stringMatching(/below MAX_FILE_SIZE 10485760 \+ multipart overhead/)]);
   });
 
   it('a manifest file that is broken fails the files check', () => {

@@ -1,4 +1,14 @@
-import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
+import {
+  connect,
+  credsAuthenticator,
+  nkeyAuthenticator,
+  type Authenticator,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+  type TlsOptions,
+} from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import { ServiceError } from '@nats-io/services';
 import { ChatError, ErrorPayloadSchema, toChatError, type Channel } from '@chat/contracts';
@@ -14,7 +24,49 @@ export interface BusOptions {
   logger: Logger;
   /** How long the first connect may take before start-up fails. */
   connectTimeoutMs?: number;
+  /** Credentials and TLS (`natsAuth(config)` of `@chat/config`); none: an open NATS. */
+  auth?: BusAuth;
 }
+
+/** How the connection authenticates: at most one of a .creds file, an NKey seed, a user and password, a token. */
+export interface BusAuth {
+  /** Path of a .creds file (user JWT + NKey seed). */
+  credsFile?: string;
+  /** An NKey user seed (`SU…`) or the path of a file holding one. */
+  nkeySeed?: string;
+  user?: string;
+  password?: string;
+  token?: string;
+  /** TLS with these files (paths); an empty object asks for TLS with the system's CAs. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+}
+
+const NKEY_USER_SEED = /^SU[A-Z2-7]{56}$/;
+
+function readSecretFile(path: string, what: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new Error(`cannot read ${what} ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The client's options for `auth`, and a description of it for error messages (never the secret). */
+function connectionAuth(auth: BusAuth): { options: { authenticator?: Authenticator; user?: string; pass?: string; token?: string; tls?: TlsOptions }; method: string } {
+  if (auth.credsFile) return { options: { authenticator: credsAuthenticator(readSecretFile(auth.credsFile, 'NATS credentials file')), ...tlsOf(auth) }, method: `credentials file ${auth.credsFile}` };
+  if (auth.nkeySeed) {
+    const inline = NKEY_USER_SEED.test(auth.nkeySeed.trim());
+    const seed = inline ? new TextEncoder().encode(auth.nkeySeed.trim()) : readSecretFile(auth.nkeySeed, 'NATS NKey seed file');
+    const text = new TextDecoder().decode(seed).trim();
+    if (!NKEY_USER_SEED.test(text)) throw new Error(`the NATS NKey seed${inline ? '' : ` in ${auth.nkeySeed}`} is not a user seed (SU…)`);
+    return { options: { authenticator: nkeyAuthenticator(new TextEncoder().encode(text)), ...tlsOf(auth) }, method: 'NKey seed' };
+  }
+  if (auth.user) return { options: { user: auth.user, pass: auth.password ?? '', ...tlsOf(auth) }, method: `user ${auth.user}` };
+  if (auth.token) return { options: { token: auth.token, ...tlsOf(auth) }, method: 'token' };
+  return { options: tlsOf(auth), method: 'no credentials' };
+}
+
+const tlsOf = (auth: BusAuth): { tls?: TlsOptions } => (auth.tls ? { tls: { ...auth.tls } } : {});
 
 export interface PublishOptions {
   /** JetStream dedupe id (`Nats-Msg-Id`): a second publish with it inside the window is a no-op. */
@@ -45,10 +97,12 @@ export class Bus {
     this.#logger = logger;
   }
 
-  static async connect({ servers, name, logger, connectTimeoutMs = 5000 }: BusOptions): Promise<Bus> {
+  static async connect({ servers, name, logger, connectTimeoutMs = 5000, auth = {} }: BusOptions): Promise<Bus> {
+    const { options: authOptions, method } = connectionAuth(auth);
     let nc: NatsConnection;
     try {
       nc = await connect({
+        ...authOptions,
         servers,
         name,
         timeout: connectTimeoutMs,
@@ -62,7 +116,15 @@ export class Bus {
         noAsyncTraces: true,
       });
     } catch (error) {
-      throw new Error(`cannot connect to NATS at ${servers.join(', ')}: ${(error as Error).message}`, { cause: error });
+      const reason = (error as Error).message;
+      // The server answers a missing, wrong or unauthorised identity alike ("Authorization Violation").
+      const refused = /authori[sz]ation|authentication|permissions violation/i.test(reason);
+      const hint = !refused
+        ? ''
+        : method === 'no credentials'
+          ? ' (it requires credentials: set NATS_CREDS, NATS_NKEY_SEED, NATS_USER and NATS_PASSWORD, or NATS_TOKEN)'
+          : ` (it refused this service's ${method})`;
+      throw new Error(`cannot connect to NATS at ${servers.join(', ')}: ${reason}${hint}`, { cause: error });
     }
     const log = logger.child({ component: 'bus' });
     void (async () => {

@@ -4,23 +4,31 @@ import { ChatError, validationError } from '@chat/contracts';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+type Refusal = (error: z.ZodError, subject: string) => Error;
+const invalidPayload =
+  (where: string): Refusal =>
+  (error, subject) =>
+    validationError(error, `payload ${where} ${subject}`);
+
+function parseJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Validates before encoding: a service never puts a payload on the bus that its contract refuses. */
-export function encode<T>(schema: z.ZodType<T>, payload: T, subject: string): Uint8Array {
+export function encode<T>(schema: z.ZodType<T>, payload: T, subject: string, refuse: Refusal = invalidPayload('for')): Uint8Array {
   const result = schema.safeParse(payload);
-  if (!result.success) throw validationError(result.error, `payload for ${subject}`);
+  if (!result.success) throw refuse(result.error, subject);
   return encoder.encode(JSON.stringify(payload));
 }
 
 /** Decodes and validates what arrived; a malformed payload throws a `VALIDATION_ERROR`. */
-export function decode<T>(schema: z.ZodType<T>, data: Uint8Array, subject: string): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(decoder.decode(data));
-  } catch {
-    json = undefined;
-  }
-  const result = schema.safeParse(json);
-  if (!result.success) throw validationError(result.error, `payload on ${subject}`);
+export function decode<T>(schema: z.ZodType<T>, data: Uint8Array, subject: string, refuse: Refusal = invalidPayload('on')): T {
+  const result = schema.safeParse(parseJson(data));
+  if (!result.success) throw refuse(result.error, subject);
   return result.data;
 }
 
@@ -44,22 +52,14 @@ export class InvalidReplyError extends ChatError {
   }
 }
 
+const invalidReply: Refusal = (error, subject) => new InvalidReplyError(subject, error);
+
 /** `encode` for a reply: a reply its schema refuses throws an `InvalidReplyError`. */
 export function encodeReply<T>(schema: z.ZodType<T>, payload: T, subject: string): Uint8Array {
-  const result = schema.safeParse(payload);
-  if (!result.success) throw new InvalidReplyError(subject, result.error);
-  return encoder.encode(JSON.stringify(payload));
+  return encode(schema, payload, subject, invalidReply);
 }
 
 /** `decode` for a reply: one its schema refuses (or that is not JSON) throws an `InvalidReplyError`. */
 export function decodeReply<T>(schema: z.ZodType<T>, data: Uint8Array, subject: string): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(decoder.decode(data));
-  } catch {
-    json = undefined;
-  }
-  const result = schema.safeParse(json);
-  if (!result.success) throw new InvalidReplyError(subject, result.error);
-  return result.data;
+  return decode(schema, data, subject, invalidReply);
 }

@@ -1,5 +1,5 @@
 export { Bus } from './bus.ts';
-export type { BusOptions, PublishOptions, SubscribeOptions } from './bus.ts';
+export type { BusAuth, BusOptions, PublishOptions, SubscribeOptions } from './bus.ts';
 export { decode, decodeReply, encode, encodeReply, InvalidReplyError } from './codec.ts';
 export { ensureConsumer, ensureStream } from './streams.ts';
 export { ensureChatStreams } from './chat-streams.ts';

@@ -34,11 +34,66 @@ export const busEnv = {
   CHAT_NAMESPACE: NamespaceSchema.default('chat'),
   /** Copies JetStream keeps of each stream: 3 on a NATS cluster of 3 or more, 1 on a single server. */
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  // How this service proves who it is to NATS: at most one of a .creds file (JWT + NKey seed, decentralised
+  // auth), an NKey seed, a user and password, a token. Unset: no credentials (a NATS open to its network).
+  /** Path of a .creds file (the user JWT and its NKey seed, as `nsc` writes it). */
+  NATS_CREDS: z.string().optional(),
+  /** An NKey user seed (`SU…`), or the path of a file holding one. */
+  NATS_NKEY_SEED: z.string().optional(),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  NATS_TOKEN: z.string().optional(),
+  /** TLS: the CA that signed the server's certificate (path); any of the NATS_TLS_* (or a tls:// URL) turns TLS on. */
+  NATS_TLS_CA: z.string().optional(),
+  /** TLS client certificate and its key (paths), for servers that verify clients (`verify: true`). */
+  NATS_TLS_CERT: z.string().optional(),
+  NATS_TLS_KEY: z.string().optional(),
   LOG_LEVEL: logLevel,
   /** `pretty` for people, `json` for collectors; unset: pretty outside production. */
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   NODE_ENV: nodeEnv,
 };
+
+type NatsAuthEnv = Partial<
+  Record<'NATS_CREDS' | 'NATS_NKEY_SEED' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TOKEN' | 'NATS_TLS_CA' | 'NATS_TLS_CERT' | 'NATS_TLS_KEY', string | undefined>
+>;
+
+/**
+ * The refinement that goes with `busEnv`, in every service's schema (`.superRefine(...natsAuthRules)`): at most one way to authenticate, a user
+ * with its password, a client certificate with its key. Each problem is reported with any other.
+ */
+const natsAuthProblems = (config: NatsAuthEnv, ctx: z.RefinementCtx): void => {
+  const methods = (['NATS_CREDS', 'NATS_NKEY_SEED', 'NATS_USER', 'NATS_TOKEN'] as const).filter((key) => config[key]);
+  if (methods.length > 1) {
+    ctx.addIssue({ code: 'custom', path: [methods[1]!], message: `set at most one of NATS_CREDS, NATS_NKEY_SEED, NATS_USER (with NATS_PASSWORD) and NATS_TOKEN; ${methods.join(' and ')} are set` });
+  }
+  for (const [first, second] of [
+    ['NATS_USER', 'NATS_PASSWORD'],
+    ['NATS_TLS_CERT', 'NATS_TLS_KEY'],
+  ] as const) {
+    if (Boolean(config[first]) !== Boolean(config[second])) {
+      ctx.addIssue({ code: 'custom', path: [config[first] ? second : first], message: `set both ${first} and ${second}, or neither` });
+    }
+  }
+};
+
+export const natsAuthRules: [typeof natsAuthProblems, { when: () => boolean }] = [natsAuthProblems, { when: () => true }];
+
+/** The connection settings `Bus.connect` takes (`auth`), from a configuration parsed with `busEnv`. */
+export const natsAuth = (config: NatsAuthEnv) => ({
+  ...(config.NATS_CREDS ? { credsFile: config.NATS_CREDS } : {}),
+  ...(config.NATS_NKEY_SEED ? { nkeySeed: config.NATS_NKEY_SEED } : {}),
+  ...(config.NATS_USER && config.NATS_PASSWORD ? { user: config.NATS_USER, password: config.NATS_PASSWORD } : {}),
+  ...(config.NATS_TOKEN ? { token: config.NATS_TOKEN } : {}),
+  ...(config.NATS_TLS_CA || config.NATS_TLS_CERT
+    ? {
+        tls: {
+          ...(config.NATS_TLS_CA ? { caFile: config.NATS_TLS_CA } : {}),
+          ...(config.NATS_TLS_CERT && config.NATS_TLS_KEY ? { certFile: config.NATS_TLS_CERT, keyFile: config.NATS_TLS_KEY } : {}),
+        },
+      }
+    : {}),
+});
 
 /** Whether logs should be pretty, from `LOG_FORMAT` and `NODE_ENV`. */
 export const prettyLogs = (config: { LOG_FORMAT?: 'pretty' | 'json' | undefined; NODE_ENV: string }): boolean =>
@@ -58,6 +113,11 @@ export const opsEnv = (defaultOpsPort: number) => ({
   OPS_HOST: z.string().min(1).default('0.0.0.0'),
   /** Unset: 5 s in production (endpoint removal takes a moment in Kubernetes), none elsewhere. */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(120_000).optional(),
+  /**
+   * How long the stop after the delay may take: its steps share it, and a stop that overruns it is cut short
+   * (exit 1). SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS must stay under the orchestrator's grace period (30 s).
+   */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(20_000),
 });
 
 /** The shutdown delay in force for a parsed configuration. */

@@ -1,2 +1,3 @@
 export { runService } from './run-service.ts';
 export type { RunningService, RunServiceOptions } from './run-service.ts';
+export { StopDeadline } from './stop-deadline.ts';

@@ -12,11 +12,13 @@ interface BaseConfig {
   /** The ops port's listen address (default all interfaces). */
   OPS_HOST?: string | undefined;
   SHUTDOWN_DELAY_MS?: number | undefined;
+  /** The stop's budget (default 20 s): a stop that overruns it is cut short. */
+  SHUTDOWN_TIMEOUT_MS?: number | undefined;
 }
 
 /** A started service, as `runService` drives it. */
 export interface RunningService {
-  /** Stops taking new work, finishes what is in flight, closes connections. */
+  /** Stops taking new work, finishes what is in flight, closes connections; within SHUTDOWN_TIMEOUT_MS, or it is cut short. */
   stop(): Promise<void>;
   /** Served at /metrics on the ops port (default: the process's own metrics only). */
   metrics?: Registry;
@@ -34,13 +36,15 @@ export interface RunServiceOptions<C extends BaseConfig> {
   start: (config: C, logger: Logger) => Promise<RunningService>;
 }
 
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
+
 /** EX_CONFIG from sysexits.h: the configuration is wrong, restarting will not help. */
 const EXIT_CONFIG = 78;
 
 /**
  * The whole life of a service process: configuration (exit 78 naming every problem), tracing, logger, start
  * (exit 1 with the reason), the ops port, and a graceful stop on SIGINT/SIGTERM: not ready at once, then after
- * the shutdown delay the service finishes its work and exits. A promise rejection nothing handles is logged at
+ * the shutdown delay the service finishes its work and exits, within SHUTDOWN_TIMEOUT_MS (else exit 1). A promise rejection nothing handles is logged at
  * error level and the service keeps serving. Only `main.ts` files call this; nothing else handles signals or
  * process-wide errors.
  */
@@ -94,7 +98,20 @@ export async function runService<C extends BaseConfig>({ name, loadConfig, start
       let code = 0;
       try {
         await new Promise((resolve) => setTimeout(resolve, delay));
-        await service.stop();
+        // Bounded, so that the process ends before the orchestrator's grace period does (SIGKILL, no logs).
+        const budget = config.SHUTDOWN_TIMEOUT_MS ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+        let timer: NodeJS.Timeout | undefined;
+        const finished = await Promise.race([
+          service.stop().then(() => true),
+          new Promise<false>((resolve) => {
+            timer = setTimeout(() => resolve(false), budget);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (!finished) {
+          logger.error({ budgetMs: budget }, 'stop did not finish within SHUTDOWN_TIMEOUT_MS; exiting without it');
+          code = 1;
+        }
       } catch (error) {
         logger.error({ err: error }, 'shutdown failed');
         code = 1;

@@ -7,3 +7,5 @@ export type { TokenOptions } from './tokens.ts';
 export { collectEvents, connectClient, emitWithAck, nextEvent, waitFor } from './sockets.ts';
 export type { ChatClient, ConnectOptions } from './sockets.ts';
 export { CuttableProxy } from './cuttable-proxy.ts';
+export { natsServerBin, startNatsServer } from './nats-server.ts';
+export type { OwnNatsServer } from './nats-server.ts';

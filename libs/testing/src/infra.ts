@@ -1,6 +1,9 @@
+import { hasDockerEngine, localInfra } from './local-infra.ts';
+
 /**
- * Where the tests' NATS (with JetStream), MongoDB and Redis are: from NATS_URL / MONGO_URL / REDIS_URL when set,
- * otherwise started with testcontainers, otherwise one error that says how to provide them.
+ * Where the tests' NATS (with JetStream), MongoDB and Redis are: from NATS_URL / MONGO_URL / REDIS_URL when set;
+ * otherwise started with testcontainers when there is a Docker engine, else on this machine by
+ * `scripts/local-infra.sh` (as `.ci/run` does); otherwise one error that says how to provide them.
  */
 export interface InfraUrls {
   natsUrl: string;
@@ -34,6 +37,14 @@ export async function startInfra(env: Record<string, string | undefined> = proce
   const stop = async () => {
     await Promise.allSettled(stops.map((s) => s()));
   };
+  if ((!given.natsUrl || !given.mongoUrl || !given.redisUrl) && !hasDockerEngine(env)) {
+    const local = localInfra();
+    return {
+      urls: { natsUrl: given.natsUrl ?? local.NATS_URL, mongoUrl: mongoServerUrl(given.mongoUrl ?? local.MONGO_URL), redisUrl: given.redisUrl ?? local.REDIS_URL },
+      // Left running for the next run (and for `npm start`), as the script says.
+      stop: async () => undefined,
+    };
+  }
   try {
     const urls: InfraUrls = {
       natsUrl: given.natsUrl ?? (await startNats(stops)),

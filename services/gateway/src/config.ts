@@ -3,7 +3,7 @@ import { z } from 'zod';
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 import { DEFAULT_MESSAGE_PARTITIONS, DEFAULT_PRESENCE_HEARTBEAT_MS } from '@chat/contracts';
 import { RateLimitsSettingSchema } from './limits/policy.ts';
-import { bothOrNeither, busEnv, exactlyOneJwtKey, headersWithinRequest, httpTimeoutsEnv, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
+import { bothOrNeither, busEnv, natsAuthRules, exactlyOneJwtKey, headersWithinRequest, httpTimeoutsEnv, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
 
 export const GatewayConfigSchema = z
   .object({
@@ -64,6 +64,7 @@ export const GatewayConfigSchema = z
     /** The uploads service, which `POST /api/common/upload` and downloads are streamed to. */
     UPLOADS_URL: url(['http', 'https']).default('http://127.0.0.1:4300'),
   })
+  .superRefine(...natsAuthRules)
   .refine(...exactlyOneJwtKey)
   .refine(...headersWithinRequest)
   .refine(...bothOrNeither('SOCKET_ADMIN_UI_USERNAME', 'SOCKET_ADMIN_UI_PASSWORD_HASH'));

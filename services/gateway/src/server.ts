@@ -2,11 +2,12 @@ import Fastify from 'fastify';
 import cors from '@fastify/cors';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Server } from 'socket.io';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { busNames, FindByClientMessageIdResponseSchema } from '@chat/contracts';
 import { verifierFromEnv } from '@chat/auth';
-import { httpServerTimeouts } from '@chat/config';
+import { httpServerTimeouts, natsAuth } from '@chat/config';
 import { Bus, ensureChatStreams } from '@chat/bus';
+import { StopDeadline } from '@chat/runtime';
 import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { GatewayConfig } from './config.ts';
@@ -30,6 +31,11 @@ import type { ChatServer } from './socket/types.ts';
 
 export const GATEWAY_VERSION = '0.1.0';
 
+/** What a stop keeps for its steps after the sends in flight: receipts (3.5 + 2 s), transports, the rest. */
+const STOP_TAIL_MS = 9000;
+/** How long client transports get to close by themselves before their connections are destroyed. */
+const TRANSPORT_CLOSE_MS = 2000;
+
 export interface Gateway {
   /** The port it listens on (useful with SOCKET_PORT=0). */
   readonly port: number;
@@ -39,7 +45,8 @@ export interface Gateway {
   readonly readiness: Record<string, ReadinessCheck>;
   /**
    * Stops gracefully: no new connections; sends in flight get their answer; then every socket's connection is
-   * closed (clients reconnect, to another gateway), receipts are flushed and NATS is drained.
+   * closed (clients reconnect, to another gateway), receipts are flushed and NATS is drained. Within
+   * SHUTDOWN_TIMEOUT_MS, whatever the clients do.
    */
   stop(): Promise<void>;
 }
@@ -48,7 +55,7 @@ export interface Gateway {
 /** Starts the gateway; rejects (having closed what it opened) when NATS is unreachable or the port is taken. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   const verifier = verifierFromEnv(config);
-  const bus = await Bus.connect({ servers: config.NATS_URL, name: 'gateway', logger });
+  const bus = await Bus.connect({ servers: config.NATS_URL, name: 'gateway', logger, auth: natsAuth(config) });
   // The server-wide request timeout is the uploads' (the longest); REST routes hold requests to HTTP_REQUEST_TIMEOUT_MS.
   const app = Fastify({
     logger: false,
@@ -140,6 +147,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       sendAckTimeoutMs: config.SEND_ACK_TIMEOUT_MS,
     });
 
+    // Every TCP connection (HTTP, long-polling, upgraded websockets), so that a stop can end the ones that linger.
+    const connections = new Set<Socket>();
+    app.server.on('connection', (connection: Socket) => {
+      connections.add(connection);
+      connection.once('close', () => connections.delete(connection));
+    });
+    const connectionsClosed = async () => {
+      while (connections.size > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+    };
+
     await app.listen({ port: config.SOCKET_PORT, host: config.HOST });
     const { port } = app.server.address() as AddressInfo;
     logger.info({ port, namespace: config.CHAT_NAMESPACE }, 'gateway listening');
@@ -151,24 +168,35 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       metrics: metrics.registry,
       readiness: { nats: async () => bus.connected },
       async stop() {
+        // Every step is bounded and they share SHUTDOWN_TIMEOUT_MS (less a second, so that runService's cut-off
+        // never fires): a client that stopped reading (a suspended phone) or a slow NATS cannot hold the stop past
+        // the orchestrator's grace period. Steps that run out are logged and left behind.
+        const deadline = new StopDeadline(config.SHUTDOWN_TIMEOUT_MS - 1000, logger);
         // Stop accepting connections and sends; the sends in flight finish, everything else keeps working.
         acceptingSends = false;
         app.server.close();
-        await pending.idle(config.SEND_ACK_TIMEOUT_MS);
+        await pending.idle(Math.min(config.SEND_ACK_TIMEOUT_MS, deadline.remaining(STOP_TAIL_MS)));
         // What was emitted is receipted before the sockets go, so that a client reconnecting elsewhere is replayed
         // only what it has not seen: first while deliveries still flow, then, with nothing new emitted, what came
         // meanwhile. Sockets go without deliveries only for that second, short wait, and not for long at worst.
-        await receipts.settle((seqs) => commands.applied(seqs, 3000));
+        await deadline.bound('settling receipts', () => receipts.settle((seqs) => commands.applied(seqs, 3000)), 3500);
         deliveries.stopReceiving();
-        await receipts.close((seqs) => commands.applied(seqs, 1500));
+        await deadline.bound('closing receipts', () => receipts.close((seqs) => commands.applied(seqs, 1500)), 2000);
         // Closing the transport, not a Socket.IO disconnect (which clients take as final), makes them reconnect
-        // by themselves: to another gateway, once this one is out of the load balancer.
+        // by themselves: to another gateway, once this one is out of the load balancer. A transport with unsent
+        // packets closes only once they are written, and a websocket waits up to 30 s for the peer's close frame:
+        // a client that stopped reading would hold both. Whatever connection is still open after a moment is
+        // destroyed (the client sees a dropped connection and reconnects all the same).
         for (const socket of io.sockets.sockets.values()) socket.conn.close();
-        await io.close();
-        await app.close();
-        await presence?.close();
+        if (!(await deadline.bound('closing client transports', connectionsClosed(), TRANSPORT_CLOSE_MS))) {
+          logger.warn({ connections: connections.size }, 'destroying client connections that did not close');
+        }
+        for (const connection of connections) connection.destroy();
+        await deadline.bound('closing Socket.IO', io.close(), 1000);
+        await deadline.bound('closing HTTP', app.close(), 1000);
+        await deadline.bound('closing presence', async () => presence?.close(), 1000);
         limitsRedis?.disconnect();
-        await bus.drain();
+        if (!(await deadline.bound('draining NATS', bus.drain(), 2000))) await bus.close().catch(() => undefined);
         logger.info('gateway stopped');
       },
     };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MESSAGE_PARTITIONS } from '@chat/contracts';
-import { busEnv, loadConfig, opsEnv, positiveInt, url } from '@chat/config';
+import { busEnv, natsAuthRules, loadConfig, opsEnv, positiveInt, url } from '@chat/config';
 import { FAILPOINT_NAMES, isValidFailpointSpec } from './failpoints.ts';
 
 export const MessagesConfigSchema = z.object({
@@ -28,7 +28,7 @@ export const MessagesConfigSchema = z.object({
     .string()
     .optional()
     .refine((spec) => isValidFailpointSpec(spec), `must be a comma-separated list of ${FAILPOINT_NAMES.map((n) => `${n}=kill`).join(' / ')} or send.insert=error:<clientMessageId>`),
-});
+}).superRefine(...natsAuthRules);
 export type MessagesConfig = z.output<typeof MessagesConfigSchema>;
 
 export const loadMessagesConfig = (env?: Record<string, string | undefined>): MessagesConfig =>

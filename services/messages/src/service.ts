@@ -27,6 +27,7 @@ import {
   ensureConsumer,
   type DurableWorker,
 } from '@chat/bus';
+import { natsAuth } from '@chat/config';
 import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
@@ -75,7 +76,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     const profiles = new ProfileStore(mongo.db(), logger);
     await store.ensureIndexes();
 
-    bus = await Bus.connect({ servers: config.NATS_URL, name: 'messages', logger });
+    bus = await Bus.connect({ servers: config.NATS_URL, name: 'messages', logger, auth: natsAuth(config) });
     // Partitions are pinned-client priority groups: say so plainly on an older server instead of failing later.
     const version = bus.nc.info?.version ?? '0.0.0';
     const [major = 0, minor = 0] = version.split('.').map(Number);

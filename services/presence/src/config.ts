@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PRESENCE_GATEWAY_TTL_MS } from '@chat/contracts';
-import { busEnv, loadConfig, opsEnv, positiveInt, url } from '@chat/config';
+import { busEnv, natsAuthRules, loadConfig, opsEnv, positiveInt, url } from '@chat/config';
 
 export const PresenceConfigSchema = z
   .object({
@@ -17,6 +17,7 @@ export const PresenceConfigSchema = z
     /** How often to look for silent gateways. */
     PRESENCE_SWEEP_INTERVAL_MS: positiveInt(2_000),
   })
+  .superRefine(...natsAuthRules)
   .transform(({ PRESENCE_KEY_PREFIX, ...config }) => ({
     ...config,
     PRESENCE_KEY_PREFIX: PRESENCE_KEY_PREFIX ?? `${config.CHAT_NAMESPACE}:presence:`,

@@ -6,6 +6,7 @@ import {
   type UserPresence,
 } from '@chat/contracts';
 import { addEndpoint, Bus, createService } from '@chat/bus';
+import { natsAuth } from '@chat/config';
 import type { Logger } from '@chat/logger';
 import { Counter, createMetricsRegistry, requestCounter, type ReadinessCheck, type Registry } from '@chat/telemetry';
 import type { PresenceConfig } from './config.ts';
@@ -30,7 +31,7 @@ export async function startPresenceService(config: PresenceConfig, logger: Logge
   const store = await PresenceStore.connect({ url: config.REDIS_URL, prefix: config.PRESENCE_KEY_PREFIX, logger });
   let bus: Bus | undefined;
   try {
-    bus = await Bus.connect({ servers: config.NATS_URL, name: 'presence', logger });
+    bus = await Bus.connect({ servers: config.NATS_URL, name: 'presence', logger, auth: natsAuth(config) });
     const names = busNames(config.CHAT_NAMESPACE).presence;
     const connectedBus = bus;
     // Core NATS, to the gateways whose sockets watch that user (no subscriber: dropped by the server).

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_ALLOWED_FILE_TYPES, DEFAULT_MAX_FILE_SIZE, MimeTypeSchema } from '@chat/contracts';
-import { bothOrNeither, busEnv, exactlyOneJwtKey, headersWithinRequest, httpTimeoutsEnv, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
+import { bothOrNeither, busEnv, natsAuthRules, exactlyOneJwtKey, headersWithinRequest, httpTimeoutsEnv, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
@@ -43,6 +43,7 @@ export const UploadsConfigSchema = z
     /** How long a presigned download URL is valid. */
     S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   })
+  .superRefine(...natsAuthRules)
   .refine(...exactlyOneJwtKey)
   .refine(...headersWithinRequest)
   .refine(...bothOrNeither('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'));

@@ -4,7 +4,7 @@ import { MongoClient } from 'mongodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { busNames, GetUploadResponseSchema, type UploadRecord } from '@chat/contracts';
 import { verifierFromEnv } from '@chat/auth';
-import { httpServerTimeouts } from '@chat/config';
+import { httpServerTimeouts, natsAuth } from '@chat/config';
 import { addEndpoint, Bus, createService, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
@@ -82,7 +82,7 @@ export async function startUploadsService(config: UploadsConfig, logger: Logger)
   try {
     const store = new UploadStore(mongo.db());
     await store.ensureIndexes();
-    bus = await Bus.connect({ servers: config.NATS_URL, name: 'uploads', logger });
+    bus = await Bus.connect({ servers: config.NATS_URL, name: 'uploads', logger, auth: natsAuth(config) });
     const names = busNames(config.CHAT_NAMESPACE);
     await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
     const connected = bus;
