@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chatServices, K8S_DIR, kustomizeBuild, type Manifest, OVERLAYS, parseYamlDocuments, readYaml, ROOT, SECRET_TEMPLATE } from './deploy-files.ts';
+import { chatServices, checkK8s, K8S_DIR, kustomizeBuild, type Manifest, OVERLAYS, parseYamlDocuments, readYaml, ROOT, SECRET_TEMPLATE, toYaml } from './deploy-files.ts';
 import { type Environment, k8sEnvironments } from './environments.ts';
 import { type Destination, egressAllows, type Labels } from './network-policies.ts';
 
@@ -224,6 +224,18 @@ describe('the operations checks fail on broken copies', () => {
     // A rule with neither destinations nor ports admits everything.
     find(open, 'NetworkPolicy', 'egress-dns')!.spec.egress[0] = {};
     expect(egressProblems('dev', open)).toEqual(expect.arrayContaining(['messages → internet: allowed but not needed', 'otel-collector → mongodb: allowed but not needed']));
+  });
+
+  it('a PrometheusRule or PodMonitor with an unknown field or a wrong type (deploy-check knows their Go types)', () => {
+    const manifests = manifestsOf('prod');
+    const rule = find(manifests, 'PrometheusRule', 'realtime-chat')!;
+    rule.spec.groups[0].rules[0].alrt = rule.spec.groups[0].rules[0].alert;
+    const monitor = find(manifests, 'PodMonitor', 'realtime-chat')!;
+    monitor.spec.podMetricsEndpoints = { port: 'ops' };
+    const result = checkK8s({ yaml: toYaml([rule, monitor]) });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/document 1 \(PrometheusRule realtime-chat\): \/spec\/groups\/0\/rules\/0: additional properties 'alrt' not allowed/);
+    expect(result.stderr).toMatch(/document 2 \(PodMonitor realtime-chat\): \/spec\/podMetricsEndpoints: got object, want array/);
   });
 
   it('prod images on latest, on no tag, or on a floating version', () => {
