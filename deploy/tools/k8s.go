@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -144,8 +145,20 @@ type k8sValidator struct {
 	schemas map[schema.GroupVersionKind]*jsonschema.Schema
 }
 
+// newK8sValidator knows the kinds of k8s.io/api and, from the prometheus-operator's own Go types (the source of its
+// CRDs), monitoring.coreos.com/v1 (PrometheusRule and the rest), which the prod overlay ships.
 func newK8sValidator() *k8sValidator {
-	return &k8sValidator{types: scheme.Scheme.AllKnownTypes(), schemas: map[schema.GroupVersionKind]*jsonschema.Schema{}}
+	types := scheme.Scheme.AllKnownTypes()
+	operator := runtime.NewScheme()
+	if err := monitoringv1.AddToScheme(operator); err != nil {
+		panic(err)
+	}
+	for gvk, t := range operator.AllKnownTypes() {
+		if gvk.Group == monitoringv1.SchemeGroupVersion.Group {
+			types[gvk] = t
+		}
+	}
+	return &k8sValidator{types: types, schemas: map[schema.GroupVersionKind]*jsonschema.Schema{}}
 }
 
 func (v *k8sValidator) schemaFor(gvk schema.GroupVersionKind) (*jsonschema.Schema, error) {

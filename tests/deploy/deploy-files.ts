@@ -1,6 +1,6 @@
 /**
- * What the deployment tests share: the offline checkers that deploy/tools/install.sh builds (kustomize and
- * deploy-check), the deployment files parsed as YAML, and the chat services with their configuration schemas.
+ * What the deployment tests share: the offline checkers that deploy/tools/install.sh builds (kustomize, promtool
+ * and deploy-check), the deployment files parsed as YAML, and the chat services with their configuration schemas.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,18 +23,20 @@ const INSTALL = 'bash deploy/tools/install.sh';
 export type Manifest = Record<string, any>;
 
 /** The checkers' paths, as install.sh names them; a clear failure (never a skip) when they are not built. */
-export function tools(): { kustomize: string; deployCheck: string } {
+export function tools(): { kustomize: string; deployCheck: string; promtool: string } {
   const cache = join(process.env.CHAT_CACHE_DIR ?? join(homedir(), '.cache/realtime-chat'), 'deploy-tools');
-  const version = /^KUSTOMIZE_VERSION=(\S+)$/m.exec(readFileSync(join(TOOLS_DIR, 'install.sh'), 'utf8'))?.[1];
+  const install = readFileSync(join(TOOLS_DIR, 'install.sh'), 'utf8');
+  const version = (name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(install)?.[1];
   const sources = ['go.mod', 'go.sum', ...readdirSync(TOOLS_DIR).filter((name) => name.endsWith('.go')).sort()];
   const hash = createHash('sha256');
   for (const name of sources) hash.update(readFileSync(join(TOOLS_DIR, name)));
-  const kustomize = join(cache, `kustomize-${version}`, 'kustomize');
+  const kustomize = join(cache, `kustomize-${version('KUSTOMIZE_VERSION')}`, 'kustomize');
+  const promtool = join(cache, `promtool-${version('PROMTOOL_VERSION')}`, 'promtool');
   const deployCheck = join(cache, `deploy-check-${hash.digest('hex').slice(0, 16)}`, 'deploy-check');
-  for (const tool of [kustomize, deployCheck]) {
+  for (const tool of [kustomize, deployCheck, promtool]) {
     if (!existsSync(tool)) throw new Error(`${tool} is missing: run \`${INSTALL}\` (.ci/run does) to build it`);
   }
-  return { kustomize, deployCheck };
+  return { kustomize, deployCheck, promtool };
 }
 
 export interface Run {

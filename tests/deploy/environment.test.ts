@@ -10,7 +10,7 @@ import { chatServices, COMPOSE_FILE, K8S_DIR, kustomizeBuild, type Manifest, OVE
 import { composeDurationMs, composeEnvironments, type Environment, environmentProblems, interpolate, k8sEnvironments, shutdownBudgetProblems } from './environments.ts';
 
 const services = await chatServices();
-const COMPOSE_ENV = { JWT_SECRET: 'compose-test-secret-0123456789' };
+const COMPOSE_ENV = { JWT_SECRET: 'compose-test-secret-0123456789', GRAFANA_ADMIN_PASSWORD: 'compose-test-password' };
 const compose = () => readYaml(COMPOSE_FILE)[0]!;
 const overlay = (name: string) => parseYamlDocuments(kustomizeBuild(join(K8S_DIR, 'overlays', name)));
 const template = readYaml(SECRET_TEMPLATE)[0]!;
