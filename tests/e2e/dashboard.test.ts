@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Registry } from '@chat/telemetry';
 import { createGatewayMetrics } from '../../services/gateway/src/metrics.ts';
 import { createMessagesMetrics } from '../../services/messages/src/metrics.ts';
+import { createUploadsMetrics } from '../../services/uploads/src/metrics.ts';
 
 const dashboard = JSON.parse(readFileSync(new URL('../../deploy/compose/grafana/dashboards/realtime-chat.json', import.meta.url), 'utf8')) as {
   uid: string;
@@ -22,6 +23,7 @@ describe('the Grafana dashboard', () => {
     const exposed = new Set([
       ...(await exposedNames(createGatewayMetrics())),
       ...(await exposedNames(createMessagesMetrics({ consumerLag: async () => [] }))),
+      ...(await exposedNames(createUploadsMetrics())),
       // presence: chat_rpc_requests_total (as messages) and its own flips counter.
       'chat_presence_changes_total',
     ]);
