@@ -65,6 +65,11 @@ export {
   MessagesPageSchema,
   CreateConversationBodySchema,
   CreatedConversationSchema,
+  ConversationListEnvelopeSchema,
+  MessagesPageEnvelopeSchema,
+  CreatedConversationEnvelopeSchema,
+  UploadedFileEnvelopeSchema,
+  restSchemaRegistry,
 } from './rest.ts';
 export type { ErrorEnvelope, Profile, ConversationSummary, MessagesQuery, MessagesPage } from './rest.ts';
 

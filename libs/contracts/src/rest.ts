@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorCodeSchema, type ChatError } from './errors.ts';
 import { ConversationIdSchema, MessageIdSchema, UserIdSchema } from './ids.ts';
 import { IsoDateSchema, MessageSchema } from './message.ts';
+import { UploadedFileSchema } from './uploads.ts';
 
 /** The spec's envelope for every REST answer, success or error. */
 export const envelope = <T extends z.ZodType>(data: T) =>
@@ -101,3 +102,31 @@ export const CreateConversationBodySchema = z.strictObject({
   jobId: JobIdSchema.optional(),
 });
 export const CreatedConversationSchema = z.object({ conversationId: ConversationIdSchema });
+
+// ---- named schemas ------------------------------------------------------------------------------------
+
+/** The envelopes the REST routes answer: one name each, so that generated clients get one type each. */
+export const ConversationListEnvelopeSchema = envelope(z.array(ConversationSummarySchema));
+export const MessagesPageEnvelopeSchema = envelope(MessagesPageSchema);
+export const CreatedConversationEnvelopeSchema = envelope(CreatedConversationSchema);
+export const UploadedFileEnvelopeSchema = envelope(UploadedFileSchema);
+
+/**
+ * The schemas the OpenAPI document names (`components.schemas`, referenced with `$ref`). A registry of its own,
+ * not zod's global one, so that naming them changes no other `z.toJSONSchema` output.
+ */
+export const restSchemaRegistry = z.registry<{ id: string }>();
+const named: [z.ZodType, string][] = [
+  [MessageSchema, 'Message'],
+  [ConversationSummarySchema, 'ConversationSummary'],
+  [ProfileSchema, 'Profile'],
+  [LastMessageSchema, 'LastMessage'],
+  [MessagesPageSchema, 'MessagesPage'],
+  [UploadedFileSchema, 'UploadedFile'],
+  [ErrorEnvelopeSchema, 'ErrorEnvelope'],
+  [ConversationListEnvelopeSchema, 'ConversationListEnvelope'],
+  [MessagesPageEnvelopeSchema, 'MessagesPageEnvelope'],
+  [CreatedConversationEnvelopeSchema, 'CreatedConversationEnvelope'],
+  [UploadedFileEnvelopeSchema, 'UploadedFileEnvelope'],
+];
+for (const [schema, id] of named) restSchemaRegistry.add(schema, { id });

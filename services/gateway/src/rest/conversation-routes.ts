@@ -2,16 +2,15 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
   ChatError,
   ConversationParamsSchema,
-  ConversationSummarySchema,
   CreateConversationBodySchema,
   CreateConversationResponseSchema,
-  CreatedConversationSchema,
-  envelope,
+  ConversationListEnvelopeSchema,
+  CreatedConversationEnvelopeSchema,
   ErrorEnvelopeSchema,
   HistoryResponseSchema,
   ListConversationsQuerySchema,
   ListConversationsResponseSchema,
-  MessagesPageSchema,
+  MessagesPageEnvelopeSchema,
   MessagesQuerySchema,
   otherParticipant,
   type BusNames,
@@ -21,7 +20,6 @@ import type { TokenVerifier } from '@chat/auth';
 import type { Limits } from '../limits/limits.ts';
 import type { LimitName } from '../limits/policy.ts';
 import type { Bus } from '@chat/bus';
-import { z } from 'zod';
 import { authenticateFirst, requestUser } from './authenticate.ts';
 import { requestDeadline } from './request-deadline.ts';
 import { ok } from './reply.ts';
@@ -67,11 +65,12 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
       '/api/chat/conversations',
       {
         schema: {
+          operationId: 'listConversations',
           summary: "The caller's conversations, most recently active first",
           tags: ['chat'],
           security: [{ bearer: [] }],
           querystring: ListConversationsQuerySchema,
-          response: { 200: envelope(z.array(ConversationSummarySchema)), ...errors },
+          response: { 200: ConversationListEnvelopeSchema, ...errors },
         },
       },
       async (request) => {
@@ -95,13 +94,14 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
       '/api/chat/conversations/:id/messages',
       {
         schema: {
+          operationId: 'getConversationMessages',
           summary: "A conversation's messages, oldest first within a page",
           description: 'page/limit as in the spec (page 1 is the newest), or a sequence cursor: before or after.',
           tags: ['chat'],
           security: [{ bearer: [] }],
           params: ConversationParamsSchema,
           querystring: MessagesQuerySchema,
-          response: { 200: envelope(MessagesPageSchema), ...errors },
+          response: { 200: MessagesPageEnvelopeSchema, ...errors },
         },
       },
       async (request) => {
@@ -130,11 +130,12 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
       '/api/chat/conversations',
       {
         schema: {
+          operationId: 'createConversation',
           summary: 'Open the conversation with another user (idempotent)',
           tags: ['chat'],
           security: [{ bearer: [] }],
           body: CreateConversationBodySchema,
-          response: { 201: envelope(CreatedConversationSchema), ...errors },
+          response: { 201: CreatedConversationEnvelopeSchema, ...errors },
         },
       },
       async (request, reply) => {

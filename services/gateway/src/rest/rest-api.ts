@@ -3,7 +3,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import {
   hasZodFastifySchemaValidationErrors,
-  jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -11,6 +10,7 @@ import {
 import { ChatError, errorEnvelope, toChatError } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { conversationRoutes, type ConversationRoutesDeps } from './conversation-routes.ts';
+import { openapiTransform, openapiTransformObject } from './openapi.ts';
 
 /**
  * The REST API: zod schemas from the contracts validate requests and answers and generate the OpenAPI
@@ -36,7 +36,8 @@ export async function registerRestApi(
         info: { title: 'Real-time chat REST API', version: deps.version },
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       },
-      transform: jsonSchemaTransform,
+      transform: openapiTransform,
+      transformObject: openapiTransformObject,
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

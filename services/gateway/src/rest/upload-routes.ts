@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
-  envelope,
   ErrorEnvelopeSchema,
   ChatError,
   FILE_ROUTE,
@@ -8,17 +7,43 @@ import {
   fileUrlOf,
   UPLOAD_ROUTE,
   UploadContentTypeSchema,
-  UploadedFileSchema,
+  UploadedFileEnvelopeSchema,
 } from '@chat/contracts';
 import type { TokenVerifier } from '@chat/auth';
 import { authenticateFirst } from './authenticate.ts';
 import { forward, relay } from './forward.ts';
+import { documented } from './openapi.ts';
 
 export interface UploadRoutesDeps {
   verifier: TokenVerifier;
   /** The uploads service's base URL (UPLOADS_URL). */
   uploadsUrl: string;
 }
+
+/**
+ * What the OpenAPI document says of the bodies these routes leave to the uploads service: documentation only
+ * (a validating schema would make Fastify read the body the gateway streams through).
+ */
+const uploadDocs = documented({
+  body: {
+    type: 'object',
+    properties: { file: { type: 'string', format: 'binary', description: 'The file: one part, with a filename' } },
+    required: ['file'],
+  },
+});
+const downloadDocs = documented({
+  response: {
+    200: {
+      description: 'The file (disk storage), with its own Content-Type where known',
+      content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+    },
+    302: {
+      description: 'A short-lived presigned URL of the file (S3 storage)',
+      type: 'null',
+      headers: { location: { type: 'string', format: 'uri', description: 'The presigned URL' } },
+    },
+  },
+});
 
 const errors = {
   400: ErrorEnvelopeSchema,
@@ -48,14 +73,16 @@ export function uploadRoutes({ verifier, uploadsUrl }: UploadRoutesDeps): Fastif
     app.post(
       UPLOAD_ROUTE,
       {
+        config: { swaggerTransform: uploadDocs },
         schema: {
+          operationId: 'uploadFile',
           summary: 'Upload a file for a chat message (multipart/form-data, one file part)',
           description:
             'The type is detected from the bytes and must be one of ALLOWED_FILE_TYPES (415 otherwise); files over MAX_FILE_SIZE are refused with 413. Put data.fileId and data.fileUrl in an image or file message.',
           tags: ['uploads'],
           security: [{ bearer: [] }],
           consumes: ['multipart/form-data'],
-          response: { 200: envelope(UploadedFileSchema), ...errors },
+          response: { 200: UploadedFileEnvelopeSchema, ...errors },
         },
       },
       async (request, reply) => {
@@ -80,7 +107,9 @@ export function uploadRoutes({ verifier, uploadsUrl }: UploadRoutesDeps): Fastif
     app.get(
       FILE_ROUTE,
       {
+        config: { swaggerTransform: downloadDocs },
         schema: {
+          operationId: 'downloadFile',
           summary: 'Download an uploaded file: its owner and the participants of a conversation it was sent in',
           description: 'Answers the bytes (disk storage) or a 302 to a short-lived presigned URL (S3).',
           tags: ['uploads'],
