@@ -226,3 +226,6 @@ export type {
   FileSharedResponse,
   UploadNames,
 } from './uploads.ts';
+
+export { asyncApiDocument } from './asyncapi.ts';
+export type { AsyncApiOptions } from './asyncapi.ts';

@@ -7,18 +7,19 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { ChatError, errorEnvelope, toChatError } from '@chat/contracts';
+import { asyncApiDocument, ChatError, errorEnvelope, toChatError } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { conversationRoutes, type ConversationRoutesDeps } from './conversation-routes.ts';
 import { openapiTransform, openapiTransformObject } from './openapi.ts';
 
 /**
  * The REST API: zod schemas from the contracts validate requests and answers and generate the OpenAPI
- * document (`/openapi.json`, UI at `/docs`). Every error answers the spec's envelope with a stable code.
+ * document (`/openapi.json`, UI at `/docs`); `/asyncapi.json` documents the Socket.IO events and NATS subjects.
+ * Every error answers the spec's envelope with a stable code.
  */
 export async function registerRestApi(
   app: FastifyInstance,
-  deps: ConversationRoutesDeps & { logger: Logger; version: string; /** Serve `/docs` and `/openapi.json`. */ docs: boolean },
+  deps: ConversationRoutesDeps & { logger: Logger; version: string; /** Serve `/docs`, `/openapi.json` and `/asyncapi.json`. */ docs: boolean },
 ): Promise<void> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -41,6 +42,9 @@ export async function registerRestApi(
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    // The Socket.IO events and NATS subjects, from the same contracts.
+    const asyncApi = asyncApiDocument({ version: deps.version });
+    app.get('/asyncapi.json', { schema: { hide: true } }, async () => asyncApi);
   }
 
   app.setErrorHandler((error, request, reply) => {
