@@ -39,4 +39,16 @@ describe('PendingSends', () => {
     await outcome;
     expect(pending.size).toBe(0);
   });
+
+  it('after the bus was away: answers the sends that are stored, publishes the others again and keeps them waiting', async () => {
+    const pending = new PendingSends();
+    const republished: string[] = [];
+    const stored = pending.wait(alice, 'stored', 1000, async () => void republished.push('stored'));
+    const lost = pending.wait(alice, 'lost', 1000, async () => void republished.push('lost'));
+    await pending.recheck(async (_, clientMessageId) => (clientMessageId === 'stored' ? message('alice', 'stored') : null));
+    await expect(stored.promise).resolves.toMatchObject({ clientMessageId: 'stored' });
+    expect(republished).toEqual(['lost']);
+    expect(pending.size).toBe(1);
+    lost.cancel();
+  });
 });

@@ -7,6 +7,8 @@ const LOOKUPS_AT_ONCE = 8;
 interface Waiter {
   senderId: UserId;
   clientMessageId: string;
+  /** Publishes the send's command again (same message id: JetStream keeps one). */
+  republish: (() => Promise<void>) | undefined;
   resolve: (message: Message) => void;
   reject: (error: ChatError) => void;
   timer: NodeJS.Timeout;
@@ -24,13 +26,14 @@ export class PendingSends {
    * Registers a waiter, before the command is published so that a fast answer cannot be missed. Call
    * `cancel` when the answer came another way.
    */
-  wait(senderId: UserId, clientMessageId: string, timeoutMs: number): { promise: Promise<Message>; cancel: () => void } {
+  wait(senderId: UserId, clientMessageId: string, timeoutMs: number, republish?: () => Promise<void>): { promise: Promise<Message>; cancel: () => void } {
     const key = PendingSends.key(senderId, clientMessageId);
     let waiter!: Waiter;
     const promise = new Promise<Message>((resolve, reject) => {
       waiter = {
         senderId,
         clientMessageId,
+        republish,
         resolve,
         reject,
         timer: setTimeout(() => {
@@ -75,16 +78,19 @@ export class PendingSends {
   /**
    * Asks the store for the message of every waiting send and answers those that are stored. For after an
    * interruption of the bus: the answers come as core NATS messages, and one published while this gateway was
-   * away is gone; a send not stored yet goes on waiting (its answer comes live).
+   * away is gone. A send not stored yet has its command published again — a server that went down may have lost
+   * it with writes it had not yet flushed; when it has it, JetStream drops the copy — and goes on waiting (its
+   * answer comes live).
    */
   async recheck(find: (senderId: UserId, clientMessageId: string) => Promise<Message | null>): Promise<void> {
     const limit = pLimit(LOOKUPS_AT_ONCE);
     const waiting = [...this.#waiters.values()].map((waiters) => [...waiters][0]!);
     await Promise.all(
-      waiting.map(({ senderId, clientMessageId }) =>
+      waiting.map(({ senderId, clientMessageId, republish }) =>
         limit(async () => {
           const message = await find(senderId, clientMessageId);
           if (message) this.resolve(message);
+          else await republish?.();
         }),
       ),
     );

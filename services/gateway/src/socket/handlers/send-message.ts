@@ -56,16 +56,16 @@ export function sendMessage({
     const checkedBody = await checkAttachment({ bus, names }, user.userId, body.data);
 
     const clientMessageId = payload.clientMessageId ?? randomUUID();
-    const answer = pending.wait(user.userId, clientMessageId, ackTimeoutMs);
+    const command = { type: 'send', conversationId, senderId: user.userId, receiverId, clientMessageId, sentAt: new Date().toISOString(), body: checkedBody } as const;
+    const publish = () => commands.publish(command, sendMessageMsgId(user.userId, clientMessageId));
+    // The same command again, should the bus have lost it (JetStream drops the copy when it has the first).
+    const answer = pending.wait(user.userId, clientMessageId, ackTimeoutMs, async () => void (await publish()));
     // The waiter may time out while we are still here; never leave its rejection unhandled.
     answer.promise.catch(() => undefined);
 
     let duplicate: boolean;
     try {
-      const ack = await commands.publish(
-        { type: 'send', conversationId, senderId: user.userId, receiverId, clientMessageId, sentAt: new Date().toISOString(), body: checkedBody },
-        sendMessageMsgId(user.userId, clientMessageId),
-      );
+      const ack = await publish();
       duplicate = ack.duplicate;
     } catch (error) {
       answer.cancel();
