@@ -26,11 +26,14 @@ type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B 
 type Assignable<From, To> = [From] extends [To] ? true : false;
 
 /** The handshake field that turns on delivery acknowledgements. */
-export const DELIVERY_ACKS_FIELD: typeof DELIVERY_ACKS_AUTH_FIELD = 'deliveryAcks';
+export const DELIVERY_ACKS_FIELD = 'deliveryAcks';
 /** The server forwards at most one `user_typing` per user and conversation per this interval. */
-export const TYPING_THROTTLE: typeof TYPING_THROTTLE_MS = 2_000;
+export const TYPING_THROTTLE = 2_000;
 
-export const checks = {
+// Not exported: the declarations of this package never name the contracts.
+const checks = {
+  deliveryAcks: true satisfies Equals<typeof DELIVERY_ACKS_FIELD, typeof DELIVERY_ACKS_AUTH_FIELD>,
+  typingThrottle: true satisfies Equals<typeof TYPING_THROTTLE, typeof TYPING_THROTTLE_MS>,
   errorCodes: true satisfies Equals<ChatErrorCode, ErrorCode>,
   statuses: true satisfies Equals<MessageStatus, ContractStatus>,
   types: true satisfies Equals<MessageType, ContractType>,
@@ -41,3 +44,4 @@ export const checks = {
   typing: true satisfies Assignable<ServerEventPayload<'user_typing'>, TypingEvent>,
   presence: true satisfies Assignable<ServerEventPayload<'user_online_status'>, PresenceStatus>,
 } as const;
+void checks;

@@ -1,6 +1,6 @@
 /**
  * The shapes a client sees, as plain TypeScript: ids are strings, dates ISO-8601 strings. They mirror the zod
- * schemas of `@chat/contracts` (checked at compile time in `contract-checks.ts`) without exposing zod or its
+ * schemas of `@chat/contracts` (checked at compile time in `contract-checks.ts`) without exposing their validation library or its
  * branded ids to users of the SDK.
  */
 
