@@ -111,6 +111,11 @@ export class ChatClient {
     this.#outbox = new Outbox(options.storage ?? new MemoryStorage(), `outbox:${this.userId}`, options.sendBackoff);
   }
 
+  /** The current JWT (refreshed in place), e.g. for `ChatRest`. */
+  get token(): string {
+    return this.#token;
+  }
+
   get state(): ConnectionState {
     return this.#state;
   }

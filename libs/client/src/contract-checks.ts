@@ -8,11 +8,17 @@ import type {
   Message as ContractMessage,
   MessageStatus as ContractStatus,
   MessageType as ContractType,
+  ConversationSummary as ContractSummary,
+  MessagesPage as ContractPage,
   ServerEventPayload,
+  UploadedFile as ContractUploaded,
   TYPING_THROTTLE_MS,
 } from '@chat/contracts';
 import type {
   ChatErrorCode,
+  ConversationSummary,
+  MessagesPage,
+  UploadedFile,
   DeliveredReceipt,
   Message,
   MessageStatus,
@@ -43,5 +49,8 @@ const checks = {
   read: true satisfies Assignable<ServerEventPayload<'message_read'>, ReadReceipt>,
   typing: true satisfies Assignable<ServerEventPayload<'user_typing'>, TypingEvent>,
   presence: true satisfies Assignable<ServerEventPayload<'user_online_status'>, PresenceStatus>,
+  summary: true satisfies Assignable<ContractSummary, ConversationSummary>,
+  page: true satisfies Assignable<ContractPage, MessagesPage>,
+  uploaded: true satisfies Assignable<ContractUploaded, UploadedFile>,
 } as const;
 void checks;

@@ -1,6 +1,8 @@
 export { ChatClient } from './client.ts';
 export type { ChatClientOptions, ClientEvents, ConnectionState, SendResult } from './client.ts';
 export { isRetryable, RETRYABLE_SEND_CODES } from './errors.ts';
+export { ChatRest } from './rest.ts';
+export type { ChatRestOptions, HistoryQuery } from './rest.ts';
 export { Outbox } from './outbox.ts';
 export type { BackoffOptions, OutboxEntry } from './outbox.ts';
 export { MemoryStorage, WebStorage } from './storage.ts';
@@ -10,10 +12,13 @@ export type { InsertResult, PendingItem, StoredItem, TimelineItem } from './time
 export type {
   ChatErrorCode,
   ChatErrorPayload,
+  ConversationSummary,
   DeliveredReceipt,
   FileContent,
+  LastMessage,
   Message,
   MessageBody,
+  MessagesPage,
   MessageStatus,
   MessageType,
   OfferContent,
@@ -23,4 +28,5 @@ export type {
   Result,
   TextContent,
   TypingEvent,
+  UploadedFile,
 } from './types.ts';

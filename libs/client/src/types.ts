@@ -118,3 +118,41 @@ export interface PresenceStatus {
 
 /** `{ ok: true, data }` or `{ ok: false, error }`, as every acknowledgement of the server. */
 export type Result<T> = { ok: true; data: T } | { ok: false; error: ChatErrorPayload };
+
+export interface LastMessage {
+  messageId: string;
+  text: string;
+  senderId: string;
+  timestamp: string;
+  seq: number;
+}
+
+/** One row of the conversation list, for the caller. */
+export interface ConversationSummary {
+  _id: string;
+  participants: string[];
+  lastMessage: LastMessage | null;
+  unreadCount: number;
+  /** The newest `seq`: open the timeline from what the app holds, sync up to this. */
+  lastSeq: number;
+  otherUser: { _id: string; name: string | null; avatar: string | null; isOnline: boolean };
+  jobId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A page of history, oldest first. */
+export interface MessagesPage {
+  messages: Message[];
+  hasMore: boolean;
+  totalPages: number;
+}
+
+/** An upload, to put in an `image` or `file` message's content. */
+export interface UploadedFile {
+  fileUrl: string;
+  fileId: string;
+  fileName: string;
+  fileSize: number;
+  mimeType: string;
+}
