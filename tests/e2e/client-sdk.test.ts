@@ -78,12 +78,11 @@ describe('the client SDK', () => {
     await waitFor(() => statuses.some((s) => s.userId === 'sdk-dave' && s.isOnline));
 
     // Carol's gateway goes away: she reconnects to the other one and is told Dave's status again, and his changes.
-    const states: ConnectionState[] = [];
-    carol.on('state', (state) => states.push(state));
+    const log: string[] = [];
+    carol.on('state', (state) => log.push(state));
+    carol.on('presence', (status) => log.push(`${status.userId}:${status.isOnline}`));
     await gateway.stop();
-    await waitFor(() => carol.state === 'online' && states.includes('offline'));
-    const before = statuses.length;
-    await waitFor(() => statuses.length > before);
+    await waitFor(() => log.slice(log.indexOf('offline')).join(' ').includes('online sdk-dave:true'));
     await dave.close();
     await waitFor(() => statuses.at(-1)?.isOnline === false);
   });
@@ -200,5 +199,14 @@ describe('the client SDK', () => {
     await waitFor(() => lateStates.includes('offline') && late.state === 'online', { timeoutMs: 15_000 });
     expect(errors).toContain('AUTH_ERROR:token_expired');
     expect((await late.sendText(conversation('sdk-kate', 'sdk-liam'), 'back again').result).ok).toBe(true);
+  });
+
+  it('gives up, with the reason, when its token is refused and it has no way to get another', async () => {
+    const client = await clientOf('sdk-mo', { token: await signToken({ userId: 'sdk-mo', expiresIn: -10 }) });
+    const errors: string[] = [];
+    client.on('error', (error) => errors.push(`${error.code}:${(error.details as { reason?: string } | undefined)?.reason}`));
+    await expect(client.connect()).rejects.toThrow(/closed/);
+    expect(client.state).toBe('closed');
+    expect(errors).toEqual(['AUTH_ERROR:token_expired']);
   });
 });

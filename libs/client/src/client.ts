@@ -159,7 +159,10 @@ export class ChatClient {
     await this.#outbox.flushed();
   }
 
-  /** A conversation's timeline (created empty, and caught up on every connect, from `afterSeq` when new). */
+  /**
+   * A conversation's timeline, caught up with `sync_messages` on every connect. New, it holds everything after
+   * `afterSeq` (default 0: the whole conversation; pass e.g. the conversation list's `lastSeq` minus a page).
+   */
   timeline(conversationId: string, afterSeq = 0): Timeline {
     let timeline = this.#timelines.get(conversationId);
     if (!timeline) {
@@ -309,7 +312,11 @@ export class ChatClient {
     this.#outbox.reconnected();
     for (const entry of this.#outbox.entries) this.timeline(entry.conversationId).updatePending(entry);
     const reason = (error?.details as { reason?: string } | undefined)?.reason;
-    if (error?.code === 'AUTH_ERROR' && reason !== 'keys_unavailable') await this.#refresh(false);
+    if (error?.code === 'AUTH_ERROR' && reason !== 'keys_unavailable') {
+      // Refused for its token: without a way to get another, trying again cannot help.
+      if (!this.#options.refreshToken) return void (await this.close());
+      await this.#refresh(false);
+    }
     this.#attempt += 1;
     this.#scheduleReconnect();
   }
@@ -372,7 +379,7 @@ export class ChatClient {
     for (const resolve of waiters ?? []) resolve(result);
   }
 
-  /** Then result of a send that was resolved elsewhere (the entry came from storage): `sent` reports it. */
+  /** Sends what is due (one per conversation), and wakes when the next backoff ends. */
   #pump(): void {
     clearTimeout(this.#sendTimer);
     if (this.#state !== 'online') return;
@@ -421,7 +428,10 @@ export class ChatClient {
 
   #receive(message: Message): void {
     if (message.senderId === this.userId && this.#outbox.get(message.clientMessageId)) return this.#stored(message);
-    const timeline = this.timeline(message.conversationId);
+    // A conversation first seen through a live message starts there; its history is the app's to ask for
+    // (`timeline(id, afterSeq)` before, or REST pages), not a full sync of everything behind it.
+    let timeline = this.#timelines.get(message.conversationId);
+    if (!timeline) this.#timelines.set(message.conversationId, (timeline = new Timeline(message.conversationId, message.seq - 1)));
     const { added, gap } = timeline.insert(message);
     if (added) this.#emit('message', message);
     this.#emit('timeline', message.conversationId);
