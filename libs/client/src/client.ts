@@ -77,6 +77,16 @@ function otherOf(conversationId: string, userId: string): string {
   return a === userId ? b : a;
 }
 
+/** `crypto.randomUUID` where there is one (browsers have it only in secure contexts), else the same from random bytes. */
+function newClientMessageId(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 const disconnected: ChatErrorPayload = { code: 'DISCONNECTED', message: 'The connection ended before the answer' };
 
 /**
@@ -177,7 +187,7 @@ export class ChatClient {
    * server stores it or refuses it for good. `result` never rejects.
    */
   send(conversationId: string, body: MessageBody, receiverId = otherOf(conversationId, this.userId)): { clientMessageId: string; result: Promise<SendResult> } {
-    const clientMessageId = crypto.randomUUID();
+    const clientMessageId = newClientMessageId();
     const result = new Promise<SendResult>((resolve) => this.#waiter(clientMessageId, resolve));
     const entry = this.#outbox.add({ clientMessageId, conversationId, receiverId, body }, Date.now());
     this.timeline(conversationId).addPending(entry);
@@ -343,7 +353,12 @@ export class ChatClient {
   #scheduleRefresh(): void {
     clearTimeout(this.#refreshTimer);
     if (!this.#options.refreshToken) return;
-    const { exp } = claimsOf(this.#token);
+    let exp: number | undefined;
+    try {
+      exp = claimsOf(this.#token).exp;
+    } catch {
+      return this.#emit('error', { code: 'AUTH_ERROR', message: 'the refreshed token is not a JWT', details: { reason: 'malformed_token' } });
+    }
     if (exp === undefined) return;
     const delay = Math.max(0, exp * 1000 - Date.now() - (this.#options.refreshBeforeExpMs ?? 60_000));
     this.#refreshTimer = setTimeout(() => void this.#refresh(true), Math.min(delay, 2 ** 31 - 1));

@@ -11,6 +11,7 @@ export { Timeline } from './timeline.ts';
 export type { InsertResult, PendingItem, StoredItem, TimelineItem } from './timeline.ts';
 export type {
   ChatErrorCode,
+  ClientErrorCode,
   ChatErrorPayload,
   ConversationSummary,
   DeliveredReceipt,

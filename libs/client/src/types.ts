@@ -116,6 +116,9 @@ export interface PresenceStatus {
   lastSeen: string | null;
 }
 
+/** Every code a UI may see: the server's and the SDK's own. */
+export type ClientErrorCode = ChatErrorPayload['code'];
+
 /** `{ ok: true, data }` or `{ ok: false, error }`, as every acknowledgement of the server. */
 export type Result<T> = { ok: true; data: T } | { ok: false; error: ChatErrorPayload };
 
