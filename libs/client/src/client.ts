@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { DELIVERY_ACKS_FIELD, TYPING_THROTTLE } from './contract-checks.ts';
+import { isRetryable } from './errors.ts';
 import { Outbox, type BackoffOptions, type OutboxEntry } from './outbox.ts';
 import { MemoryStorage, type ClientStorage } from './storage.ts';
 import { Timeline } from './timeline.ts';
@@ -455,6 +456,7 @@ export class ChatClient {
 
   async #syncNow(conversationId: string): Promise<void> {
     const timeline = this.timeline(conversationId);
+    let retried = false;
     for (;;) {
       if (this.#state !== 'online') return;
       const answer = await this.#request<{ messages: Message[]; hasMore: boolean }>('sync_messages', {
@@ -463,7 +465,14 @@ export class ChatClient {
         limit: 100,
       });
       if (!answer.ok) {
-        if (answer.error.code !== 'DISCONNECTED') this.#emit('error', answer.error);
+        if (answer.error.code === 'DISCONNECTED') return; // the next connect syncs again
+        this.#emit('error', answer.error);
+        // E.g. RATE_LIMITED after a reconnect with many timelines: try again a little later, once.
+        if (isRetryable(answer.error) && !retried) {
+          retried = true;
+          await new Promise((resolve) => setTimeout(resolve, 2_000));
+          continue;
+        }
         return;
       }
       for (const message of answer.data.messages) this.#receive(message);
