@@ -1,0 +1,56 @@
+/**
+ * Compile-time proof that the SDK's plain types and constants match `@chat/contracts`. Type imports only, so
+ * neither zod nor the contracts end up in a browser bundle; a change of the contracts fails `npm run typecheck` here.
+ */
+import type {
+  DELIVERY_ACKS_AUTH_FIELD,
+  ErrorCode,
+  Message as ContractMessage,
+  MessageStatus as ContractStatus,
+  MessageType as ContractType,
+  ConversationSummary as ContractSummary,
+  MessagesPage as ContractPage,
+  ServerEventPayload,
+  UploadedFile as ContractUploaded,
+  TYPING_THROTTLE_MS,
+} from '@chat/contracts';
+import type {
+  ChatErrorCode,
+  ConversationSummary,
+  MessagesPage,
+  UploadedFile,
+  DeliveredReceipt,
+  Message,
+  MessageStatus,
+  MessageType,
+  PresenceStatus,
+  ReadReceipt,
+  TypingEvent,
+} from './types.ts';
+
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Assignable<From, To> = [From] extends [To] ? true : false;
+
+/** The handshake field that turns on delivery acknowledgements. */
+export const DELIVERY_ACKS_FIELD = 'deliveryAcks';
+/** The server forwards at most one `user_typing` per user and conversation per this interval. */
+export const TYPING_THROTTLE = 2_000;
+
+// Not exported: the declarations of this package never name the contracts.
+const checks = {
+  deliveryAcks: true satisfies Equals<typeof DELIVERY_ACKS_FIELD, typeof DELIVERY_ACKS_AUTH_FIELD>,
+  typingThrottle: true satisfies Equals<typeof TYPING_THROTTLE, typeof TYPING_THROTTLE_MS>,
+  errorCodes: true satisfies Equals<ChatErrorCode, ErrorCode>,
+  statuses: true satisfies Equals<MessageStatus, ContractStatus>,
+  types: true satisfies Equals<MessageType, ContractType>,
+  // What the server sends fits what the SDK declares.
+  message: true satisfies Assignable<ContractMessage, Message>,
+  delivered: true satisfies Assignable<ServerEventPayload<'message_delivered'>, DeliveredReceipt>,
+  read: true satisfies Assignable<ServerEventPayload<'message_read'>, ReadReceipt>,
+  typing: true satisfies Assignable<ServerEventPayload<'user_typing'>, TypingEvent>,
+  presence: true satisfies Assignable<ServerEventPayload<'user_online_status'>, PresenceStatus>,
+  summary: true satisfies Assignable<ContractSummary, ConversationSummary>,
+  page: true satisfies Assignable<ContractPage, MessagesPage>,
+  uploaded: true satisfies Assignable<ContractUploaded, UploadedFile>,
+} as const;
+void checks;
