@@ -40,7 +40,7 @@ function override({ zodSchema, jsonSchema }: OverrideContext): void {
 const config = { schemaRegistry: restSchemaRegistry, zodToJsonConfig: { override: override as never } };
 
 /** Route schemas (zod) to OpenAPI, with the contracts' named schemas as `$ref`s. */
-export const openapiTransform = createJsonSchemaTransform(config);
+export const openapiTransform: ReturnType<typeof createJsonSchemaTransform> = createJsonSchemaTransform(config);
 
 const refsIn = (value: unknown): string[] =>
   [...JSON.stringify(value).matchAll(/"#\/components\/schemas\/([^"]+)"/g)].map((match) => match[1]!);
