@@ -82,6 +82,9 @@ export interface SubscribeOptions {
  * One NATS connection per process: typed, validated publish / subscribe / request, trace context in headers.
  * Reconnects forever once connected; the first connect fails fast so a misconfigured service stops at boot.
  */
+/** How long a JetStream publish waits for its PubAck (see `publishDurable`). */
+export const PUBLISH_ACK_TIMEOUT_MS = 2000;
+
 export class Bus {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
@@ -189,11 +192,20 @@ export class Bus {
     }
   }
 
-  /** JetStream publish: resolves once the stream stored it (or recognised it as a duplicate). */
+  /**
+   * JetStream publish: resolves once the stream stored it (or recognised it as a duplicate). Its PubAck is waited
+   * for `PUBLISH_ACK_TIMEOUT_MS`, not the client's 5 s: a PubAck takes milliseconds, and one that cannot come (the
+   * server went away with the publish in flight) should fail while the server is still away, so that the retry —
+   * the client's resend, the partition's batch — goes out as soon as it is back (the chaos run's NATS recovery).
+   */
   async publishDurable<T>(channel: Channel<T>, payload: T, options: PublishOptions = {}): Promise<PubAck> {
     const data = encode(channel.schema, payload, channel.subject);
     return publishSpan(channel, data.length, (headers) =>
-      this.js.publish(channel.subject, data, { headers, ...(options.msgId === undefined ? {} : { msgID: options.msgId }) }),
+      this.js.publish(channel.subject, data, {
+        headers,
+        timeout: PUBLISH_ACK_TIMEOUT_MS,
+        ...(options.msgId === undefined ? {} : { msgID: options.msgId }),
+      }),
     );
   }
 
