@@ -189,7 +189,7 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
    * arriving then does not wait for it); false when it failed.
    */
   let finishing: { batch: Array<Live<T>>; done: Promise<boolean>; failed: boolean } | undefined;
-  /** Waits for the last batch's finish; when it failed, its messages are retried alone, in order. */
+  /** Waits for the last batch's finish; when it failed, its batch is retried (see `retry`). */
   async function settlePrevious(): Promise<boolean> {
     if (!finishing) return true;
     const { batch, done } = finishing;
