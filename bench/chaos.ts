@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,7 @@ import { MongoClient } from 'mongodb';
 import { io, type Socket } from 'socket.io-client';
 import { Redis } from 'ioredis';
 import { conversationIdOf, DELIVERY_ACKS_AUTH_FIELD, type Message } from '@chat/contracts';
-import { signToken, TEST_JWT_SECRET } from '@chat/testing';
+import { freePort, signToken, TEST_JWT_SECRET } from '@chat/testing';
 import { NO_LIMITS } from '../tests/support/limits.ts';
 import { spawnBackend, spawnGateway, type ServiceProcess } from '../tests/support/processes.ts';
 
@@ -40,13 +40,6 @@ for (const url of [mongoUrl, redisUrl]) if (!/\/\/(127\.0\.0\.1|localhost)[:/]/.
 
 const log = (msg: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${msg}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 // ---- the NATS server of its own (it is one of the things killed) -------------------------------------------------
 

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { conversationIdOf, type UserId } from '@chat/contracts';
 import type { Gateway } from '@chat/gateway';
-import { connectClient, emitWithAck, nextEvent, signToken } from '@chat/testing';
-import { freePort, startNginx, type Nginx } from '../support/nginx.ts';
+import { connectClient, emitWithAck, freePort, nextEvent, signToken } from '@chat/testing';
+import { startNginx, type Nginx } from '../support/nginx.ts';
 import { useSystem } from '../support/system.ts';
 
 /**

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationIdOf, type UserId } from '@chat/contracts';
-import { collectEvents, emitWithAck, nextEvent, waitFor, type ChatClient } from '@chat/testing';
+import { collectEvents, emitWithAck, freePort, nextEvent, waitFor, type ChatClient } from '@chat/testing';
 import { converse } from '../support/conversations.ts';
 import { startTestPresence, useSystem } from '../support/system.ts';
 import type { PresenceService } from '@chat/presence';
@@ -16,14 +15,6 @@ const system = useSystem();
 let redisPort: number;
 let redis: ChildProcess | undefined;
 let presence: PresenceService | undefined;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startRedis(): Promise<void> {
   const child = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { freePort } from '@chat/testing';
 
 const INGRESS = join(import.meta.dirname, '../../deploy/k8s/base/ingress.yaml');
 
@@ -14,14 +14,6 @@ export function ingressAnnotations(): Record<string, string> {
     Object.entries(ingress.metadata.annotations).map(([key, value]) => [key.replace('nginx.ingress.kubernetes.io/', ''), String(value)]),
   );
 }
-
-export const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 export interface Nginx {
   url: string;

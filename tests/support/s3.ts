@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { waitFor } from '@chat/testing';
+import { freePort, waitFor } from '@chat/testing';
 
 const VERSION = 'v1.8.0';
 
@@ -25,16 +25,6 @@ function binary(): string {
   const bin = process.env.VERSITYGW_BIN ?? join(process.env.CHAT_CACHE_DIR ?? join(homedir(), '.cache/realtime-chat'), `versitygw-${VERSION}`, 'versitygw');
   if (!existsSync(bin)) throw new Error(`no S3 server at ${bin}: run \`bash .ci/s3-server.sh\` once (it builds it from its Go module), or set VERSITYGW_BIN`);
   return bin;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 const answers = (port: number) =>

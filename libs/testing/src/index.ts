@@ -9,3 +9,4 @@ export type { ChatClient, ConnectOptions } from './sockets.ts';
 export { CuttableProxy } from './cuttable-proxy.ts';
 export { natsServerBin, startNatsServer } from './nats-server.ts';
 export type { OwnNatsServer } from './nats-server.ts';
+export { freePort } from './free-port.ts';

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
+import { freePort } from './free-port.ts';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,16 +22,6 @@ export const natsServerBin = (): string =>
   process.env.NATS_SERVER_BIN ??
   [join(homedir(), '.cache/realtime-chat/nats-server-v2.15.2')].find((path) => existsSync(path)) ??
   'nats-server';
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 const accepts = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
