@@ -144,21 +144,19 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     const answers: Array<{ senderId: UserId; doc: MessageDoc }> = [];
     const refusals: SendMessageCommand[] = [];
 
-    // This batch's states, held here: the cache may drop them meanwhile (a failure, a change of owner).
-    const { states, unfinished } = await load(ids, cache, at);
+    // This batch's states, held here: the cache may drop them meanwhile (a failure, a change of owner); and the
+    // sends that may have been stored before, looked up at the same time (after a takeover both are cold reads,
+    // and one does not need the other).
+    const [{ states, unfinished }, storedBefore] = await Promise.all([
+      load(ids, cache, at),
+      store.findByClientMessageIds(
+        items.filter((item) => item.redelivered && item.command.type === 'send').map(({ command }) => command as SendMessageCommand),
+      ),
+    ]);
     laps.lap('load');
     for (const doc of unfinished) plan(doc);
     const state = (id: ConversationId) => states.get(id)!;
-
-    // Sends that may have been stored before: one lookup for all of them.
-    const earlier = new Map(
-      (
-        await store.findByClientMessageIds(
-          items.filter((item) => item.redelivered && item.command.type === 'send').map(({ command }) => command as SendMessageCommand),
-        )
-      ).map((doc) => [sendKey(doc.senderId, doc.clientMessageId), doc]),
-    );
-    laps.lap('lookup');
+    const earlier = new Map(storedBefore.map((doc) => [sendKey(doc.senderId, doc.clientMessageId), doc]));
     const fresh: Array<{ doc: MessageDoc; item: number }> = [];
     const settleStored = (doc: MessageDoc) => {
       if (planned.has(doc._id.toHexString())) return; // its delivery answers the sender too
