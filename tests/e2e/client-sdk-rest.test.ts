@@ -27,7 +27,9 @@ describe('the client SDK over REST', () => {
     const { conversationId } = opened.data;
     for (const text of ['1', '2', '3']) expect((await mia.client.sendText(conversationId, text).result).ok).toBe(true);
 
-    const list = await ned.rest.conversations();
+    // The conversation's write follows the deliveries: wait until the list shows the third message.
+    let list = await ned.rest.conversations();
+    await waitFor(async () => (list = await ned.rest.conversations()).ok && list.data[0]?.lastSeq === 3);
     expect(list).toMatchObject({ ok: true, data: [{ _id: conversationId, lastSeq: 3, unreadCount: 3, otherUser: { _id: 'sdk-mia' } }] });
     const page = await ned.rest.history(conversationId, { limit: 2 });
     expect(page.ok && page.data.messages.map((m) => m.seq)).toEqual([2, 3]);

@@ -152,6 +152,8 @@ describe('online status', () => {
       const body = (await response.json()) as { data: Array<{ otherUser: { _id: string; isOnline: boolean } }> };
       return Object.fromEntries(body.data.map((c) => [c.otherUser._id, c.otherUser.isOnline]));
     };
+    // The conversations' writes follow the deliveries: wait until both are listed.
+    await waitFor(async () => Object.keys(await list()).length === 2);
     expect(await list()).toEqual({ [judy]: true, [ken]: false });
     const gone = collectEvents(i, 'user_online_status');
     await statusOf(i, judy);

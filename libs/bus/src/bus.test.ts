@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { context, propagation, trace, TraceFlags } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ChatError, type Channel } from '@chat/contracts';
+import { ChatError, channel as channelOf, endpointsOf, type Channel, type Namespace } from '@chat/contracts';
 import { createLogger } from '@chat/logger';
 import { pino } from 'pino';
 import { createTestContext } from '@chat/testing';
 import { Bus } from './bus.ts';
-import { addEndpoint, createService } from './service-endpoint.ts';
+import { createService } from './service-endpoint.ts';
 import { ensureStream } from './streams.ts';
 
 const ctx = createTestContext();
@@ -16,7 +16,13 @@ const logger = createLogger({ service: 'bus-test', level: 'silent' });
 let bus: Bus;
 
 const Greeting = z.object({ name: z.string().min(1) });
-const greetings: Channel<z.infer<typeof Greeting>> = { subject: `${ctx.namespace}.test.greeting`, schema: Greeting };
+const greetings: Channel<z.infer<typeof Greeting>> = channelOf(`${ctx.namespace}.test.greeting`, Greeting, 'test.greeting');
+const Reply = z.object({ text: z.string() });
+/** The endpoints of a test service `<ns>-<suffix>`. */
+const endpointOf = (suffix: string, name: string) => endpointsOf(ctx.namespace as Namespace, `${ctx.namespace}-${suffix}`)(name, Greeting, Reply);
+/** Answers counted by the service wrapper. */
+const answers: Array<[string, string]> = [];
+const countAnswer = (endpoint: string, outcome: string) => void answers.push([endpoint, outcome]);
 
 beforeAll(async () => {
   bus = await Bus.connect({ servers: [ctx.natsUrl], name: 'bus-test', logger });
@@ -86,24 +92,28 @@ describe('typed publish and subscribe', () => {
 });
 
 describe('request to a service endpoint', () => {
-  it('returns the validated reply, and rebuilds a ChatError the handler threw', async () => {
-    const service = await createService(bus, { name: `${ctx.namespace}-greeter`, version: '0.0.1' });
-    const Reply = z.object({ text: z.string() });
-    addEndpoint(service, {
-      name: 'greet',
-      channel: { ...greetings, subject: `${ctx.namespace}.rpc.greet` },
-      reply: Reply,
-      logger,
-      handler: async ({ name }) => {
-        if (name === 'nobody') throw new ChatError('NOT_FOUND', 'no such person');
-        return { text: `hello ${name}` };
-      },
+  it('returns the validated reply, rebuilds a ChatError the handler threw, and counts every answer', async () => {
+    const greet = endpointOf('greeter', 'greet');
+    const service = await createService(bus, { name: greet.service, version: '0.0.1', logger, countAnswer });
+    service.serve(greet, async ({ name }) => {
+      if (name === 'nobody') throw new ChatError('NOT_FOUND', 'no such person');
+      return { text: `hello ${name}` };
     });
-    const channel = { ...greetings, subject: `${ctx.namespace}.rpc.greet` };
-    await expect(bus.request(channel, { name: 'ann' }, Reply)).resolves.toEqual({ text: 'hello ann' });
-    await expect(bus.request(channel, { name: 'nobody' }, Reply)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no such person' });
+    answers.length = 0;
+    await expect(bus.request(greet, { name: 'ann' })).resolves.toEqual({ text: 'hello ann' });
+    await expect(bus.request(greet, { name: 'nobody' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no such person' });
+    expect(answers).toEqual([
+      ['greet', 'ok'],
+      ['greet', 'error'],
+    ]);
     await service.stop();
-    await expect(bus.request(channel, { name: 'ann' }, Reply, { timeoutMs: 500 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(bus.request(greet, { name: 'ann' }, { timeoutMs: 500 })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it("refuses to serve another service's endpoint", async () => {
+    const service = await createService(bus, { name: `${ctx.namespace}-one`, version: '0.0.1', logger, countAnswer });
+    expect(() => service.serve(endpointOf('other', 'greet'), async () => ({ text: '' }))).toThrow(/cannot serve/);
+    await service.stop();
   });
 });
 
@@ -113,18 +123,17 @@ describe('a reply that fails its schema', () => {
     const lines: Array<{ level: number; msg: string; [key: string]: unknown }> = [];
     return { lines, logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }) };
   }
-  const Reply = z.object({ text: z.string() });
 
   it('is an INTERNAL_ERROR with a generic message when the service produced it, and the service logs why', async () => {
     const { lines, logger: serviceLogger } = recordingLogger();
-    const service = await createService(bus, { name: `${ctx.namespace}-broken`, version: '0.0.1' });
-    const channel = { ...greetings, subject: `${ctx.namespace}.rpc.broken` };
-    addEndpoint(service, { name: 'broken', channel, reply: Reply, logger: serviceLogger, handler: async () => ({ text: 42 }) as never });
-    const error = await bus.request(channel, { name: 'ann' }, Reply).catch((e: unknown) => e);
+    const broken = endpointOf('broken', 'broken');
+    const service = await createService(bus, { name: broken.service, version: '0.0.1', logger: serviceLogger, countAnswer });
+    service.serve(broken, async () => ({ text: 42 }) as never);
+    const error = await bus.request(broken, { name: 'ann' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChatError);
     expect(error).toMatchObject({ code: 'INTERNAL_ERROR', message: 'Internal error', details: undefined });
     const logged = lines.find((line) => line.level === 50);
-    expect(logged).toMatchObject({ endpoint: 'broken', subject: channel.subject, msg: 'reply failed its schema' });
+    expect(logged).toMatchObject({ endpoint: 'broken', subject: broken.subject, msg: 'reply failed its schema' });
     expect(JSON.stringify(logged?.issues)).toContain('text');
     await service.stop();
   });
@@ -132,22 +141,22 @@ describe('a reply that fails its schema', () => {
   it('is an INTERNAL_ERROR on the requesting side too, logged there', async () => {
     const { lines, logger: clientLogger } = recordingLogger();
     const client = await Bus.connect({ servers: [ctx.natsUrl], name: 'bus-test-client', logger: clientLogger });
-    const channel = { ...greetings, subject: `${ctx.namespace}.rpc.raw` };
-    const sub = bus.nc.subscribe(channel.subject, { callback: (_e, msg) => void msg.respond(JSON.stringify({ text: 42 })) });
+    const raw = endpointOf('raw', 'raw');
+    const sub = bus.nc.subscribe(raw.subject, { callback: (_e, msg) => void msg.respond(JSON.stringify({ text: 42 })) });
     await bus.nc.flush();
-    const error = await client.request(channel, { name: 'ann' }, Reply).catch((e: unknown) => e);
+    const error = await client.request(raw, { name: 'ann' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'INTERNAL_ERROR', message: 'Internal error' });
-    expect(lines.find((line) => line.level === 50)).toMatchObject({ subject: channel.subject, msg: 'reply failed its schema' });
+    expect(lines.find((line) => line.level === 50)).toMatchObject({ subject: raw.subject, msg: 'reply failed its schema' });
     sub.unsubscribe();
     await client.close();
   });
 
   it('leaves an invalid request a VALIDATION_ERROR', async () => {
-    const service = await createService(bus, { name: `${ctx.namespace}-strict`, version: '0.0.1' });
-    const channel = { ...greetings, subject: `${ctx.namespace}.rpc.strict` };
-    addEndpoint(service, { name: 'strict', channel, reply: Reply, logger, handler: async ({ name }) => ({ text: name }) });
+    const strict = endpointOf('strict', 'strict');
+    const service = await createService(bus, { name: strict.service, version: '0.0.1', logger, countAnswer });
+    service.serve(strict, async ({ name }) => ({ text: name }));
     await bus.nc.flush();
-    const reply = await bus.nc.request(channel.subject, JSON.stringify({ name: 7 }));
+    const reply = await bus.nc.request(strict.subject, JSON.stringify({ name: 7 }));
     expect(JSON.parse(reply.string())).toMatchObject({ code: 'VALIDATION_ERROR' });
     await service.stop();
   });

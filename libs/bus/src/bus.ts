@@ -11,7 +11,7 @@ import {
 } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import { ServiceError } from '@nats-io/services';
-import { ChatError, ErrorPayloadSchema, toChatError, type Channel } from '@chat/contracts';
+import { ChatError, ErrorPayloadSchema, toChatError, type Channel, type Endpoint } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { z } from 'zod';
 import { decode, decodeReply, encode, InvalidReplyError } from './codec.ts';
@@ -232,7 +232,7 @@ export class Bus {
           this.#logger.warn({ err: decodeError, subject: msg.subject }, 'dropped an invalid message');
           return;
         }
-        processSpan(msg.subject, channel.name, msg.headers, msg.data.length, async () => handler(payload, msg)).catch(
+        processSpan(msg.subject, channel.template, msg.headers, msg.data.length, async () => handler(payload, msg)).catch(
           (handlerError: unknown) => this.#logger.error({ err: handlerError, subject: msg.subject }, 'handler failed'),
         );
       },
@@ -240,26 +240,22 @@ export class Bus {
   }
 
   /**
-   * Request/reply to a NATS service endpoint. A service error comes back as the `ChatError` the service
-   * threw; no responder or no answer in time is `UNAVAILABLE`; a reply that fails its schema is logged here
-   * and thrown as an `INTERNAL_ERROR` (`InvalidReplyError`), never as the caller's `VALIDATION_ERROR`.
+   * Request/reply to a NATS service endpoint: the request checked against the endpoint's request schema, the
+   * reply against its reply schema. A service error comes back as the `ChatError` the service threw; no
+   * responder or no answer in time is `UNAVAILABLE`; a reply that fails its schema is logged here and thrown as
+   * an `INTERNAL_ERROR` (`InvalidReplyError`), never as the caller's `VALIDATION_ERROR`.
    */
-  async request<Req, Res>(
-    channel: Channel<Req>,
-    payload: Req,
-    replySchema: z.ZodType<Res>,
-    { timeoutMs = 5000 }: { timeoutMs?: number } = {},
-  ): Promise<Res> {
-    const data = encode(channel.schema, payload, channel.subject);
+  async request<Req, Res>(endpoint: Endpoint<Req, Res>, payload: Req, { timeoutMs = 5000 }: { timeoutMs?: number } = {}): Promise<Res> {
+    const data = encode(endpoint.request, payload, endpoint.subject);
     let reply: Msg;
     try {
-      reply = await publishSpan(channel, data.length, (headers) => this.nc.request(channel.subject, data, { timeout: timeoutMs, headers }));
+      reply = await publishSpan(endpoint, data.length, (headers) => this.nc.request(endpoint.subject, data, { timeout: timeoutMs, headers }));
     } catch (error) {
-      throw new ChatError('UNAVAILABLE', `no answer from ${channel.subject}: ${(error as Error).message}`);
+      throw new ChatError('UNAVAILABLE', `no answer from ${endpoint.subject}: ${(error as Error).message}`);
     }
     if (ServiceError.isServiceError(reply)) throw chatErrorFromServiceReply(reply);
     try {
-      return decodeReply(replySchema, reply.data, channel.subject);
+      return decodeReply(endpoint.reply, reply.data, endpoint.subject);
     } catch (error) {
       if (error instanceof InvalidReplyError) this.#logger.error(error.logFields(), 'reply failed its schema');
       throw error;

@@ -7,6 +7,6 @@ export { consumeDurable } from './durable-consumer.ts';
 export type { DurableConsumerOptions, DurableWorker } from './durable-consumer.ts';
 export { consumeOwnedBatches } from './owned-batch-consumer.ts';
 export type { BatchEntry, BatchOutcome, OwnedBatchConsumerOptions } from './owned-batch-consumer.ts';
-export { addEndpoint, createService } from './service-endpoint.ts';
-export type { EndpointOptions, ServiceOptions } from './service-endpoint.ts';
+export { createService } from './service-endpoint.ts';
+export type { ChatService, ServiceOptions } from './service-endpoint.ts';
 export { headersWithTraceContext, traceContextOf } from './trace-context.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConversationIdSchema, conversationIdOf, otherParticipant, parseConversationId, UserIdSchema, type UserId } from './ids.ts';
-import { partitionOf } from './bus.ts';
+import { partitionOf } from './messages-service.ts';
 
 const id = (value: string) => value as UserId;
 

@@ -108,8 +108,10 @@ export type {
   ServerToClientEvents,
 } from './socket-events.ts';
 
+export { NamespaceSchema, channel, endpointsOf } from './channel.ts';
+export type { Namespace, Channel, Endpoint, RequestOf, ReplyOf } from './channel.ts';
+
 export {
-  NamespaceSchema,
   SendMessageCommandSchema,
   MarkDeliveredCommandSchema,
   MarkReadCommandSchema,
@@ -129,15 +131,15 @@ export {
   UndeliveredRequestSchema,
   UndeliveredResponseSchema,
   ReceiptStateSchema,
+  ConversationExistsRequestSchema,
+  ConversationExistsResponseSchema,
+  FileSharedRequestSchema,
+  FileSharedResponseSchema,
   DEFAULT_MESSAGE_PARTITIONS,
   partitionOf,
-  busNames,
-  sendMessageMsgId,
-} from './bus.ts';
+  messagesEndpoints,
+} from './messages-service.ts';
 export type {
-  Namespace,
-  Channel,
-  BusNames,
   SendMessageCommand,
   MarkDeliveredCommand,
   MarkReadCommand,
@@ -158,7 +160,15 @@ export type {
   UndeliveredRequest,
   UndeliveredResponse,
   ReceiptState,
-} from './bus.ts';
+  ConversationExistsRequest,
+  ConversationExistsResponse,
+  FileSharedRequest,
+  FileSharedResponse,
+  MessagesEndpoints,
+} from './messages-service.ts';
+
+export { busNames, sendMessageMsgId } from './bus.ts';
+export type { BusNames } from './bus.ts';
 
 export {
   DEFAULT_PRESENCE_HEARTBEAT_MS,
@@ -175,8 +185,6 @@ export {
   UserPresenceSchema,
   PresenceStatusRequestSchema,
   PresenceStatusResponseSchema,
-  ConversationExistsRequestSchema,
-  ConversationExistsResponseSchema,
   presenceNames,
 } from './presence.ts';
 export type {
@@ -188,8 +196,6 @@ export type {
   UserPresence,
   PresenceStatusRequest,
   PresenceStatusResponse,
-  ConversationExistsRequest,
-  ConversationExistsResponse,
   PresenceNames,
 } from './presence.ts';
 
@@ -210,8 +216,6 @@ export {
   UploadStoredEventSchema,
   GetUploadRequestSchema,
   GetUploadResponseSchema,
-  FileSharedRequestSchema,
-  FileSharedResponseSchema,
   uploadNames,
 } from './uploads.ts';
 export type {
@@ -222,8 +226,6 @@ export type {
   UploadStoredEvent,
   GetUploadRequest,
   GetUploadResponse,
-  FileSharedRequest,
-  FileSharedResponse,
   UploadNames,
 } from './uploads.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Channel, Namespace } from './bus.ts';
+import { channel, endpointsOf, type Namespace } from './channel.ts';
 import { ConversationIdSchema, UserIdSchema, type UserId } from './ids.ts';
 
 /**
@@ -74,17 +74,6 @@ export type PresenceStatusRequest = z.infer<typeof PresenceStatusRequestSchema>;
 export const PresenceStatusResponseSchema = z.object({ statuses: z.array(UserPresenceSchema) });
 export type PresenceStatusResponse = z.infer<typeof PresenceStatusResponseSchema>;
 
-/**
- * gateway → messages (request/reply): whether the conversation is stored (opened over REST, or by a message) and
- * whether a message is stored in it, which makes its participants partners (who may see each other's status).
- * `hasMessages` is absent from the answers of earlier versions: read as false, so status stays private.
- */
-export const ConversationExistsRequestSchema = z.object({ conversationId: ConversationIdSchema });
-export type ConversationExistsRequest = z.infer<typeof ConversationExistsRequestSchema>;
-export const ConversationExistsResponseSchema = z.object({ exists: z.boolean(), hasMessages: z.boolean().default(false) });
-export type ConversationExistsResponse = z.infer<typeof ConversationExistsResponseSchema>;
-
-const channel = <T>(subject: string, schema: z.ZodType<T>): Channel<T> => ({ subject, schema });
 
 /**
  * Presence subjects of a namespace (reached through `busNames(ns).presence`). Status changes travel on core
@@ -92,17 +81,17 @@ const channel = <T>(subject: string, schema: z.ZodType<T>): Channel<T> => ({ sub
  * only the gateways that need it. They are never under `<ns>.evt.>`, so never stored.
  */
 export function presenceNames(ns: Namespace) {
-  const rpc = (name: string) => `${ns}.rpc.presence.${name}`;
+  const endpoint = endpointsOf(ns, 'presence');
   return {
     service: {
       name: 'presence',
-      report: channel(rpc('report'), PresenceReportSchema),
-      heartbeat: channel(rpc('heartbeat'), PresenceHeartbeatSchema),
+      report: endpoint('report', PresenceReportSchema, PresenceReportResponseSchema),
+      heartbeat: endpoint('heartbeat', PresenceHeartbeatSchema, PresenceHeartbeatResponseSchema),
       /** The status of many users ("status of many users"), e.g. for `isOnline` in the conversation list. */
-      status: channel(rpc('status'), PresenceStatusRequestSchema),
+      status: endpoint('status', PresenceStatusRequestSchema, PresenceStatusResponseSchema),
     },
     /** presence → gateways: a user went online or offline. */
-    statusChanged: (userId: UserId) => channel(`${ns}.presence.status.${userId}`, UserPresenceSchema),
+    statusChanged: (userId: UserId) => channel(`${ns}.presence.status.${userId}`, UserPresenceSchema, 'presence.status'),
   } as const;
 }
 export type PresenceNames = ReturnType<typeof presenceNames>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MessageBodySchema } from './message.ts';
-import { UserUpdatedEventSchema } from './bus.ts';
+import { UserUpdatedEventSchema } from './messages-service.ts';
 import { UploadFileNameSchema } from './uploads.ts';
 import { cleanFileName, cleanName, cleanText, hasVisibleText, safeAvatarUrl } from './text.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Channel, Namespace } from './bus.ts';
+import { channel, endpointsOf, type Namespace } from './channel.ts';
 import { UserIdSchema } from './ids.ts';
 import { IsoDateSchema } from './message.ts';
 import { cleanFileName } from './text.ts';
@@ -111,26 +111,15 @@ export type GetUploadRequest = z.infer<typeof GetUploadRequestSchema>;
 export const GetUploadResponseSchema = z.object({ upload: UploadRecordSchema.nullable() });
 export type GetUploadResponse = z.infer<typeof GetUploadResponseSchema>;
 
-/**
- * uploads → messages (request/reply): whether `userId` takes part in a conversation in which `ownerId` sent a
- * message referencing `fileId` (then `userId` may download it).
- */
-export const FileSharedRequestSchema = z.object({ fileId: FileIdSchema, ownerId: UserIdSchema, userId: UserIdSchema });
-export type FileSharedRequest = z.infer<typeof FileSharedRequestSchema>;
-export const FileSharedResponseSchema = z.object({ shared: z.boolean() });
-export type FileSharedResponse = z.infer<typeof FileSharedResponseSchema>;
-
-const channel = <T>(subject: string, schema: z.ZodType<T>, name: string): Channel<T> => ({ subject, schema, name });
 
 /** Upload subjects of a namespace (reached through `busNames(ns).uploads`). */
 export function uploadNames(ns: Namespace) {
+  const endpoint = endpointsOf(ns, 'uploads');
   return {
     service: {
       name: 'uploads',
-      getUpload: channel(`${ns}.rpc.uploads.get`, GetUploadRequestSchema, 'rpc.uploads.get'),
+      getUpload: endpoint('get', GetUploadRequestSchema, GetUploadResponseSchema),
     },
-    /** On the messages service (it knows which messages reference which file). */
-    fileShared: channel(`${ns}.rpc.messages.file-shared`, FileSharedRequestSchema, 'rpc.messages.file-shared'),
     /** Stored in the events stream (`<ns>.evt.>`), deduplicated by file id. */
     uploadStored: (fileId: FileId) => channel(`${ns}.evt.upload.stored.${fileId}`, UploadStoredEventSchema, 'evt.upload.stored'),
   } as const;

@@ -3,5 +3,6 @@ export type { Tracing } from './tracing.ts';
 export { activeTraceIds, inSpan, SpanKind, tracer } from './spans.ts';
 export { createMetricsRegistry, startOpsServer } from './ops-server.ts';
 export { requestCounter } from './request-counter.ts';
+export type { RpcOutcome } from './request-counter.ts';
 export type { OpsServer, ReadinessCheck } from './ops-server.ts';
 export { Counter, Gauge, Histogram, type Registry } from 'prom-client';

@@ -3,7 +3,7 @@ import cors from '@fastify/cors';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Server } from 'socket.io';
 import type { AddressInfo, Socket } from 'node:net';
-import { busNames, FindByClientMessageIdResponseSchema } from '@chat/contracts';
+import { busNames } from '@chat/contracts';
 import { verifierFromEnv } from '@chat/auth';
 import { httpServerTimeouts, natsAuth } from '@chat/config';
 import { Bus, ensureChatStreams } from '@chat/bus';
@@ -119,7 +119,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       deliveries.catchUpAll().catch((error: unknown) => logger.warn({ err: error }, 'catching sockets up after a NATS reconnect failed'));
       pending
         .recheck(async (senderId, clientMessageId) => {
-          const found = await bus.request(names.messagesService.findByClientMessageId, { senderId, clientMessageId }, FindByClientMessageIdResponseSchema);
+          const found = await bus.request(names.messagesService.findByClientMessageId, { senderId, clientMessageId });
           return found.message;
         })
         .catch((error: unknown) => logger.warn({ err: error }, 'checking waiting sends after a NATS reconnect failed; they wait for their answer'));

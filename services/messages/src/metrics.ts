@@ -35,8 +35,8 @@ export function createMessagesMetrics({ consumerLag }: { consumerLag: () => Prom
       labelNames: ['command'] as const,
       registers: [registry],
     }),
-    /** Wraps a request handler so that every answer is counted. */
-    counted: requestCounter(registry),
+    /** Counts one answer of a request/reply endpoint (called by the service wrapper for every endpoint). */
+    countAnswer: requestCounter(registry),
     consumerPending: new Gauge({
       name: 'chat_jetstream_consumer_pending',
       help: 'Commands waiting for this service (JetStream consumer lag: not yet delivered plus unacknowledged)',

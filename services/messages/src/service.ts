@@ -4,21 +4,12 @@ import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import {
   busNames,
-  type Channel,
   type ConversationCommand,
   ConversationCommandSchema,
   SendMessageCommandSchema,
-  ConversationExistsResponseSchema,
-  CreateConversationResponseSchema,
-  FileSharedResponseSchema,
-  FindByClientMessageIdResponseSchema,
-  HistoryResponseSchema,
-  ListConversationsResponseSchema,
-  UndeliveredResponseSchema,
   UserUpdatedEventSchema,
 } from '@chat/contracts';
 import {
-  addEndpoint,
   Bus,
   consumeDurable,
   consumeOwnedBatches,
@@ -29,7 +20,6 @@ import {
 } from '@chat/bus';
 import { natsAuth } from '@chat/config';
 import type { Logger } from '@chat/logger';
-import type { z } from 'zod';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { MessagesConfig } from './config.ts';
 import { countMongoCommands, createMessagesMetrics } from './metrics.ts';
@@ -99,17 +89,15 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     });
     countMongoCommands(mongo, metrics);
     countMongoCommands(requestsMongo, metrics);
-    const service = await createService(bus, { name: names.messagesService.name, version: SERVICE_VERSION });
     const rpc = names.messagesService;
-    const serve = <Req, Res>(name: string, channel: Channel<Req>, reply: z.ZodType<Res>, handler: (request: Req) => Promise<Res>) =>
-      addEndpoint(service, { name, channel, reply, handler: metrics.counted(name, handler), logger });
-    serve('find-by-client-id', rpc.findByClientMessageId, FindByClientMessageIdResponseSchema, findByClientMessageIdHandler({ store: reads }));
-    serve('list-conversations', rpc.listConversations, ListConversationsResponseSchema, listConversationsHandler({ store: reads, profiles, logger }));
-    serve('create-conversation', rpc.createConversation, CreateConversationResponseSchema, createConversationHandler({ store: reads }));
-    serve('history', rpc.history, HistoryResponseSchema, historyHandler({ store: reads }));
-    serve('conversation-exists', rpc.conversationExists, ConversationExistsResponseSchema, conversationExistsHandler({ store: reads }));
-    serve('undelivered', rpc.undelivered, UndeliveredResponseSchema, undeliveredHandler({ store: reads }));
-    serve('file-shared', names.uploads.fileShared, FileSharedResponseSchema, await fileSharedHandler({ store: reads }));
+    const service = await createService(bus, { name: rpc.name, version: SERVICE_VERSION, logger, countAnswer: metrics.countAnswer });
+    service.serve(rpc.findByClientMessageId, findByClientMessageIdHandler({ store: reads }));
+    service.serve(rpc.listConversations, listConversationsHandler({ store: reads, profiles, logger }));
+    service.serve(rpc.createConversation, createConversationHandler({ store: reads }));
+    service.serve(rpc.history, historyHandler({ store: reads }));
+    service.serve(rpc.conversationExists, conversationExistsHandler({ store: reads }));
+    service.serve(rpc.undelivered, undeliveredHandler({ store: reads }));
+    service.serve(rpc.fileShared, await fileSharedHandler({ store: reads }));
 
 
     const processBatch = commandBatchProcessor({

@@ -1,11 +1,5 @@
-import {
-  busNames,
-  PresenceHeartbeatResponseSchema,
-  PresenceReportResponseSchema,
-  PresenceStatusResponseSchema,
-  type UserPresence,
-} from '@chat/contracts';
-import { addEndpoint, Bus, createService } from '@chat/bus';
+import { busNames, type UserPresence } from '@chat/contracts';
+import { Bus, createService } from '@chat/bus';
 import { natsAuth } from '@chat/config';
 import type { Logger } from '@chat/logger';
 import { Counter, createMetricsRegistry, requestCounter, type ReadinessCheck, type Registry } from '@chat/telemetry';
@@ -41,16 +35,15 @@ export async function startPresenceService(config: PresenceConfig, logger: Logge
 
     const registry = createMetricsRegistry('presence');
     const flips = new Counter({ name: 'chat_presence_changes_total', help: 'Users going online or offline', registers: [registry] });
-    const counted = requestCounter(registry);
     const publishCounted = (changes: UserPresence[]) => {
       flips.inc(changes.length);
       publish(changes);
     };
 
-    const service = await createService(bus, { name: names.service.name, version: SERVICE_VERSION });
-    addEndpoint(service, { name: 'report', channel: names.service.report, reply: PresenceReportResponseSchema, handler: counted('report', reportHandler({ store, publish: publishCounted })), logger });
-    addEndpoint(service, { name: 'heartbeat', channel: names.service.heartbeat, reply: PresenceHeartbeatResponseSchema, handler: counted('heartbeat', heartbeatHandler({ store })), logger });
-    addEndpoint(service, { name: 'status', channel: names.service.status, reply: PresenceStatusResponseSchema, handler: counted('status', statusHandler({ store })), logger });
+    const service = await createService(bus, { name: names.service.name, version: SERVICE_VERSION, logger, countAnswer: requestCounter(registry) });
+    service.serve(names.service.report, reportHandler({ store, publish: publishCounted }));
+    service.serve(names.service.heartbeat, heartbeatHandler({ store }));
+    service.serve(names.service.status, statusHandler({ store }));
 
     const expiry = new GatewayExpiry({
       store,

@@ -2,12 +2,12 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { MongoClient } from 'mongodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { busNames, GetUploadResponseSchema, type UploadRecord } from '@chat/contracts';
+import { busNames, type UploadRecord } from '@chat/contracts';
 import { verifierFromEnv } from '@chat/auth';
 import { httpServerTimeouts, natsAuth } from '@chat/config';
-import { addEndpoint, Bus, createService, ensureChatStreams } from '@chat/bus';
+import { Bus, createService, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
-import type { ReadinessCheck, Registry } from '@chat/telemetry';
+import { requestCounter, type ReadinessCheck, type Registry } from '@chat/telemetry';
 import type { UploadsConfig } from './config.ts';
 import { getUploadHandler } from './handlers/get-upload.ts';
 import { serveFile } from './handlers/serve-file.ts';
@@ -103,8 +103,8 @@ export async function startUploadsService(config: UploadsConfig, logger: Logger)
       logger,
     });
 
-    const service = await createService(bus, { name: names.uploads.service.name, version: SERVICE_VERSION });
-    addEndpoint(service, { name: 'get', channel: names.uploads.service.getUpload, reply: GetUploadResponseSchema, handler: getUploadHandler({ store }), logger });
+    const service = await createService(bus, { name: names.uploads.service.name, version: SERVICE_VERSION, logger, countAnswer: requestCounter(metrics.registry) });
+    service.serve(names.uploads.service.getUpload, getUploadHandler({ store }));
 
     await app.listen({ port: config.UPLOADS_PORT, host: config.HOST });
     const { port } = app.server.address() as AddressInfo;

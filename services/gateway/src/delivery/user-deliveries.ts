@@ -1,6 +1,6 @@
 import type { Subscription } from '@nats-io/transport-node';
 import pLimit from 'p-limit';
-import { ChatError, DELIVERY_ACK_TIMEOUT_MS, UndeliveredResponseSchema, type BusNames, type Message, type UserDelivery, type UserId } from '@chat/contracts';
+import { ChatError, DELIVERY_ACK_TIMEOUT_MS, type BusNames, type Message, type UserDelivery, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import { inSpan } from '@chat/telemetry';
@@ -132,7 +132,6 @@ export class UserDeliveries {
         const { messages, hasMore, receipts } = await this.#bus.request(
           this.#names.messagesService.undelivered,
           { userId, limit: CATCH_UP_PAGE, ...(after ? { after } : {}) },
-          UndeliveredResponseSchema,
         );
         // What the other participants received and read while this device was away (its own sent messages).
         if (!skipShown) {

@@ -2,7 +2,6 @@ import {
   ChatError,
   MAX_STATUS_USERS,
   otherParticipant,
-  PresenceStatusResponseSchema,
   type BusNames,
   type ConversationId,
   type UserId,
@@ -81,7 +80,6 @@ export class GatewayPresence {
         const reply = await this.#bus.request(
           this.#names.presence.service.status,
           { userIds: userIds.slice(i, i + MAX_STATUS_USERS) },
-          PresenceStatusResponseSchema,
           { timeoutMs: 3_000 },
         );
         statuses.push(...reply.statuses);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PresenceHeartbeatResponseSchema, PresenceReportResponseSchema, type Connection, type PresenceNames, type UserId } from '@chat/contracts';
+import { type Connection, type PresenceNames, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 
@@ -76,7 +76,7 @@ export class PresenceReporter {
   async #heartbeat(mayResync = true): Promise<void> {
     let known: boolean;
     try {
-      ({ known } = await this.#bus.request(this.#names.service.heartbeat, { gatewayId: this.gatewayId }, PresenceHeartbeatResponseSchema, {
+      ({ known } = await this.#bus.request(this.#names.service.heartbeat, { gatewayId: this.gatewayId }, {
         timeoutMs: REQUEST_TIMEOUT_MS,
       }));
     } catch (error) {
@@ -114,7 +114,7 @@ export class PresenceReporter {
       const connected = batch.filter((e) => e.type === 'connected').map((e) => e.connection);
       const disconnected = batch.filter((e) => e.type === 'disconnected').map((e) => e.connection);
       try {
-        await this.#bus.request(this.#names.service.report, { gatewayId: this.gatewayId, connected, disconnected }, PresenceReportResponseSchema, {
+        await this.#bus.request(this.#names.service.report, { gatewayId: this.gatewayId, connected, disconnected }, {
           timeoutMs: REQUEST_TIMEOUT_MS,
         });
       } catch (error) {

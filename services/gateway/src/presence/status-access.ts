@@ -1,4 +1,4 @@
-import { ChatError, ConversationExistsResponseSchema, conversationIdOf, type BusNames, type UserId } from '@chat/contracts';
+import { ChatError, conversationIdOf, type BusNames, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 
 /**
@@ -25,7 +25,6 @@ export class StatusAccess {
     const { hasMessages } = await this.#bus.request(
       this.#names.messagesService.conversationExists,
       { conversationId: conversationIdOf(asker, target) },
-      ConversationExistsResponseSchema,
       { timeoutMs: 3_000 },
     );
     if (!hasMessages) return false;

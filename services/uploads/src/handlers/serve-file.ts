@@ -1,4 +1,4 @@
-import { ChatError, FileSharedResponseSchema, type BusNames, type FileId, type UserId } from '@chat/contracts';
+import { ChatError, type BusNames, type FileId, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import { contentDisposition } from '../content-disposition.ts';
 import type { Download, FileStorage } from '../storage/file-storage.ts';
@@ -25,7 +25,7 @@ export function serveFile({ store, storage, bus, names }: ServeFileDeps) {
     const upload = await store.find(fileId);
     if (!upload) throw new ChatError('UPLOAD_NOT_FOUND', 'No such file');
     if (upload.ownerId !== userId) {
-      const { shared } = await bus.request(names.uploads.fileShared, { fileId, ownerId: upload.ownerId, userId }, FileSharedResponseSchema);
+      const { shared } = await bus.request(names.messagesService.fileShared, { fileId, ownerId: upload.ownerId, userId });
       if (!shared) throw new ChatError('FORBIDDEN', 'Only its owner and the participants of a conversation it was sent in may download this file');
     }
     const servedAs = { contentType: upload.mimeType, contentDisposition: contentDisposition(upload.fileName, upload.mimeType) };

@@ -1,4 +1,4 @@
-import { ChatError, fileUrlOf, GetUploadResponseSchema, type BusNames, type MessageBody, type UserId } from '@chat/contracts';
+import { ChatError, fileUrlOf, type BusNames, type MessageBody, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 
 /**
@@ -11,7 +11,7 @@ export async function checkAttachment({ bus, names }: { bus: Bus; names: BusName
   if (body.messageType !== 'image' && body.messageType !== 'file') return body;
   const { fileId } = body.content;
   if (!fileId) throw new ChatError('UPLOAD_NOT_FOUND', 'An image or file message needs the fileId of your upload (POST /api/common/upload)');
-  const { upload } = await bus.request(names.uploads.service.getUpload, { fileId }, GetUploadResponseSchema);
+  const { upload } = await bus.request(names.uploads.service.getUpload, { fileId });
   if (!upload || upload.ownerId !== senderId) throw new ChatError('UPLOAD_NOT_FOUND', 'No upload of yours has this fileId', { fileId });
   if (body.messageType === 'image' && !upload.mimeType.startsWith('image/')) {
     throw new ChatError('VALIDATION_ERROR', 'An image message must reference an image upload; send it as a file', { mimeType: upload.mimeType });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   ChatError,
-  FindByClientMessageIdResponseSchema,
   MessageBodySchema,
   otherParticipant,
   sendMessageMsgId,
@@ -76,7 +75,7 @@ export function sendMessage({
     if (duplicate) {
       // A resend: if the first one is already stored no new delivery will come, so ask for it.
       const found = await bus
-        .request(names.messagesService.findByClientMessageId, { senderId: user.userId, clientMessageId }, FindByClientMessageIdResponseSchema)
+        .request(names.messagesService.findByClientMessageId, { senderId: user.userId, clientMessageId })
         .catch(() => ({ message: null }));
       if (found.message) {
         answer.cancel();

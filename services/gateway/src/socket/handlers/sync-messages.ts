@@ -1,4 +1,4 @@
-import { ChatError, HistoryResponseSchema, otherParticipant, type BusNames } from '@chat/contracts';
+import { ChatError, otherParticipant, type BusNames } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { EventHandler } from '../register-handler.ts';
 
@@ -9,7 +9,6 @@ export function syncMessages({ bus, names }: { bus: Bus; names: BusNames }): Eve
     const page = await bus.request(
       names.messagesService.history,
       { userId: user.userId, conversationId, limit, afterSeq },
-      HistoryResponseSchema,
     );
     return { messages: page.messages, hasMore: page.hasMore };
   };
