@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClientMessageIdSchema, ConversationIdSchema, MessageIdSchema, UserIdSchema } from './ids.ts';
+import { ClientMessageIdSchema, ConversationIdSchema, IsoDateSchema, MessageIdSchema, tokenIdSchema, UserIdSchema } from './ids.ts';
 import { cleanFileName, cleanText, hasVisibleText } from './text.ts';
 
 /** Every message type of the spec. */
@@ -50,7 +50,7 @@ const FileNameSchema = z
 export const FileContentSchema = z.object({
   fileUrl: FileUrlSchema,
   /** The upload's id, as `POST /api/common/upload` answers it. */
-  fileId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'fileId is 1-64 letters, digits, "_" or "-"').optional(),
+  fileId: tokenIdSchema('fileId').optional(),
   fileName: FileNameSchema,
   fileSize: z.number().int().positive().max(1024 * 1024 * 1024),
   mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'mimeType must be a type/subtype').optional(),
@@ -179,8 +179,6 @@ export type MessageStatus = z.infer<typeof MessageStatusSchema>;
 const STATUS_ORDER: Record<MessageStatus, number> = { sent: 0, delivered: 1, read: 2 };
 /** Status only moves forward: sent → delivered → read. */
 export const isStatusAfter = (next: MessageStatus, current: MessageStatus): boolean => STATUS_ORDER[next] > STATUS_ORDER[current];
-
-export const IsoDateSchema = z.iso.datetime({ offset: true });
 
 const MessageBaseSchema = z.object({
   _id: MessageIdSchema,

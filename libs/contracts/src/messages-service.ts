@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { endpointsOf, type Namespace } from './channel.ts';
-import { ClientMessageIdSchema, ConversationIdSchema, MessageIdSchema, UserIdSchema, type ConversationId } from './ids.ts';
+import { ClientMessageIdSchema, ConversationIdSchema, IsoDateSchema, MessageIdSchema, UserIdSchema, type ConversationId } from './ids.ts';
 import { MessageBodySchema, MessageSchema } from './message.ts';
 import { ConversationSummarySchema, JobIdSchema, MessagesPageSchema, ProfileSchema } from './rest.ts';
 import { FileIdSchema } from './uploads.ts';
@@ -30,7 +30,7 @@ export const SendMessageCommandSchema = z.object({
   receiverId: UserIdSchema,
   clientMessageId: ClientMessageIdSchema,
   /** When the gateway accepted it: the message's `timestamp`. */
-  sentAt: z.iso.datetime({ offset: true }),
+  sentAt: IsoDateSchema,
   body: MessageBodySchema,
 });
 export type SendMessageCommand = z.infer<typeof SendMessageCommandSchema>;
@@ -46,7 +46,7 @@ export const MarkDeliveredCommandSchema = z.object({
    * leave it out; the messages service then looks the ids up.
    */
   upToSeq: z.number().int().positive().optional(),
-  at: z.iso.datetime({ offset: true }),
+  at: IsoDateSchema,
 });
 export type MarkDeliveredCommand = z.infer<typeof MarkDeliveredCommandSchema>;
 
@@ -57,7 +57,7 @@ export const MarkReadCommandSchema = z.object({
   readerId: UserIdSchema,
   messageIds: z.array(MessageIdSchema).min(1).max(500).optional(),
   upToSeq: z.number().int().positive().optional(),
-  at: z.iso.datetime({ offset: true }),
+  at: IsoDateSchema,
 });
 export type MarkReadCommand = z.infer<typeof MarkReadCommandSchema>;
 
@@ -108,7 +108,7 @@ export type FindByClientMessageIdResponse = z.infer<typeof FindByClientMessageId
 export const ListConversationsRequestSchema = z.object({
   userId: UserIdSchema,
   limit: z.number().int().min(1).max(100),
-  before: z.iso.datetime({ offset: true }).optional(),
+  before: IsoDateSchema.optional(),
 });
 export type ListConversationsRequest = z.infer<typeof ListConversationsRequestSchema>;
 export const ConversationRecordSchema = ConversationSummarySchema.extend({

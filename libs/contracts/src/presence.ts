@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { channel, endpointsOf, type Namespace } from './channel.ts';
-import { ConversationIdSchema, UserIdSchema, type UserId } from './ids.ts';
+import { IsoDateSchema, tokenIdSchema, UserIdSchema, type UserId } from './ids.ts';
 
 /**
  * Presence: which users have a live connection, and typing. Gateways report connections to the presence
@@ -28,7 +28,7 @@ export const GatewayIdSchema = z.string().regex(/^[A-Za-z0-9.-]{1,100}$/, 'gatew
 
 /** One socket of a user on a gateway. Socket.IO ids are 20 characters of base64url. */
 export const ConnectionSchema = z.object({
-  connectionId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'connection ids are 1-64 letters, digits, "_" or "-"'),
+  connectionId: tokenIdSchema('connectionId'),
   userId: UserIdSchema,
 });
 export type Connection = z.infer<typeof ConnectionSchema>;
@@ -60,7 +60,7 @@ export type PresenceHeartbeatResponse = z.infer<typeof PresenceHeartbeatResponse
 export const UserPresenceSchema = z.object({
   userId: UserIdSchema,
   isOnline: z.boolean(),
-  lastSeen: z.iso.datetime({ offset: true }).nullable(),
+  lastSeen: IsoDateSchema.nullable(),
   version: z.number().int().min(0),
 });
 export type UserPresence = z.infer<typeof UserPresenceSchema>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCodeSchema, type ChatError } from './errors.ts';
-import { ConversationIdSchema, MessageIdSchema, UserIdSchema } from './ids.ts';
-import { IsoDateSchema, MessageSchema } from './message.ts';
+import { ConversationIdSchema, IsoDateSchema, MessageIdSchema, tokenIdSchema, UserIdSchema } from './ids.ts';
+import { MessageSchema } from './message.ts';
 import { UploadedFileSchema } from './uploads.ts';
 
 /** The spec's envelope for every REST answer, success or error. */
@@ -29,7 +29,7 @@ export function errorEnvelope(error: ChatError): ErrorEnvelope {
   };
 }
 
-export const JobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'jobId is 1-64 letters, digits, "_" or "-"');
+export const JobIdSchema = tokenIdSchema('jobId');
 
 /** A user as the chat knows them: kept from JWT claims at connect and from the users-updated subject. */
 export const ProfileSchema = z.object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorPayloadSchema, type ErrorPayload } from './errors.ts';
-import { ClientMessageIdSchema, ConversationIdSchema, MessageIdSchema, UserIdSchema } from './ids.ts';
+import { ClientMessageIdSchema, ConversationIdSchema, IsoDateSchema, MessageIdSchema, UserIdSchema } from './ids.ts';
 import { MessageSchema, MessageTypeSchema } from './message.ts';
 
 // ---- client → server payloads -------------------------------------------------------------------------
@@ -75,7 +75,7 @@ export const UserTypingPayloadSchema = z.object({
 export const UserOnlineStatusPayloadSchema = z.object({
   userId: UserIdSchema,
   isOnline: z.boolean(),
-  lastSeen: z.iso.datetime({ offset: true }).nullable(),
+  lastSeen: IsoDateSchema.nullable(),
 });
 
 // ---- the event maps -----------------------------------------------------------------------------------
