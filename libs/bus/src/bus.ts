@@ -25,7 +25,7 @@ export interface BusOptions {
   /** How long the first connect may take before start-up fails. */
   connectTimeoutMs?: number;
   /** Credentials and TLS (`natsAuth(config)` of `@chat/config`); none: an open NATS. */
-  auth?: BusAuth;
+  auth?: BusAuth | undefined;
 }
 
 /** How the connection authenticates: at most one of a .creds file, an NKey seed, a user and password, a token. */

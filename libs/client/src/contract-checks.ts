@@ -29,7 +29,16 @@ import type {
 } from './types.ts';
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-type Assignable<From, To> = [From] extends [To] ? true : false;
+/**
+ * What a value looks like once it crossed JSON: an optional property is absent, never `undefined` (zod's output
+ * types say `?: T | undefined`; the SDK's, with `exactOptionalPropertyTypes`, say `?: T`).
+ */
+type Wire<T> = T extends string | number | boolean | null | undefined
+  ? T
+  : T extends ReadonlyArray<infer U>
+    ? Array<Wire<U>>
+    : { [K in keyof T]: Wire<Exclude<T[K], undefined>> };
+type Assignable<From, To> = [Wire<From>] extends [To] ? true : false;
 
 /** The handshake field that turns on delivery acknowledgements. */
 export const DELIVERY_ACKS_FIELD = 'deliveryAcks';

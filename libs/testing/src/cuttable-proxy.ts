@@ -11,7 +11,10 @@ export class CuttableProxy {
 
   constructor(target: URL) {
     this.#server = createServer((client) => {
-      if (!this.#open) return client.destroy();
+      if (!this.#open) {
+        client.destroy();
+        return;
+      }
       const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
       for (const socket of [client, upstream]) {
         this.#sockets.add(socket);

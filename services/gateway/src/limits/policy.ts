@@ -60,12 +60,16 @@ export const RateLimitsSettingSchema = z
   .pipe(z.partialRecord(z.enum(LIMIT_NAMES), LimitOverrideSchema));
 export type RateLimitOverrides = z.output<typeof RateLimitsSettingSchema>;
 
+/** The fields that are set (an override leaves the others as they are). */
+const definedOnly = <T extends object>(fields: T) =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as { [K in keyof T]-?: Exclude<T[K], undefined> };
+
 /** The table in force: the defaults, the send settings, then `RATE_LIMITS`. */
 export function limitPolicy(overrides: RateLimitOverrides, send: { perMinute: number; burst: number }): Record<LimitName, Limit> {
   const policy = { ...DEFAULT_LIMITS, send_message: { ...DEFAULT_LIMITS.send_message, ...send } };
   for (const name of LIMIT_NAMES) {
     const override = overrides[name];
-    if (override) policy[name] = { ...policy[name], ...override };
+    if (override) policy[name] = { ...policy[name], ...definedOnly(override) };
   }
   return policy;
 }

@@ -225,7 +225,7 @@ export class MessageStore {
   /** A page of history, by page number (page 1 is the newest) or by a sequence cursor. */
   async history(
     conversationId: ConversationId,
-    { limit, page, beforeSeq, afterSeq }: { limit: number; page?: number; beforeSeq?: number; afterSeq?: number },
+    { limit, page, beforeSeq, afterSeq }: { limit: number; page?: number | undefined; beforeSeq?: number | undefined; afterSeq?: number | undefined },
   ): Promise<HistoryPage> {
     const all = { conversationId };
     const total = await this.messages.countDocuments(all);
