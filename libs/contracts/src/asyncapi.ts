@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { busNames } from './bus.ts';
-import type { Channel, Endpoint } from './channel.ts';
+import type { Channel } from './channel.ts';
 import { ErrorPayloadSchema } from './errors.ts';
-import type { ConversationId, UserId } from './ids.ts';
 import { MessageSchema } from './message.ts';
 import { clientEvents, DELIVERY_ACK_TIMEOUT_MS, DELIVERY_ACKS_AUTH_FIELD, serverEvents } from './socket-events.ts';
-import type { FileId } from './uploads.ts';
+import { busTopology, endpointKey } from './topology.ts';
 
 /**
  * The AsyncAPI 3 document of the system, generated from the contracts (zod → JSON Schema with `z.toJSONSchema`):
@@ -71,25 +70,6 @@ interface NatsChannel {
   /** A service endpoint (request/reply): the schema of a successful answer. */
   reply?: z.ZodType;
 }
-
-/** Who calls each service endpoint, and what it answers: every endpoint of the contracts must be here. */
-const ENDPOINT_DOCS: Record<string, { key: string; from: string; summary: string }> = {
-  'messages.find-by-client-id': { key: 'findByClientMessageId', from: 'gateway', summary: "A sender's message by its clientMessageId, if stored" },
-  'messages.list-conversations': { key: 'listConversations', from: 'gateway', summary: "A user's conversations, most recently active first" },
-  'messages.create-conversation': { key: 'createConversation', from: 'gateway', summary: 'Open a conversation (idempotent)' },
-  'messages.history': { key: 'history', from: 'gateway', summary: "A page of a conversation's history" },
-  'messages.undelivered': { key: 'undelivered', from: 'gateway', summary: 'Messages to a user no device of theirs has received' },
-  'messages.conversation-exists': { key: 'conversationExists', from: 'gateway', summary: 'Whether a conversation is stored and has messages' },
-  'messages.file-shared': { key: 'fileShared', from: 'uploads', summary: 'Whether a file was sent in a conversation of the user' },
-  'uploads.get': { key: 'getUpload', from: 'gateway', summary: 'An upload record by id' },
-  'presence.report': { key: 'presenceReport', from: 'gateway', summary: "Connections that started and ended since a gateway's last report" },
-  'presence.heartbeat': { key: 'presenceHeartbeat', from: 'gateway', summary: 'A gateway is still alive' },
-  'presence.status': { key: 'presenceStatus', from: 'gateway', summary: 'The status of many users' },
-};
-
-/** The endpoints among a service contract's members. */
-const endpointsIn = (service: object): Array<Endpoint<unknown, unknown>> =>
-  Object.values(service).filter((member): member is Endpoint<unknown, unknown> => typeof member === 'object' && member !== null && 'reply' in member);
 
 export interface AsyncApiOptions {
   /** The gateway's version (`info.version`). */
@@ -179,27 +159,18 @@ export function asyncApiDocument({ version, gatewayHost = 'localhost:4000', nats
   };
 
   // ---- NATS ----
-  const names = busNames('{ns}');
-  const conversationId = '{conversationId}' as ConversationId;
-  const userId = '{userId}' as UserId;
-  const partition = '{partition}' as unknown as number;
-  const command = names.conversationCommand(partition, conversationId, '{type}' as 'send');
-  const streams = names.streams;
-  const m = names.messagesService;
+  const { channels: topology, endpoints } = busTopology();
   const nats: NatsChannel[] = [
-    { key: 'conversationCommand', channel: command, from: 'gateway', to: 'messages', stream: streams.commands.name, summary: 'Send, delivered and read commands of a conversation, consumed in order per partition' },
-    { key: 'deadLetter', channel: { ...command, subject: names.deadLetter(command.subject), template: `dlq.${command.template}` }, from: 'messages', to: 'operator', stream: streams.deadLetter.name, summary: 'A command set aside after repeated failures' },
-    { key: 'messageCreated', channel: names.messageCreated(conversationId), from: 'messages', to: 'anyone', stream: streams.events.name, summary: 'A message was stored' },
-    { key: 'userUpdated', channel: names.userUpdated(userId), from: 'gateway, the surrounding app', to: 'messages', stream: streams.events.name, summary: "A user's name or avatar changed (may also be published on core NATS)" },
-    { key: 'uploadStored', channel: names.uploads.uploadStored('{fileId}' as FileId), from: 'uploads', to: 'anyone', stream: streams.events.name, summary: 'An upload was stored' },
-    { key: 'userDelivery', channel: names.userDelivery(userId), from: 'messages, gateways', to: 'gateways', summary: "Anything for one user's sockets, on whichever gateways hold them (core NATS)" },
-    { key: 'presenceStatusChanged', channel: names.presence.statusChanged(userId), from: 'presence', to: 'gateways', summary: 'A user went online or offline (core NATS)' },
+    ...topology.map((entry) => ({ ...entry, from: entry.from.join(', '), to: entry.to.join(', ') })),
+    ...endpoints.map((endpoint) => ({
+      key: endpointKey(endpoint),
+      channel: { ...endpoint, schema: endpoint.request },
+      from: endpoint.callers.join(', '),
+      to: endpoint.service,
+      reply: endpoint.reply,
+      summary: endpoint.summary,
+    })),
   ];
-  for (const endpoint of [m, names.uploads.service, names.presence.service].flatMap(endpointsIn)) {
-    const docs = ENDPOINT_DOCS[`${endpoint.service}.${endpoint.name}`];
-    if (!docs) throw new Error(`asyncapi: endpoint ${endpoint.service}.${endpoint.name} has no entry in ENDPOINT_DOCS`);
-    nats.push({ key: docs.key, channel: { ...endpoint, schema: endpoint.request }, from: docs.from, to: endpoint.service, reply: endpoint.reply, summary: docs.summary });
-  }
   for (const entry of nats) {
     const payloadId = name(inputs, entry.channel.schema, `${pascal(entry.key)}Payload`);
     const address = entry.channel.subject;
@@ -262,6 +233,6 @@ export function asyncApiDocument({ version, gatewayHost = 'localhost:4000', nats
       schemas: { ...schemasOf(inputs, 'input'), ...schemasOf(outputs, 'output') },
       messages,
     },
-    'x-jetstream-streams': Object.values(streams).map((stream) => ({ name: stream.name, subjects: stream.subjects })),
+    'x-jetstream-streams': Object.values(busNames('{ns}').streams).map((stream) => ({ name: stream.name, subjects: stream.subjects })),
   };
 }

@@ -35,6 +35,10 @@ export interface Endpoint<Req, Res> {
   readonly reply: z.ZodType<Res>;
   /** `rpc.<service>.<name>`: span names. */
   readonly template: string;
+  /** What it answers, in a line (AsyncAPI, the services' READMEs). */
+  readonly summary: string;
+  /** The services that call it. */
+  readonly callers: readonly string[];
 }
 
 /** The request and reply types of an endpoint. */
@@ -43,12 +47,19 @@ export type ReplyOf<E> = E extends Endpoint<unknown, infer Res> ? Res : never;
 
 /** Builds the endpoints of one service: `<ns>.rpc.<service>.<name>`. */
 export function endpointsOf(ns: Namespace, service: string) {
-  return <Req, Res>(name: string, request: z.ZodType<Req>, reply: z.ZodType<Res>): Endpoint<Req, Res> => ({
+  return <Req, Res>(
+    name: string,
+    request: z.ZodType<Req>,
+    reply: z.ZodType<Res>,
+    { summary, callers }: { summary: string; callers: readonly string[] },
+  ): Endpoint<Req, Res> => ({
     subject: `${ns}.rpc.${service}.${name}`,
     service,
     name,
     request,
     reply,
     template: `rpc.${service}.${name}`,
+    summary,
+    callers,
   });
 }

@@ -232,3 +232,6 @@ export type {
 
 export { asyncApiDocument } from './asyncapi.ts';
 export type { AsyncApiOptions } from './asyncapi.ts';
+
+export { busTopology, endpointKey, SERVICES } from './topology.ts';
+export type { ServiceName, TopologyChannel } from './topology.ts';

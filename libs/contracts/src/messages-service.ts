@@ -252,15 +252,31 @@ export function messagesEndpoints(ns: Namespace) {
   const endpoint = endpointsOf(ns, 'messages');
   return {
     name: 'messages',
-    findByClientMessageId: endpoint('find-by-client-id', FindByClientMessageIdRequestSchema, FindByClientMessageIdResponseSchema),
-    listConversations: endpoint('list-conversations', ListConversationsRequestSchema, ListConversationsResponseSchema),
-    createConversation: endpoint('create-conversation', CreateConversationRequestSchema, CreateConversationResponseSchema),
-    history: endpoint('history', HistoryRequestSchema, HistoryResponseSchema),
-    undelivered: endpoint('undelivered', UndeliveredRequestSchema, UndeliveredResponseSchema),
-    /** Asked by gateways: partners may see each other's online status. */
-    conversationExists: endpoint('conversation-exists', ConversationExistsRequestSchema, ConversationExistsResponseSchema),
-    /** Asked by the uploads service: it knows which messages reference which file. */
-    fileShared: endpoint('file-shared', FileSharedRequestSchema, FileSharedResponseSchema),
+    findByClientMessageId: endpoint('find-by-client-id', FindByClientMessageIdRequestSchema, FindByClientMessageIdResponseSchema, {
+      summary: "A sender's message by its clientMessageId, if stored",
+      callers: ['gateway'],
+    }),
+    listConversations: endpoint('list-conversations', ListConversationsRequestSchema, ListConversationsResponseSchema, {
+      summary: "A user's conversations, most recently active first",
+      callers: ['gateway'],
+    }),
+    createConversation: endpoint('create-conversation', CreateConversationRequestSchema, CreateConversationResponseSchema, {
+      summary: 'Open a conversation (idempotent)',
+      callers: ['gateway'],
+    }),
+    history: endpoint('history', HistoryRequestSchema, HistoryResponseSchema, { summary: "A page of a conversation's history", callers: ['gateway'] }),
+    undelivered: endpoint('undelivered', UndeliveredRequestSchema, UndeliveredResponseSchema, {
+      summary: 'Messages to a user no device of theirs has received, and the receipts of their conversations',
+      callers: ['gateway'],
+    }),
+    conversationExists: endpoint('conversation-exists', ConversationExistsRequestSchema, ConversationExistsResponseSchema, {
+      summary: 'Whether a conversation is stored and has messages (its participants are partners)',
+      callers: ['gateway'],
+    }),
+    fileShared: endpoint('file-shared', FileSharedRequestSchema, FileSharedResponseSchema, {
+      summary: 'Whether a file was sent in a conversation of the user (who may then download it)',
+      callers: ['uploads'],
+    }),
   } as const;
 }
 export type MessagesEndpoints = ReturnType<typeof messagesEndpoints>;

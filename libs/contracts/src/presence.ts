@@ -85,10 +85,12 @@ export function presenceNames(ns: Namespace) {
   return {
     service: {
       name: 'presence',
-      report: endpoint('report', PresenceReportSchema, PresenceReportResponseSchema),
-      heartbeat: endpoint('heartbeat', PresenceHeartbeatSchema, PresenceHeartbeatResponseSchema),
-      /** The status of many users ("status of many users"), e.g. for `isOnline` in the conversation list. */
-      status: endpoint('status', PresenceStatusRequestSchema, PresenceStatusResponseSchema),
+      report: endpoint('report', PresenceReportSchema, PresenceReportResponseSchema, {
+        summary: "Connections that started and ended since a gateway's last report",
+        callers: ['gateway'],
+      }),
+      heartbeat: endpoint('heartbeat', PresenceHeartbeatSchema, PresenceHeartbeatResponseSchema, { summary: 'A gateway is still alive', callers: ['gateway'] }),
+      status: endpoint('status', PresenceStatusRequestSchema, PresenceStatusResponseSchema, { summary: 'The status of many users', callers: ['gateway'] }),
     },
     /** presence → gateways: a user went online or offline. */
     statusChanged: (userId: UserId) => channel(`${ns}.presence.status.${userId}`, UserPresenceSchema, 'presence.status'),

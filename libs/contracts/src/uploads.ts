@@ -117,7 +117,7 @@ export function uploadNames(ns: Namespace) {
   return {
     service: {
       name: 'uploads',
-      getUpload: endpoint('get', GetUploadRequestSchema, GetUploadResponseSchema),
+      getUpload: endpoint('get', GetUploadRequestSchema, GetUploadResponseSchema, { summary: 'An upload record by id', callers: ['gateway'] }),
     },
     /** Stored in the events stream (`<ns>.evt.>`), deduplicated by file id. */
     uploadStored: (fileId: FileId) => channel(`${ns}.evt.upload.stored.${fileId}`, UploadStoredEventSchema, 'evt.upload.stored'),
