@@ -17,10 +17,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import { MongoClient } from 'mongodb';
 import { accountMessages, bytesPerConnection, mergeOutcomes, ratePerSecond, summarizeLatency, topFrames, type LatencySummary } from './stats.ts';
 import { cleanup, cpuPercent, mongoCommandsOf, mongoUrlFor, pidsNamed, rssOf, sampleCpu, startBaseline, startOurs, type CpuGroups, type Infra, type Started } from './system.ts';
 import type { FinalResult, PhaseOptions, WorkerInit, WorkerRequest } from './worker.ts';
+import { Inspector, type HeapGroup } from './inspector.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 
@@ -37,6 +39,11 @@ const flags = {
   partitions: { default: '16', help: 'MESSAGE_PARTITIONS of ours' },
   'slice-seconds': { default: '10', help: 'persisted msg/s is also reported per slice of this many seconds' },
   profile: { default: 'false', help: 'run every service with --cpu-prof and summarise the top frames' },
+  gateways: { default: '1', help: 'gateways of ours; more than 1 runs the many-gateways mode (ours only): --idle connections over all, a reconnect storm' },
+  'connect-concurrency': { default: '20', help: 'connections each load generator opens at once' },
+  'heap-snapshot': { default: 'false', help: 'after the idle connections, a heap snapshot of the gateway summarised by constructor (slow at many connections)' },
+  'gateway-env': { default: '', help: 'extra env for the gateways, K=V,K=V (settings under test, NODE_OPTIONS heap flags)' },
+  'storm-seconds': { default: '30', help: '--gateways: how long the chat load runs after a gateway is killed' },
   out: { default: 'bench/results', help: 'where the JSON goes' },
 } as const;
 type Flag = keyof typeof flags;
@@ -65,6 +72,16 @@ const config = {
   partitions: num('partitions'),
   sliceSeconds: Math.max(1, num('slice-seconds')),
   profile: option('profile') === 'true' || option('profile') === '1',
+  gateways: Math.max(1, num('gateways')),
+  connectConcurrency: Math.max(1, num('connect-concurrency')),
+  heapSnapshot: option('heap-snapshot') === 'true',
+  gatewayEnv: Object.fromEntries(
+    option('gateway-env')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  ) as Record<string, string>,
+  stormSeconds: num('storm-seconds'),
   out: option('out'),
 };
 // Bounded: this is a benchmark of one machine, not a load test of someone else's.
@@ -73,7 +90,11 @@ if (config.pairs > LIMITS.pairs || config.rate > LIMITS.rate || config.idle > LI
 if (Math.max(config.latencySeconds, config.throughputSeconds, config.warmupSeconds) > LIMITS.seconds) throw new Error(`phases are at most ${LIMITS.seconds} s`);
 
 // Each connection is a file descriptor here and one in the edge process: raise the limit (children inherit it).
-const needFds = (config.idle + config.pairs * 2) + 4096;
+// Load-generator processes (not threads) when one process could not hold every client's descriptor.
+const PER_LOAD_PROCESS = 12_000;
+const loadProcesses = config.gateways > 1 || config.idle + config.pairs * 2 > 18_000;
+if (loadProcesses) config.workers = Math.max(config.workers, Math.ceil((config.idle + config.pairs * 2) / PER_LOAD_PROCESS));
+const needFds = loadProcesses ? 20_000 : (config.idle + config.pairs * 2) + 4096;
 const softLimit = Number(spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim());
 if (Number.isFinite(softLimit) && softLimit < needFds && !process.env.BENCH_REEXEC) {
   // Up to the hard limit when the wanted one is not permitted (a container without CAP_SYS_RESOURCE).
@@ -104,16 +125,25 @@ const profileDir = config.profile ? mkdtempSync(join(tmpdir(), `bench-prof-${run
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-/** A pool of load-generator threads, with request/response over postMessage. */
+/**
+ * A pool of load generators, with request/response over postMessage: threads of this process, or child
+ * processes when the clients need more descriptors than one process may hold.
+ */
 class Load {
-  readonly workers: Worker[];
+  readonly workers: Array<Worker | ChildProcess>;
   #next = 1;
   readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-  constructor(url: string, readyOn: WorkerInit['readyOn']) {
+  constructor(urls: string[], readyOn: WorkerInit['readyOn'], extra: Partial<WorkerInit> = {}) {
     this.workers = Array.from({ length: config.workers }, (_, i) => {
-      const init: WorkerInit = { url, secret, prefix: `${runId}w${i}`, connectConcurrency: 20, readyOn };
-      const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: init, execArgv: ['--conditions=source'] });
+      const init: WorkerInit = { urls, secret, prefix: `${runId}w${i}`, connectConcurrency: config.connectConcurrency, readyOn, ...extra };
+      const worker = loadProcesses
+        ? fork(new URL('./worker.ts', import.meta.url).pathname, [], {
+            execArgv: ['--conditions=source'],
+            env: { ...process.env, BENCH_WORKER_INIT: JSON.stringify(init) },
+            serialization: 'advanced',
+          })
+        : new Worker(new URL('./worker.ts', import.meta.url), { workerData: init, execArgv: ['--conditions=source'] });
       worker.on('message', (reply: { id: number; ok: boolean; result?: unknown; error?: string }) => {
         const waiter = this.#waiting.get(reply.id);
         this.#waiting.delete(reply.id);
@@ -135,7 +165,8 @@ class Load {
           new Promise<R>((resolve, reject) => {
             const id = this.#next++;
             this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-            worker.postMessage(make(id, index));
+            if (worker instanceof Worker) worker.postMessage(make(id, index));
+            else worker.send(make(id, index));
           }),
       ),
     );
@@ -147,7 +178,15 @@ class Load {
 
   async close(): Promise<void> {
     await this.all((id) => ({ id, type: 'close' })).catch(() => undefined);
-    await Promise.all(this.workers.map((worker) => worker.terminate()));
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        if (worker instanceof Worker) return worker.terminate();
+        if (worker.exitCode !== null) return;
+        const exited = new Promise((resolve) => worker.once('exit', resolve));
+        worker.kill('SIGTERM');
+        await exited;
+      }),
+    );
   }
 }
 
@@ -171,13 +210,98 @@ interface PhaseReport {
   mongoCommandsPerMessage: number;
 }
 
+interface IdleReport {
+  connections: number;
+  /** Connections that could not be opened (refused, or not authenticated within 30 s). */
+  failed: number;
+  failures: Record<string, number>;
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
+  /** RSS after − before over the connections, 3 s after the last connect, no forced GC (the figure since issue 8). */
+  bytesPerConnection: number;
+  connectSeconds: number;
+  /** Connections authenticated per second (tokens signed beforehand). */
+  connectionsPerSecond: number;
+  /** After two forced full GCs before and after (ours: through the inspector): bytes per connection. */
+  afterGc?: { rss: number; heapUsed: number; external: number; arrayBuffers: number; offHeapRss: number };
+  heapByConstructor?: HeapGroup[];
+}
+
 interface SystemReport {
   system: 'ours' | 'baseline';
-  idle: { connections: number; rssBeforeBytes: number; rssAfterBytes: number; bytesPerConnection: number; connectSeconds: number } | null;
+  idle: IdleReport | null;
   latency: PhaseReport;
   throughput: PhaseReport;
   accounting: ReturnType<typeof accountMessages> & { unexpectedReceived: number; orderViolations: number; errorEvents: number; disconnects: number; stored: number };
   profiles?: Record<string, ReturnType<typeof topFrames>>;
+}
+
+/** Memory per idle authenticated connection on the first edge process (which must be fresh), and the connect rate. */
+async function measureIdle(started: Started, load: Load, count: number, label: string): Promise<IdleReport> {
+  const edge = started.edges[0]!;
+  const inspector = edge.inspectorUrl ? await Inspector.connect(edge.inspectorUrl) : undefined;
+  try {
+    await sleep(2000);
+    await inspector?.gc();
+    const gcBefore = await inspector?.memoryUsage();
+    const heapBefore = config.heapSnapshot ? await inspector?.heapByConstructor(Number.POSITIVE_INFINITY) : undefined;
+    const rssBefore = rssOf(edge.pid);
+    const t0 = performance.now();
+    const results = await load.all<{ failed: number; errors: Record<string, number>; seconds: number }>((id, i) => ({
+      id,
+      type: 'connectIdle',
+      count: load.share(count, i),
+      offset: i,
+    }));
+    // From the first connect to the last authenticated, over every generator (they start together).
+    const connectSeconds = Math.max(...results.map((r) => r.seconds));
+    const failed = results.reduce((n, r) => n + r.failed, 0);
+    const failures: Record<string, number> = {};
+    for (const r of results) for (const [k, v] of Object.entries(r.errors)) failures[k] = (failures[k] ?? 0) + v;
+    log(`${label}: connect took ${((performance.now() - t0) / 1000).toFixed(1)} s with token signing`);
+    await sleep(3000);
+    const rssAfter = rssOf(edge.pid);
+    const connected = count - failed;
+    const report: IdleReport = {
+      connections: connected,
+      failed,
+      failures,
+      rssBeforeBytes: rssBefore,
+      rssAfterBytes: rssAfter,
+      bytesPerConnection: bytesPerConnection(rssBefore, rssAfter, connected),
+      connectSeconds,
+      connectionsPerSecond: connected / connectSeconds,
+    };
+    if (inspector && gcBefore) {
+      await inspector.gc();
+      const gcAfter = await inspector.memoryUsage();
+      const per = (key: keyof typeof gcAfter) => (gcAfter[key] - gcBefore[key]) / connected;
+      report.afterGc = {
+        rss: per('rss'),
+        heapUsed: per('heapUsed'),
+        external: per('external'),
+        arrayBuffers: per('arrayBuffers'),
+        offHeapRss: per('rss') - per('heapTotal'),
+      };
+      if (heapBefore) {
+        // What the connections added, per connection, by constructor: the snapshot after minus the one before.
+        const before = new Map(heapBefore.map((g) => [g.name, g]));
+        const after = await inspector.heapByConstructor(Number.POSITIVE_INFINITY);
+        report.heapByConstructor = after
+          .map((g) => ({ name: g.name, count: (g.count - (before.get(g.name)?.count ?? 0)) / connected, selfBytes: (g.selfBytes - (before.get(g.name)?.selfBytes ?? 0)) / connected }))
+          .sort((a, b) => b.selfBytes - a.selfBytes)
+          .slice(0, 40);
+      }
+    }
+    const kib = (v: number) => (v / 1024).toFixed(1);
+    log(
+      `${label}: ${connected} idle connections (${failed} failed) in ${connectSeconds.toFixed(1)} s (${report.connectionsPerSecond.toFixed(0)}/s), ${kib(report.bytesPerConnection)} KiB RSS each` +
+        (report.afterGc ? `; after GC: RSS ${kib(report.afterGc.rss)}, heap ${kib(report.afterGc.heapUsed)}, external ${kib(report.afterGc.external)}, RSS beyond the heap ${kib(report.afterGc.offHeapRss)} KiB` : ''),
+    );
+    return report;
+  } finally {
+    inspector?.close();
+  }
 }
 
 async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
@@ -187,10 +311,10 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
   log(`${system}: starting`);
   const started: Started =
     system === 'ours'
-      ? await startOurs({ infra, namespace, database, secret, partitions: config.partitions, extraEnv: profileEnv })
+      ? await startOurs({ infra, namespace, database, secret, partitions: config.partitions, extraEnv: profileEnv, inspect: true, gatewayEnv: config.gatewayEnv })
       : await startBaseline({ infra, database, secret, extraEnv: profileEnv('baseline') });
   const mongo = new MongoClient(mongoUrlFor(infra, database));
-  const load = new Load(started.url, system === 'ours' ? 'authenticated' : 'connect');
+  const load = new Load([started.url], system === 'ours' ? 'authenticated' : 'connect');
   const self = () => [process.pid];
   const cpuGroups: CpuGroups =
     system === 'ours'
@@ -222,21 +346,7 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
     // 1. Memory per idle authenticated connection, on a fresh edge process.
     let idle: SystemReport['idle'] = null;
     if (config.idle > 0) {
-      await sleep(2000);
-      const rssBefore = rssOf(started.edgePid);
-      const t0 = performance.now();
-      await load.all((id, i) => ({ id, type: 'connectIdle', count: load.share(config.idle, i) }));
-      const connectSeconds = (performance.now() - t0) / 1000;
-      await sleep(3000);
-      const rssAfter = rssOf(started.edgePid);
-      idle = {
-        connections: config.idle,
-        rssBeforeBytes: rssBefore,
-        rssAfterBytes: rssAfter,
-        bytesPerConnection: bytesPerConnection(rssBefore, rssAfter, config.idle),
-        connectSeconds,
-      };
-      log(`${system}: ${config.idle} idle connections in ${connectSeconds.toFixed(1)} s, ${(idle.bytesPerConnection / 1024).toFixed(1)} KiB each`);
+      idle = await measureIdle(started, load, config.idle, system);
       await load.all((id) => ({ id, type: 'closeIdle' }));
       await sleep(1000);
     }
@@ -253,9 +363,11 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
       const slices: number[] = [];
       let sliceStart = { at: t0, count: countBefore };
       let sampling = true;
+      let stopSampling = () => undefined as void;
+      const stopped = new Promise<void>((resolve) => (stopSampling = resolve));
       const sampler = (async () => {
         while (sampling) {
-          await sleep(Math.max(0, sliceStart.at + config.sliceSeconds * 1000 - performance.now()));
+          await Promise.race([stopped, sleep(Math.max(0, sliceStart.at + config.sliceSeconds * 1000 - performance.now()))]);
           if (!sampling) break;
           const count = await messages.countDocuments({});
           const at = performance.now();
@@ -269,6 +381,7 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
         options: { ...options, name, ratePerSecond: load.share(options.ratePerSecond, i), ackTimeoutMs: 120_000 },
       }));
       sampling = false;
+      stopSampling();
       await sampler;
       const countAfter = await messages.countDocuments({});
       const elapsed = performance.now() - t0;
