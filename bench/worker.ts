@@ -59,7 +59,7 @@ export type WorkerRequest =
   | { id: number; type: 'connectPairs'; pairs: number }
   | { id: number; type: 'connectIdle'; count: number; offset: number }
   | { id: number; type: 'reconnects' }
-  | { id: number; type: 'closeIdle' }
+  | { id: number; type: 'closeIdle'; count?: number }
   | { id: number; type: 'phase'; options: PhaseOptions }
   | { id: number; type: 'drain'; timeoutMs: number }
   | { id: number; type: 'final' }
@@ -143,8 +143,10 @@ async function reconnect(client: Client): Promise<void> {
   reconnects.dropped++;
   const started = performance.now();
   const signed = await token(client.userId);
+  // A random other gateway first, so that a dead gateway's clients spread over the others; then the next ones.
+  client.urlIndex = (client.urlIndex + 1 + Math.floor(Math.random() * Math.max(1, client.urls.length - 1))) % client.urls.length;
   for (let attempt = 1; attempt <= client.urls.length * 3 && !closing; attempt++) {
-    client.urlIndex = (client.urlIndex + 1) % client.urls.length;
+    if (attempt > 1) client.urlIndex = (client.urlIndex + 1) % client.urls.length;
     const socket = io(client.urls[client.urlIndex] as string, { transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false, auth: { token: signed } });
     reconnects.attempts++;
     try {
@@ -380,7 +382,7 @@ port.on('message', async (request: WorkerRequest) => {
         return;
       case 'closeIdle':
         closing = true;
-        for (const client of idle.splice(0)) client.socket.disconnect();
+        for (const client of idle.splice(request.count === undefined ? 0 : Math.max(0, idle.length - request.count))) client.socket.disconnect();
         closing = false;
         port.postMessage({ id: request.id, ok: true, result: {} });
         return;
