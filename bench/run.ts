@@ -17,10 +17,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { MongoClient } from 'mongodb';
+import { fork, type ChildProcess } from 'node:child_process';
+import { MongoClient, type Collection } from 'mongodb';
+import { Redis } from 'ioredis';
 import { accountMessages, bytesPerConnection, mergeOutcomes, ratePerSecond, summarizeLatency, topFrames, type LatencySummary } from './stats.ts';
 import { cleanup, cpuPercent, mongoCommandsOf, mongoUrlFor, pidsNamed, rssOf, sampleCpu, startBaseline, startOurs, type CpuGroups, type Infra, type Started } from './system.ts';
 import type { FinalResult, PhaseOptions, WorkerInit, WorkerRequest } from './worker.ts';
+import { Inspector, type HeapGroup } from './inspector.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 
@@ -37,6 +40,11 @@ const flags = {
   partitions: { default: '16', help: 'MESSAGE_PARTITIONS of ours' },
   'slice-seconds': { default: '10', help: 'persisted msg/s is also reported per slice of this many seconds' },
   profile: { default: 'false', help: 'run every service with --cpu-prof and summarise the top frames' },
+  gateways: { default: '1', help: 'gateways of ours; more than 1 runs the many-gateways mode (ours only): --idle connections over all, a reconnect storm' },
+  'connect-concurrency': { default: '20', help: 'connections each load generator opens at once' },
+  'heap-snapshot': { default: 'false', help: 'after the idle connections, a heap snapshot of the gateway summarised by constructor (slow at many connections)' },
+  'gateway-env': { default: '', help: 'extra env for the gateways, K=V,K=V (settings under test, NODE_OPTIONS heap flags)' },
+  'storm-seconds': { default: '30', help: '--gateways: how long the chat load runs after a gateway is killed' },
   out: { default: 'bench/results', help: 'where the JSON goes' },
 } as const;
 type Flag = keyof typeof flags;
@@ -65,6 +73,16 @@ const config = {
   partitions: num('partitions'),
   sliceSeconds: Math.max(1, num('slice-seconds')),
   profile: option('profile') === 'true' || option('profile') === '1',
+  gateways: Math.max(1, num('gateways')),
+  connectConcurrency: Math.max(1, num('connect-concurrency')),
+  heapSnapshot: option('heap-snapshot') === 'true',
+  gatewayEnv: Object.fromEntries(
+    option('gateway-env')
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  ) as Record<string, string>,
+  stormSeconds: num('storm-seconds'),
   out: option('out'),
 };
 // Bounded: this is a benchmark of one machine, not a load test of someone else's.
@@ -73,7 +91,11 @@ if (config.pairs > LIMITS.pairs || config.rate > LIMITS.rate || config.idle > LI
 if (Math.max(config.latencySeconds, config.throughputSeconds, config.warmupSeconds) > LIMITS.seconds) throw new Error(`phases are at most ${LIMITS.seconds} s`);
 
 // Each connection is a file descriptor here and one in the edge process: raise the limit (children inherit it).
-const needFds = (config.idle + config.pairs * 2) + 4096;
+// Load-generator processes (not threads) when one process could not hold every client's descriptor.
+const PER_LOAD_PROCESS = 12_000;
+const loadProcesses = config.gateways > 1 || config.idle + config.pairs * 2 > 18_000;
+if (loadProcesses) config.workers = Math.max(config.workers, Math.ceil((config.idle + config.pairs * 2) / PER_LOAD_PROCESS));
+const needFds = loadProcesses ? 20_000 : (config.idle + config.pairs * 2) + 4096;
 const softLimit = Number(spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim());
 if (Number.isFinite(softLimit) && softLimit < needFds && !process.env.BENCH_REEXEC) {
   // Up to the hard limit when the wanted one is not permitted (a container without CAP_SYS_RESOURCE).
@@ -104,16 +126,25 @@ const profileDir = config.profile ? mkdtempSync(join(tmpdir(), `bench-prof-${run
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-/** A pool of load-generator threads, with request/response over postMessage. */
+/**
+ * A pool of load generators, with request/response over postMessage: threads of this process, or child
+ * processes when the clients need more descriptors than one process may hold.
+ */
 class Load {
-  readonly workers: Worker[];
+  readonly workers: Array<Worker | ChildProcess>;
   #next = 1;
   readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-  constructor(url: string, readyOn: WorkerInit['readyOn']) {
+  constructor(urls: string[], readyOn: WorkerInit['readyOn'], extra: Partial<WorkerInit> = {}) {
     this.workers = Array.from({ length: config.workers }, (_, i) => {
-      const init: WorkerInit = { url, secret, prefix: `${runId}w${i}`, connectConcurrency: 20, readyOn };
-      const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: init, execArgv: ['--conditions=source'] });
+      const init: WorkerInit = { urls, secret, prefix: `${runId}w${i}`, connectConcurrency: config.connectConcurrency, readyOn, ...extra };
+      const worker = loadProcesses
+        ? fork(new URL('./worker.ts', import.meta.url).pathname, [], {
+            execArgv: ['--conditions=source'],
+            env: { ...process.env, BENCH_WORKER_INIT: JSON.stringify(init) },
+            serialization: 'advanced',
+          })
+        : new Worker(new URL('./worker.ts', import.meta.url), { workerData: init, execArgv: ['--conditions=source'] });
       worker.on('message', (reply: { id: number; ok: boolean; result?: unknown; error?: string }) => {
         const waiter = this.#waiting.get(reply.id);
         this.#waiting.delete(reply.id);
@@ -135,7 +166,8 @@ class Load {
           new Promise<R>((resolve, reject) => {
             const id = this.#next++;
             this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-            worker.postMessage(make(id, index));
+            if (worker instanceof Worker) worker.postMessage(make(id, index));
+            else worker.send(make(id, index));
           }),
       ),
     );
@@ -147,7 +179,15 @@ class Load {
 
   async close(): Promise<void> {
     await this.all((id) => ({ id, type: 'close' })).catch(() => undefined);
-    await Promise.all(this.workers.map((worker) => worker.terminate()));
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        if (worker instanceof Worker) return worker.terminate();
+        if (worker.exitCode !== null) return;
+        const exited = new Promise((resolve) => worker.once('exit', resolve));
+        worker.kill('SIGTERM');
+        await exited;
+      }),
+    );
   }
 }
 
@@ -166,18 +206,200 @@ interface PhaseReport {
   cpuPercent: Record<string, number>;
   /** CPU time per persisted message, per process group. */
   cpuMsPerMessage: Record<string, number>;
+  /** CPU of the gateway process(es) per persisted message (each delivered to its receiver, echoed to its sender), µs. */
+  gatewayCpuUsPerMessage: number;
   /** MongoDB data commands sent in the phase, by name, and per persisted message. */
   mongoCommands: Record<string, number>;
   mongoCommandsPerMessage: number;
 }
 
+interface IdleReport {
+  connections: number;
+  /** Connections that could not be opened (refused, or not authenticated within 30 s). */
+  failed: number;
+  failures: Record<string, number>;
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
+  /** RSS after − before over the connections, 3 s after the last connect, no forced GC (the figure since issue 8). */
+  bytesPerConnection: number;
+  connectSeconds: number;
+  /** Connections authenticated per second (tokens signed beforehand). */
+  connectionsPerSecond: number;
+  /** After two forced full GCs before and after (ours: through the inspector): bytes per connection. */
+  afterGc?: { rss: number; heapUsed: number; external: number; arrayBuffers: number; offHeapRss: number };
+  heapByConstructor?: HeapGroup[];
+}
+
 interface SystemReport {
   system: 'ours' | 'baseline';
-  idle: { connections: number; rssBeforeBytes: number; rssAfterBytes: number; bytesPerConnection: number; connectSeconds: number } | null;
+  idle: IdleReport | null;
   latency: PhaseReport;
   throughput: PhaseReport;
   accounting: ReturnType<typeof accountMessages> & { unexpectedReceived: number; orderViolations: number; errorEvents: number; disconnects: number; stored: number };
   profiles?: Record<string, ReturnType<typeof topFrames>>;
+}
+
+interface PhaseContext {
+  load: Load;
+  cpuGroups: CpuGroups;
+  started: Started;
+  messages: Collection;
+  label: string;
+}
+type PhaseMeasure = Awaited<ReturnType<typeof measurePhase>>;
+
+async function measurePhase({ load, cpuGroups, started, messages, label }: PhaseContext, name: string, options: Omit<PhaseOptions, 'name' | 'ackTimeoutMs'>) {
+  const cpuBefore = sampleCpu(cpuGroups);
+  const commandsBefore = await mongoCommandsOf(started.metricsUrls);
+  const countBefore = await messages.countDocuments({});
+  const t0 = performance.now();
+  // Persisted msg/s per slice, so that a rate that falls as the collection grows shows.
+  const slices: number[] = [];
+  let sliceStart = { at: t0, count: countBefore };
+  let sampling = true;
+  let stopSampling = () => undefined as void;
+  const stopped = new Promise<void>((resolve) => (stopSampling = resolve));
+  const sampler = (async () => {
+    while (sampling) {
+      await Promise.race([stopped, sleep(Math.max(0, sliceStart.at + config.sliceSeconds * 1000 - performance.now()))]);
+      if (!sampling) break;
+      const count = await messages.countDocuments({});
+      const at = performance.now();
+      slices.push(Math.round(ratePerSecond(sliceStart.count, count, at - sliceStart.at)));
+      sliceStart = { at, count };
+    }
+  })();
+  await load.all((id, i) => ({
+    id,
+    type: 'phase',
+    options: { ...options, name, ratePerSecond: load.share(options.ratePerSecond, i), ackTimeoutMs: 120_000 },
+  }));
+  sampling = false;
+  stopSampling();
+  await sampler;
+  const countAfter = await messages.countDocuments({});
+  const elapsed = performance.now() - t0;
+  const cpuAfter = sampleCpu(cpuGroups);
+  const cpu = cpuPercent(cpuBefore, cpuAfter, elapsed);
+  const persisted = countAfter - countBefore;
+  const cpuMsPerMessage = Object.fromEntries(
+    Object.keys(cpuAfter).map((group) => [group, persisted > 0 ? (((cpuAfter[group] ?? 0) - (cpuBefore[group] ?? 0)) * 1000) / persisted : Number.NaN]),
+  );
+  const commandsAfter = await mongoCommandsOf(started.metricsUrls);
+  const mongoCommands = Object.fromEntries(Object.keys(commandsAfter).map((c) => [c, (commandsAfter[c] ?? 0) - (commandsBefore[c] ?? 0)]));
+  const totalCommands = Object.values(mongoCommands).reduce((a, b) => a + b, 0);
+  log(`${label}: ${name}: sent for ${(elapsed / 1000).toFixed(1)} s, draining`);
+  const drained = (await load.all<{ drained: boolean }>((id) => ({ id, type: 'drain', timeoutMs: 120_000 }))).every((r) => r.drained);
+  return {
+    name,
+    seconds: elapsed / 1000,
+    persistedPerSecond: ratePerSecond(countBefore, countAfter, elapsed),
+    persistedPerSlice: slices,
+    cpu,
+    cpuMsPerMessage,
+    mongoCommands,
+    mongoCommandsPerMessage: persisted > 0 ? totalCommands / persisted : Number.NaN,
+    drained,
+  };
+}
+
+function reportPhase(p: PhaseMeasure, finals: FinalResult[]): PhaseReport {
+  const merged = { sent: 0, acked: 0, failed: 0, errors: {} as Record<string, number>, latencies: [] as number[], ackLatencies: [] as number[] };
+  for (const final of finals) {
+    const r = final.phases[p.name];
+    if (!r) continue;
+    merged.sent += r.sent;
+    merged.acked += r.acked;
+    merged.failed += r.failed;
+    for (const [code, n] of Object.entries(r.errors)) merged.errors[code] = (merged.errors[code] ?? 0) + n;
+    for (const v of r.latencies) merged.latencies.push(v);
+    for (const v of r.ackLatencies) merged.ackLatencies.push(v);
+  }
+  return {
+    seconds: p.seconds,
+    sent: merged.sent,
+    acked: merged.acked,
+    failed: merged.failed,
+    errors: merged.errors,
+    latencyMs: summarizeLatency(merged.latencies),
+    ackLatencyMs: summarizeLatency(merged.ackLatencies),
+    persistedPerSecond: p.persistedPerSecond,
+    persistedPerSlice: p.persistedPerSlice,
+    drained: p.drained,
+    cpuPercent: p.cpu,
+    cpuMsPerMessage: p.cpuMsPerMessage,
+    gatewayCpuUsPerMessage: (p.cpuMsPerMessage.gateway ?? Number.NaN) * 1000,
+    mongoCommands: p.mongoCommands,
+    mongoCommandsPerMessage: p.mongoCommandsPerMessage,
+  };
+}
+
+/** Memory per idle authenticated connection on the first edge process (which must be fresh), and the connect rate. */
+async function measureIdle(started: Started, load: Load, count: number, label: string): Promise<IdleReport> {
+  const edge = started.edges[0]!;
+  const inspector = edge.inspectorUrl ? await Inspector.connect(edge.inspectorUrl) : undefined;
+  try {
+    await sleep(2000);
+    await inspector?.gc();
+    const gcBefore = await inspector?.memoryUsage();
+    const heapBefore = config.heapSnapshot ? await inspector?.heapByConstructor(Number.POSITIVE_INFINITY) : undefined;
+    const rssBefore = rssOf(edge.pid);
+    const t0 = performance.now();
+    const results = await load.all<{ failed: number; errors: Record<string, number>; seconds: number }>((id, i) => ({
+      id,
+      type: 'connectIdle',
+      count: load.share(count, i),
+      offset: i,
+    }));
+    // From the first connect to the last authenticated, over every generator (they start together).
+    const connectSeconds = Math.max(...results.map((r) => r.seconds));
+    const failed = results.reduce((n, r) => n + r.failed, 0);
+    const failures: Record<string, number> = {};
+    for (const r of results) for (const [k, v] of Object.entries(r.errors)) failures[k] = (failures[k] ?? 0) + v;
+    log(`${label}: connect took ${((performance.now() - t0) / 1000).toFixed(1)} s with token signing`);
+    await sleep(3000);
+    const rssAfter = rssOf(edge.pid);
+    const connected = count - failed;
+    const report: IdleReport = {
+      connections: connected,
+      failed,
+      failures,
+      rssBeforeBytes: rssBefore,
+      rssAfterBytes: rssAfter,
+      bytesPerConnection: bytesPerConnection(rssBefore, rssAfter, connected),
+      connectSeconds,
+      connectionsPerSecond: connected / connectSeconds,
+    };
+    if (inspector && gcBefore) {
+      await inspector.gc();
+      const gcAfter = await inspector.memoryUsage();
+      const per = (key: keyof typeof gcAfter) => (gcAfter[key] - gcBefore[key]) / connected;
+      report.afterGc = {
+        rss: per('rss'),
+        heapUsed: per('heapUsed'),
+        external: per('external'),
+        arrayBuffers: per('arrayBuffers'),
+        offHeapRss: per('rss') - per('heapTotal'),
+      };
+      if (heapBefore) {
+        // What the connections added, per connection, by constructor: the snapshot after minus the one before.
+        const before = new Map(heapBefore.map((g) => [g.name, g]));
+        const after = await inspector.heapByConstructor(Number.POSITIVE_INFINITY);
+        report.heapByConstructor = after
+          .map((g) => ({ name: g.name, count: (g.count - (before.get(g.name)?.count ?? 0)) / connected, selfBytes: (g.selfBytes - (before.get(g.name)?.selfBytes ?? 0)) / connected }))
+          .sort((a, b) => b.selfBytes - a.selfBytes)
+          .slice(0, 40);
+      }
+    }
+    const kib = (v: number) => (v / 1024).toFixed(1);
+    log(
+      `${label}: ${connected} idle connections (${failed} failed) in ${connectSeconds.toFixed(1)} s (${report.connectionsPerSecond.toFixed(0)}/s), ${kib(report.bytesPerConnection)} KiB RSS each` +
+        (report.afterGc ? `; after GC: RSS ${kib(report.afterGc.rss)}, heap ${kib(report.afterGc.heapUsed)}, external ${kib(report.afterGc.external)}, RSS beyond the heap ${kib(report.afterGc.offHeapRss)} KiB` : ''),
+    );
+    return report;
+  } finally {
+    inspector?.close();
+  }
 }
 
 async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
@@ -187,10 +409,10 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
   log(`${system}: starting`);
   const started: Started =
     system === 'ours'
-      ? await startOurs({ infra, namespace, database, secret, partitions: config.partitions, extraEnv: profileEnv })
+      ? await startOurs({ infra, namespace, database, secret, partitions: config.partitions, extraEnv: profileEnv, inspect: true, gatewayEnv: config.gatewayEnv })
       : await startBaseline({ infra, database, secret, extraEnv: profileEnv('baseline') });
   const mongo = new MongoClient(mongoUrlFor(infra, database));
-  const load = new Load(started.url, system === 'ours' ? 'authenticated' : 'connect');
+  const load = new Load([started.url], system === 'ours' ? 'authenticated' : 'connect');
   const self = () => [process.pid];
   const cpuGroups: CpuGroups =
     system === 'ours'
@@ -222,21 +444,7 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
     // 1. Memory per idle authenticated connection, on a fresh edge process.
     let idle: SystemReport['idle'] = null;
     if (config.idle > 0) {
-      await sleep(2000);
-      const rssBefore = rssOf(started.edgePid);
-      const t0 = performance.now();
-      await load.all((id, i) => ({ id, type: 'connectIdle', count: load.share(config.idle, i) }));
-      const connectSeconds = (performance.now() - t0) / 1000;
-      await sleep(3000);
-      const rssAfter = rssOf(started.edgePid);
-      idle = {
-        connections: config.idle,
-        rssBeforeBytes: rssBefore,
-        rssAfterBytes: rssAfter,
-        bytesPerConnection: bytesPerConnection(rssBefore, rssAfter, config.idle),
-        connectSeconds,
-      };
-      log(`${system}: ${config.idle} idle connections in ${connectSeconds.toFixed(1)} s, ${(idle.bytesPerConnection / 1024).toFixed(1)} KiB each`);
+      idle = await measureIdle(started, load, config.idle, system);
       await load.all((id) => ({ id, type: 'closeIdle' }));
       await sleep(1000);
     }
@@ -244,57 +452,8 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
     // 2. Pairs, warm-up, then the latency phase at a fixed rate and the throughput phase with a window.
     await load.all((id, i) => ({ id, type: 'connectPairs', pairs: load.share(config.pairs, i) }));
     log(`${system}: ${config.pairs} pairs connected`);
-    const phase = async (name: string, options: Omit<PhaseOptions, 'name' | 'ackTimeoutMs'>) => {
-      const cpuBefore = sampleCpu(cpuGroups);
-      const commandsBefore = await mongoCommandsOf(started.metricsUrls);
-      const countBefore = await messages.countDocuments({});
-      const t0 = performance.now();
-      // Persisted msg/s per slice, so that a rate that falls as the collection grows shows.
-      const slices: number[] = [];
-      let sliceStart = { at: t0, count: countBefore };
-      let sampling = true;
-      const sampler = (async () => {
-        while (sampling) {
-          await sleep(Math.max(0, sliceStart.at + config.sliceSeconds * 1000 - performance.now()));
-          if (!sampling) break;
-          const count = await messages.countDocuments({});
-          const at = performance.now();
-          slices.push(Math.round(ratePerSecond(sliceStart.count, count, at - sliceStart.at)));
-          sliceStart = { at, count };
-        }
-      })();
-      await load.all((id, i) => ({
-        id,
-        type: 'phase',
-        options: { ...options, name, ratePerSecond: load.share(options.ratePerSecond, i), ackTimeoutMs: 120_000 },
-      }));
-      sampling = false;
-      await sampler;
-      const countAfter = await messages.countDocuments({});
-      const elapsed = performance.now() - t0;
-      const cpuAfter = sampleCpu(cpuGroups);
-      const cpu = cpuPercent(cpuBefore, cpuAfter, elapsed);
-      const persisted = countAfter - countBefore;
-      const cpuMsPerMessage = Object.fromEntries(
-        Object.keys(cpuAfter).map((group) => [group, persisted > 0 ? (((cpuAfter[group] ?? 0) - (cpuBefore[group] ?? 0)) * 1000) / persisted : Number.NaN]),
-      );
-      const commandsAfter = await mongoCommandsOf(started.metricsUrls);
-      const mongoCommands = Object.fromEntries(Object.keys(commandsAfter).map((c) => [c, (commandsAfter[c] ?? 0) - (commandsBefore[c] ?? 0)]));
-      const totalCommands = Object.values(mongoCommands).reduce((a, b) => a + b, 0);
-      log(`${system}: ${name}: sent for ${(elapsed / 1000).toFixed(1)} s, draining`);
-      const drained = (await load.all<{ drained: boolean }>((id) => ({ id, type: 'drain', timeoutMs: 120_000 }))).every((r) => r.drained);
-      return {
-        name,
-        seconds: elapsed / 1000,
-        persistedPerSecond: ratePerSecond(countBefore, countAfter, elapsed),
-        persistedPerSlice: slices,
-        cpu,
-        cpuMsPerMessage,
-        mongoCommands,
-        mongoCommandsPerMessage: persisted > 0 ? totalCommands / persisted : Number.NaN,
-        drained,
-      };
-    };
+    const ctx: PhaseContext = { load, cpuGroups, started, messages, label: system };
+    const phase = (name: string, options: Omit<PhaseOptions, 'name' | 'ackTimeoutMs'>) => measurePhase(ctx, name, options);
     if (config.warmupSeconds > 0) await phase('warmup', { mode: 'rate', ratePerSecond: config.rate, window: 1, durationMs: config.warmupSeconds * 1000 });
     log(`${system}: latency phase, ${config.rate} msg/s for ${config.latencySeconds} s`);
     const latency = await phase('latency', { mode: 'rate', ratePerSecond: config.rate, window: 1, durationMs: config.latencySeconds * 1000 });
@@ -314,35 +473,7 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
       stored.set(key, (stored.get(key) ?? 0) + 1);
     }
     log(`${system}: ${stored.size} keys stored`);
-    const phaseReport = (p: Awaited<ReturnType<typeof phase>>): PhaseReport => {
-      const merged = { sent: 0, acked: 0, failed: 0, errors: {} as Record<string, number>, latencies: [] as number[], ackLatencies: [] as number[] };
-      for (const final of finals) {
-        const r = final.phases[p.name];
-        if (!r) continue;
-        merged.sent += r.sent;
-        merged.acked += r.acked;
-        merged.failed += r.failed;
-        for (const [code, n] of Object.entries(r.errors)) merged.errors[code] = (merged.errors[code] ?? 0) + n;
-        for (const v of r.latencies) merged.latencies.push(v);
-        for (const v of r.ackLatencies) merged.ackLatencies.push(v);
-      }
-      return {
-        seconds: p.seconds,
-        sent: merged.sent,
-        acked: merged.acked,
-        failed: merged.failed,
-        errors: merged.errors,
-        latencyMs: summarizeLatency(merged.latencies),
-        ackLatencyMs: summarizeLatency(merged.ackLatencies),
-        persistedPerSecond: p.persistedPerSecond,
-        persistedPerSlice: p.persistedPerSlice,
-        drained: p.drained,
-        cpuPercent: p.cpu,
-        cpuMsPerMessage: p.cpuMsPerMessage,
-        mongoCommands: p.mongoCommands,
-        mongoCommandsPerMessage: p.mongoCommandsPerMessage,
-      };
-    };
+    const phaseReport = (p: PhaseMeasure) => reportPhase(p, finals);
     const sum = (key: 'orderViolations' | 'errorEvents' | 'disconnects') => finals.reduce((n, f) => n + f[key], 0);
     return {
       system,
@@ -397,6 +528,8 @@ function printTable(reports: SystemReport[]): Record<string, number> {
     ['persisted msg/s @rate', (r) => r.latency.persistedPerSecond, 0],
     ['throughput persisted msg/s', (r) => r.throughput.persistedPerSecond, 0],
     ['throughput: MongoDB commands / msg', (r) => r.throughput.mongoCommandsPerMessage, 2],
+    [`gateway CPU µs / msg @${config.rate}/s`, (r) => r.latency.gatewayCpuUsPerMessage, 0],
+    ['throughput: gateway CPU µs / msg', (r) => r.throughput.gatewayCpuUsPerMessage, 0],
     ['throughput: CPU ms / msg (all)', (r) => Object.values(r.throughput.cpuMsPerMessage).reduce((a, b) => a + b, 0), 2],
     ['throughput: last slice / first slice', (r) => (r.throughput.persistedPerSlice.at(-1) ?? Number.NaN) / (r.throughput.persistedPerSlice[0] ?? Number.NaN), 2],
     ['throughput latency p50 ms', (r) => r.throughput.latencyMs.p50, 1],
@@ -420,6 +553,231 @@ function printTable(reports: SystemReport[]): Record<string, number> {
   const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   for (const line of lines) console.log(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
   return ratios;
+}
+
+/** The descriptor limit a gateway process runs with here (hard `ulimit -n`), and what it needs beside its clients. */
+const FD_LIMIT = 20_000;
+const FD_RESERVE = 600;
+
+interface GatewaysReport {
+  gateways: number;
+  connections: number;
+  pairs: number;
+  connect: { seconds: number; perSecond: number; failed: number; failures: Record<string, number> };
+  /** Users online in Redis (users with a live connection) against users connected, once settled. */
+  online: { expected: number; inRedis: number; settledSeconds: number };
+  rssPerConnectionKiB: number[];
+  reference: PhaseReport & { connections: number };
+  loaded: PhaseReport & { connections: number };
+  p99Ratio: number;
+  storm: {
+    connectionsBefore: number;
+    killed: number;
+    dropped: number;
+    reconnected: number;
+    failedAttempts: number;
+    reconnectErrors: Record<string, number>;
+    reconnectMs: LatencySummary;
+    allReconnectedSeconds: number;
+    /** Lowest users-online count in Redis sampled during the storm, and the count after the dead gateway's TTL. */
+    minOnline: number;
+    onlineAfterTtl: number;
+    expected: number;
+    chat: PhaseReport;
+  };
+  accounting: ReturnType<typeof accountMessages> & { orderViolations: number; errorEvents: number };
+}
+
+/**
+ * `--gateways N` (N > 1): N gateways of ours on this machine, `--idle` connections over them (each its own user),
+ * `--pairs` chatting across two of them. The chat load's latency with about 1,000 connections, then with all of
+ * them; the online count in Redis; then gateway 0 killed (SIGKILL) and its clients reconnecting to the others
+ * while the chat goes on (pairs are on the other gateways), and presence after its TTL.
+ */
+async function runGateways(): Promise<GatewaysReport> {
+  const label = `ours x${config.gateways}`;
+  log(`${label}: starting`);
+  const started = await startOurs({
+    infra,
+    namespace,
+    database: databases.ours,
+    secret,
+    partitions: config.partitions,
+    extraEnv: () => ({}),
+    gateways: config.gateways,
+    gatewayEnv: config.gatewayEnv,
+  });
+  const urls = started.edges.map((edge) => edge.url);
+  const load = new Load(urls, 'authenticated', { pairUrls: urls.slice(1), reconnect: true });
+  const mongo = new MongoClient(mongoUrlFor(infra, databases.ours));
+  const redis = new Redis(infra.redisUrl, { lazyConnect: true });
+  const alive = new Set(started.edges.map((edge) => edge.pid));
+  const cpuGroups: CpuGroups = {
+    gateway: () => [...alive],
+    messages: () => [started.processes.messages?.child.pid as number],
+    presence: () => [started.processes.presence?.child.pid as number],
+    nats: () => pidsNamed('nats-server'),
+    redis: () => pidsNamed('redis-server'),
+  };
+  const onlineUsers = async (): Promise<number> => {
+    let cursor = '0';
+    let n = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:presence:u:*:conns`, 'COUNT', 5000);
+      n += keys.length;
+      cursor = next;
+    } while (cursor !== '0');
+    return n;
+  };
+  const waitOnline = async (expected: number, timeoutMs: number): Promise<{ inRedis: number; seconds: number }> => {
+    const t0 = performance.now();
+    let inRedis = await onlineUsers();
+    while (inRedis !== expected && performance.now() - t0 < timeoutMs) {
+      await sleep(500);
+      inRedis = await onlineUsers();
+    }
+    return { inRedis, seconds: (performance.now() - t0) / 1000 };
+  };
+  try {
+    await mongo.connect();
+    await redis.connect();
+    const ctx: PhaseContext = { load, cpuGroups, started, messages: mongo.db().collection('messages'), label };
+    const chat = { mode: 'rate' as const, ratePerSecond: config.rate, window: 1, durationMs: config.latencySeconds * 1000 };
+    const connectIdle = async (count: number) => {
+      const results = await load.all<{ failed: number; errors: Record<string, number>; seconds: number }>((id, i) => ({ id, type: 'connectIdle', count: load.share(count, i), offset: i }));
+      const failures: Record<string, number> = {};
+      for (const r of results) for (const [k, v] of Object.entries(r.errors)) failures[k] = (failures[k] ?? 0) + v;
+      return { seconds: Math.max(...results.map((r) => r.seconds)), failed: results.reduce((n, r) => n + r.failed, 0), failures };
+    };
+
+    // 1. The reference: the chat load with about 1,000 connections in all.
+    await load.all((id, i) => ({ id, type: 'connectPairs', pairs: load.share(config.pairs, i) }));
+    const referenceIdle = Math.max(0, Math.min(config.idle, 1000 - config.pairs * 2));
+    await connectIdle(referenceIdle);
+    if (config.warmupSeconds > 0) await measurePhase(ctx, 'warmup', { ...chat, durationMs: config.warmupSeconds * 1000 });
+    log(`${label}: reference: ${config.rate} msg/s with ${config.pairs * 2 + referenceIdle} connections`);
+    const reference = await measurePhase(ctx, 'reference', chat);
+
+    // 2. Every connection.
+    const rssBefore = started.edges.map((edge) => rssOf(edge.pid));
+    const rest = config.idle - referenceIdle;
+    log(`${label}: opening ${rest} more connections`);
+    const connect = await connectIdle(rest);
+    const total = config.pairs * 2 + config.idle - connect.failed;
+    log(`${label}: ${rest - connect.failed} connected in ${connect.seconds.toFixed(1)} s (${((rest - connect.failed) / connect.seconds).toFixed(0)}/s), ${connect.failed} failed`);
+    const settled = await waitOnline(total, 30_000);
+    log(`${label}: users online in Redis ${settled.inRedis} of ${total} (${settled.seconds.toFixed(1)} s)`);
+    await sleep(2000);
+    const perGateway = started.edges.map(() => total / config.gateways);
+    const rssPerConnectionKiB = started.edges.map((edge, i) => (rssOf(edge.pid) - rssBefore[i]!) / perGateway[i]! / 1024);
+    log(`${label}: loaded: ${config.rate} msg/s with ${total} connections`);
+    const loaded = await measurePhase(ctx, 'loaded', chat);
+
+    // 3. The storm. The survivors must have descriptors for the dead gateway's clients: trim the idle ones to fit.
+    const fits = (config.gateways - 1) * (FD_LIMIT - FD_RESERVE);
+    let before = total;
+    if (before > fits) {
+      log(`${label}: closing ${before - fits} idle connections so that ${config.gateways - 1} gateways can hold all (${FD_LIMIT} descriptors each)`);
+      await load.all((id, i) => ({ id, type: 'closeIdle', count: load.share(before - fits, i) }));
+      before = fits;
+      await waitOnline(before, 30_000);
+    }
+    const victim = started.edges[0]!;
+    const victimSockets = Math.round(before / config.gateways);
+    log(`${label}: killing gateway 0 (about ${victimSockets} of ${before} connections)`);
+    const t0 = performance.now();
+    victim.process?.child.kill('SIGKILL');
+    alive.delete(victim.pid);
+    let minOnline = Number.POSITIVE_INFINITY;
+    let allReconnectedAt = Number.NaN;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        minOnline = Math.min(minOnline, await onlineUsers());
+        const r = await load.all<{ dropped: number; reconnected: number }>((id) => ({ id, type: 'reconnects' }));
+        const dropped = r.reduce((n, x) => n + x.dropped, 0);
+        const back = r.reduce((n, x) => n + x.reconnected, 0);
+        if (Number.isNaN(allReconnectedAt) && dropped > 0 && back >= dropped) allReconnectedAt = (performance.now() - t0) / 1000;
+        await sleep(500);
+      }
+    })();
+    const storm = await measurePhase(ctx, 'storm', { ...chat, durationMs: Math.max(config.stormSeconds, 20) * 1000 });
+    sampling = false;
+    await sampler;
+    const afterTtl = await waitOnline(before, 10_000);
+    const reconnects = await load.all<{ dropped: number; reconnected: number; failedAttempts: number; errors: Record<string, number>; ms: number[] }>((id) => ({ id, type: 'reconnects' }));
+    const reconnectErrors: Record<string, number> = {};
+    for (const r of reconnects) for (const [k, v] of Object.entries(r.errors)) reconnectErrors[k] = (reconnectErrors[k] ?? 0) + v;
+    log(`${label}: storm: ${reconnects.reduce((n, r) => n + r.reconnected, 0)} of ${reconnects.reduce((n, r) => n + r.dropped, 0)} reconnected in ${allReconnectedAt.toFixed(1)} s; users online lowest ${minOnline}, after the TTL ${afterTtl.inRedis} of ${before}`);
+
+    const finals = await load.all<FinalResult>((id) => ({ id, type: 'final' }));
+    const { outcomes } = mergeOutcomes(finals);
+    const stored = new Map<string, number>();
+    for await (const doc of ctx.messages.find({}, { projection: { 'content.text': 1 } })) {
+      const text = (doc as { content?: { text?: string } }).content?.text ?? '';
+      if (text.startsWith('bench ')) stored.set(text.slice(6), (stored.get(text.slice(6)) ?? 0) + 1);
+    }
+    const referenceReport = { ...reportPhase(reference, finals), connections: config.pairs * 2 + referenceIdle };
+    const loadedReport = { ...reportPhase(loaded, finals), connections: total };
+    return {
+      gateways: config.gateways,
+      connections: total,
+      pairs: config.pairs,
+      connect: { seconds: connect.seconds, perSecond: (rest - connect.failed) / connect.seconds, failed: connect.failed, failures: connect.failures },
+      online: { expected: total, inRedis: settled.inRedis, settledSeconds: settled.seconds },
+      rssPerConnectionKiB,
+      reference: referenceReport,
+      loaded: loadedReport,
+      p99Ratio: loadedReport.latencyMs.p99 / referenceReport.latencyMs.p99,
+      storm: {
+        connectionsBefore: before,
+        killed: victimSockets,
+        dropped: reconnects.reduce((n, r) => n + r.dropped, 0),
+        reconnected: reconnects.reduce((n, r) => n + r.reconnected, 0),
+        failedAttempts: reconnects.reduce((n, r) => n + r.failedAttempts, 0),
+        reconnectErrors,
+        reconnectMs: summarizeLatency(reconnects.flatMap((r) => r.ms)),
+        allReconnectedSeconds: allReconnectedAt,
+        minOnline,
+        onlineAfterTtl: afterTtl.inRedis,
+        expected: before,
+        chat: reportPhase(storm, finals),
+      },
+      accounting: {
+        ...accountMessages(outcomes, stored),
+        orderViolations: finals.reduce((n, f) => n + f.orderViolations, 0),
+        errorEvents: finals.reduce((n, f) => n + f.errorEvents, 0),
+      },
+    };
+  } finally {
+    log(`${label}: stopping`);
+    await load.close();
+    await mongo.close();
+    redis.disconnect();
+    await started.stop();
+  }
+}
+
+if (config.gateways > 1) {
+  let report: GatewaysReport | undefined;
+  try {
+    report = await runGateways();
+  } finally {
+    await cleanup(infra, namespace, Object.values(databases)).catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
+  }
+  const p = (r: PhaseReport) => `p50 ${fmt(r.latencyMs.p50, 2)} / p99 ${fmt(r.latencyMs.p99, 2)} ms, ${r.failed} failed, gateway CPU ${fmt(r.gatewayCpuUsPerMessage, 0)} µs/msg`;
+  console.log(`connections: ${report.connections} over ${report.gateways} gateways, opened at ${fmt(report.connect.perSecond, 0)}/s, ${report.connect.failed} failed; RSS KiB/connection per gateway: ${report.rssPerConnectionKiB.map((v) => fmt(v)).join(', ')}`);
+  console.log(`users online in Redis: ${report.online.inRedis} of ${report.online.expected}`);
+  console.log(`reference (${report.reference.connections} connections): ${p(report.reference)}`);
+  console.log(`loaded (${report.loaded.connections} connections): ${p(report.loaded)}; p99 ratio ${fmt(report.p99Ratio, 2)}`);
+  const st = report.storm;
+  console.log(`storm: ${st.reconnected} of ${st.dropped} reconnected (${st.failedAttempts} failed attempts ${JSON.stringify(st.reconnectErrors)}) in ${fmt(st.allReconnectedSeconds)} s, reconnect p50/p99 ${fmt(st.reconnectMs.p50, 0)}/${fmt(st.reconnectMs.p99, 0)} ms; online lowest ${st.minOnline}, after TTL ${st.onlineAfterTtl} of ${st.expected}; chat during it: ${p(st.chat)}`);
+  console.log(`sent ${report.accounting.sent}, lost ${report.accounting.lost}, duplicated ${report.accounting.duplicated}, order violations ${report.accounting.orderViolations}, error events ${report.accounting.errorEvents}`);
+  mkdirSync(join(ROOT, config.out), { recursive: true });
+  const file = join(ROOT, config.out, `${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}-gateways.json`);
+  writeFileSync(file, `${JSON.stringify({ runId, config, report }, null, 2)}\n`);
+  console.log(`written ${file.slice(ROOT.length)}`);
+  process.exit(report.accounting.lost > 0 || report.accounting.duplicated > 0 ? 1 : 0);
 }
 
 const reports: SystemReport[] = [];

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { removeRunData } from '@chat/testing/cleanup';
 import { NO_LIMITS } from '../tests/support/limits.ts';
 import { spawnBackend, spawnGateway, type ServiceProcess } from '../tests/support/processes.ts';
+import { inspectorUrlOf } from './inspector.ts';
 
 export interface Infra {
   natsUrl: string;
@@ -27,6 +28,8 @@ export interface Started {
   url: string;
   /** The process whose memory per connection is measured (our gateway; the baseline's only process). */
   edgePid: number;
+  /** Every gateway of ours (one unless `gateways` asked for more); the baseline's one process. */
+  edges: Array<{ url: string; pid: number; inspectorUrl?: string; process?: ServiceProcess }>;
   processes: Record<string, ServiceProcess>;
   /** Prometheus text of the process(es) that talk to MongoDB, for their command counts. */
   metricsUrls: string[];
@@ -57,9 +60,15 @@ export interface OursOptions {
   partitions: number;
   /** Extra env for every service, e.g. NODE_OPTIONS for --cpu-prof. */
   extraEnv: (service: string) => Record<string, string>;
+  /** How many gateways (default 1). */
+  gateways?: number;
+  /** Run the gateways with the V8 inspector on a free port (bench/inspector.ts). */
+  inspect?: boolean;
+  /** More env for the gateways only (e.g. NODE_OPTIONS heap flags, settings under test). */
+  gatewayEnv?: Record<string, string>;
 }
 
-export async function startOurs({ infra, namespace, database, secret, partitions, extraEnv }: OursOptions): Promise<Started> {
+export async function startOurs({ infra, namespace, database, secret, partitions, extraEnv, gateways = 1, inspect = false, gatewayEnv = {} }: OursOptions): Promise<Started> {
   const env = {
     NATS_URL: infra.natsUrl,
     // A bounded pool: FerretDB v1 wedges when more operations than its PostgreSQL pool can serve
@@ -81,16 +90,26 @@ export async function startOurs({ infra, namespace, database, secret, partitions
   const started: Record<string, ServiceProcess> = {};
   const stop = async () => {
     // The edge first, then what it depends on; each exits by itself (and writes its CPU profile).
-    for (const name of ['gateway', 'messages', 'presence']) await started[name]?.kill('SIGTERM');
+    const names = Object.keys(started).filter((name) => name.startsWith('gateway'));
+    await Promise.all(names.map((name) => started[name]?.kill('SIGTERM')));
+    for (const name of ['messages', 'presence']) await started[name]?.kill('SIGTERM');
   };
   try {
     const messages = await spawnBackend('messages', { ...env, ...extraEnv('messages') });
     started.messages = messages;
     started.presence = await spawnBackend('presence', { ...env, ...extraEnv('presence') });
-    const gateway = await spawnGateway({ ...env, ...extraEnv('gateway') });
-    started.gateway = gateway;
+    const edges: Started['edges'] = [];
+    for (let i = 0; i < gateways; i++) {
+      const own = { ...extraEnv('gateway'), ...gatewayEnv };
+      const nodeOptions = [own.NODE_OPTIONS, inspect ? '--inspect=127.0.0.1:0' : undefined].filter(Boolean).join(' ');
+      if (nodeOptions) own.NODE_OPTIONS = nodeOptions;
+      const gateway = await spawnGateway({ ...env, ...own });
+      started[i === 0 ? 'gateway' : `gateway${i}`] = gateway;
+      const inspectorUrl = inspect ? inspectorUrlOf(gateway.output()) : undefined;
+      edges.push({ url: gateway.url, pid: gateway.child.pid as number, process: gateway, ...(inspectorUrl ? { inspectorUrl } : {}) });
+    }
     const metricsUrls = [`${messages.opsUrl}/metrics`];
-    return { url: gateway.url, edgePid: gateway.child.pid as number, processes: started, metricsUrls, stop };
+    return { url: edges[0]!.url, edgePid: edges[0]!.pid, edges, processes: started, metricsUrls, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -122,6 +141,7 @@ export async function startBaseline(options: { infra: Infra; database: string; s
   return {
     url: `http://127.0.0.1:${port}`,
     edgePid: child.pid as number,
+    edges: [{ url: `http://127.0.0.1:${port}`, pid: child.pid as number }],
     processes: {},
     metricsUrls: [`http://127.0.0.1:${port}/bench/metrics`],
     async stop() {

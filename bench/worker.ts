@@ -1,6 +1,8 @@
 /**
- * A load-generator thread: holds pairs of Socket.IO clients (both users of a pair live in this thread, so a
- * send and its `new_message` are timed on one clock) and idle clients. Driven by messages from `run.ts`.
+ * A load generator: holds pairs of Socket.IO clients (both users of a pair live in this thread, so a
+ * send and its `new_message` are timed on one clock) and idle clients. Driven by messages from `run.ts`, as a
+ * worker thread or, when the connections need more descriptors than one process may hold, as a child process
+ * (its init in BENCH_WORKER_INIT, messages over IPC).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
@@ -8,7 +10,12 @@ import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
 
 export interface WorkerInit {
-  url: string;
+  /** Socket.IO URLs of the gateways; idle clients are spread over them, pairs over `pairUrls`. */
+  urls: string[];
+  /** Where pairs connect (a on one, b on the next): default `urls`. */
+  pairUrls?: string[];
+  /** Reconnect a client whose connection dropped, to the next URL (the reconnect storm of `--gateways`). */
+  reconnect?: boolean;
   secret: string;
   /** Prefix of every user id and message key of this run and worker. */
   prefix: string;
@@ -50,8 +57,9 @@ export interface FinalResult {
 
 export type WorkerRequest =
   | { id: number; type: 'connectPairs'; pairs: number }
-  | { id: number; type: 'connectIdle'; count: number }
-  | { id: number; type: 'closeIdle' }
+  | { id: number; type: 'connectIdle'; count: number; offset: number }
+  | { id: number; type: 'reconnects' }
+  | { id: number; type: 'closeIdle'; count?: number }
   | { id: number; type: 'phase'; options: PhaseOptions }
   | { id: number; type: 'drain'; timeoutMs: number }
   | { id: number; type: 'final' }
@@ -60,6 +68,9 @@ export type WorkerRequest =
 interface Client {
   userId: string;
   socket: Socket;
+  /** Index in the URLs it connected to. */
+  urlIndex: number;
+  urls: string[];
   peer?: Client;
   conversationId?: string;
   /** Sends of this client counted per key, in order. */
@@ -69,9 +80,13 @@ interface Client {
   lastFromPeer: number;
 }
 
-const init = workerData as WorkerInit;
-const port = parentPort;
-if (!port) throw new Error('worker.ts runs as a worker thread');
+const init = (parentPort ? workerData : JSON.parse(process.env.BENCH_WORKER_INIT ?? 'null')) as WorkerInit;
+const port: { on(event: 'message', listener: (request: WorkerRequest) => void): void; postMessage(message: unknown): void } | undefined = parentPort
+  ? parentPort
+  : process.send
+    ? { on: (event, listener) => process.on(event, listener as never), postMessage: (message) => process.send!(message) }
+    : undefined;
+if (!port) throw new Error('worker.ts runs as a worker thread or a child process with IPC');
 
 const pairs: Client[] = [];
 const idle: Client[] = [];
@@ -100,18 +115,70 @@ async function token(userId: string): Promise<string> {
     .sign(secretKey);
 }
 
+/** Reconnections after a dropped connection (`--gateways` storm): how many, how long each took, failures. */
+const reconnects = { dropped: 0, reconnected: 0, attempts: 0, failedAttempts: 0, errors: {} as Record<string, number>, ms: [] as number[] };
+
 /** Connects one client and resolves once it is authenticated (ours says `authenticated`; the baseline just connects). */
-async function connect(userId: string): Promise<Client> {
-  const socket = io(init.url, {
+async function connect(userId: string, urls: string[] = init.urls, urlIndex = 0, signed?: string): Promise<Client> {
+  const socket = io(urls[urlIndex % urls.length] as string, {
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
     autoConnect: false,
-    auth: { token: await token(userId) },
+    auth: { token: signed ?? (await token(userId)) },
   });
-  const client: Client = { userId, socket, nextIndex: 0, inFlight: 0, lastFromPeer: -1 };
+  const client: Client = { userId, socket, urlIndex: urlIndex % urls.length, urls, nextIndex: 0, inFlight: 0, lastFromPeer: -1 };
+  await ready(socket);
+  socket.on('error', () => errorEvents++);
+  socket.on('disconnect', () => {
+    if (closing) return;
+    disconnects++;
+    if (init.reconnect) void reconnect(client);
+  });
+  return client;
+}
+
+/** Opens the same user's connection again on the next gateway (and the next, while they refuse). */
+async function reconnect(client: Client): Promise<void> {
+  reconnects.dropped++;
+  const started = performance.now();
+  const signed = await token(client.userId);
+  // A random other gateway first, so that a dead gateway's clients spread over the others; then the next ones.
+  client.urlIndex = (client.urlIndex + 1 + Math.floor(Math.random() * Math.max(1, client.urls.length - 1))) % client.urls.length;
+  for (let attempt = 1; attempt <= client.urls.length * 3 && !closing; attempt++) {
+    if (attempt > 1) client.urlIndex = (client.urlIndex + 1) % client.urls.length;
+    const socket = io(client.urls[client.urlIndex] as string, { transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false, auth: { token: signed } });
+    reconnects.attempts++;
+    try {
+      await ready(socket);
+    } catch (error) {
+      reconnects.failedAttempts++;
+      const code = String((error as Error).message).slice(0, 60);
+      reconnects.errors[code] = (reconnects.errors[code] ?? 0) + 1;
+      socket.close();
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 400));
+      continue;
+    }
+    const listeners = client.socket.listeners('new_message');
+    client.socket.removeAllListeners();
+    client.socket = socket;
+    for (const listener of listeners) socket.on('new_message', listener as never);
+    socket.on('error', () => errorEvents++);
+    socket.on('disconnect', () => {
+      if (closing) return;
+      disconnects++;
+      if (init.reconnect) void reconnect(client);
+    });
+    reconnects.reconnected++;
+    reconnects.ms.push(performance.now() - started);
+    return;
+  }
+}
+
+/** Resolves once a socket is connected and (ours) authenticated. */
+async function ready(socket: Socket): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${userId}: no connection within 30 s`)), 30_000);
+    const timer = setTimeout(() => reject(new Error('no connection within 30 s')), 30_000);
     let connected = false;
     let authenticated = init.readyOn === 'connect';
     // Ours emits `authenticated` after the socket is subscribed; the baseline has no such event, so its
@@ -135,11 +202,6 @@ async function connect(userId: string): Promise<Client> {
     });
     socket.connect();
   });
-  socket.on('error', () => errorEvents++);
-  socket.on('disconnect', () => {
-    if (!closing) disconnects++;
-  });
-  return client;
 }
 
 async function inBatches<T>(count: number, make: (i: number) => Promise<T>): Promise<T[]> {
@@ -178,8 +240,10 @@ function onNewMessage(client: Client, message: { content?: { text?: unknown } })
 async function connectPairs(count: number): Promise<void> {
   const made = await inBatches(count, async () => {
     const n = pairCounter++;
-    const a = await connect(`${init.prefix}a${n}`);
-    const b = await connect(`${init.prefix}b${n}`);
+    // The two users of a pair on two gateways (when there are several): every message crosses between them.
+    const urls = init.pairUrls ?? init.urls;
+    const a = await connect(`${init.prefix}a${n}`, urls, n);
+    const b = await connect(`${init.prefix}b${n}`, urls, n + 1);
     a.peer = b;
     b.peer = a;
     a.conversationId = b.conversationId = [a.userId, b.userId].sort().join('_');
@@ -292,14 +356,33 @@ port.on('message', async (request: WorkerRequest) => {
         port.postMessage({ id: request.id, ok: true, result: { connected: pairs.length } });
         return;
       case 'connectIdle': {
-        const made = await inBatches(request.count, () => connect(`${init.prefix}i${userCounter++}`));
-        idle.push(...made);
-        port.postMessage({ id: request.id, ok: true, result: { connected: idle.length } });
+        // Tokens are signed before the clock starts: the connection rate is the gateway's, not jose's here.
+        const users = Array.from({ length: request.count }, () => `${init.prefix}i${userCounter++}`);
+        const tokens = await Promise.all(users.map((userId) => token(userId)));
+        const started = performance.now();
+        let failed = 0;
+        const errors: Record<string, number> = {};
+        const made = await inBatches(request.count, async (i) => {
+          try {
+            return await connect(users[i] as string, init.urls, request.offset + i, tokens[i]);
+          } catch (error) {
+            failed++;
+            const code = String((error as Error).message).slice(0, 60);
+            errors[code] = (errors[code] ?? 0) + 1;
+            return undefined;
+          }
+        });
+        const seconds = (performance.now() - started) / 1000;
+        idle.push(...made.filter((client): client is Client => client !== undefined));
+        port.postMessage({ id: request.id, ok: true, result: { connected: idle.length, failed, errors, seconds } });
         return;
       }
+      case 'reconnects':
+        port.postMessage({ id: request.id, ok: true, result: { ...reconnects, ms: [...reconnects.ms] } });
+        return;
       case 'closeIdle':
         closing = true;
-        for (const client of idle.splice(0)) client.socket.disconnect();
+        for (const client of idle.splice(request.count === undefined ? 0 : Math.max(0, idle.length - request.count))) client.socket.disconnect();
         closing = false;
         port.postMessage({ id: request.id, ok: true, result: {} });
         return;

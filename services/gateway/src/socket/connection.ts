@@ -18,7 +18,7 @@ import { markAsRead } from './handlers/mark-as-read.ts';
 import { sendMessage } from './handlers/send-message.ts';
 import { syncMessages } from './handlers/sync-messages.ts';
 import { typingStart, typingStop } from './handlers/typing.ts';
-import { countInvalidEvent, registerHandler, type EventHandler } from './register-handler.ts';
+import { countInvalidEvent, eventListener, eventMetricsOf, type EventHandler } from './register-handler.ts';
 import { TokenExpiry } from './token-expiry.ts';
 import type { ChatServer, ChatSocket } from './types.ts';
 
@@ -92,59 +92,73 @@ export function setUpConnections(deps: ConnectionDeps): void {
     }
   });
 
-  io.on('connection', (socket) => {
-    const log = logger.child({ socket: socket.id });
-    const address = socket.handshake.address;
-    let waitingToAuthenticate = !socket.data.user;
-    if (waitingToAuthenticate) unauthenticated.set(address, (unauthenticated.get(address) ?? 0) + 1);
-    const authenticatedNow = () => {
-      if (!waitingToAuthenticate) return;
-      waitingToAuthenticate = false;
-      const left = (unauthenticated.get(address) ?? 1) - 1;
-      if (left > 0) unauthenticated.set(address, left);
-      else unauthenticated.delete(address);
-    };
-    socket.data.deliveryAcks = (socket.handshake.auth as Record<string, unknown> | undefined)?.[DELIVERY_ACKS_AUTH_FIELD] === true;
-    deps.metrics.connections.inc();
-    let subscribedAs: string | undefined;
-    let authTimer: NodeJS.Timeout | undefined;
-    const expiry = new TokenExpiry(socket, () => deps.metrics.connectionErrors.inc({ reason: 'token_expired' }));
+  /**
+   * What a connection needs beyond its Socket.IO socket, one small object per socket. Every listener below is
+   * made once and shared by all sockets (Socket.IO calls it with the socket as `this`), so a socket costs no
+   * closures of ours: at tens of thousands of idle sockets those were a good part of their memory.
+   */
+  class Connection {
+    waitingToAuthenticate: boolean;
+    subscribedAs: string | undefined;
+    authTimer: NodeJS.Timeout | undefined;
+    readonly expiry: TokenExpiry;
+    readonly address: string;
 
-    const onAuthenticated = async (authed: ChatSocket): Promise<void> => {
-      const user = authed.data.user;
-      if (!user) return;
-      clearTimeout(authTimer);
-      authenticatedNow();
-      if ((io.sockets.adapter.rooms.get(userRoom(user.userId))?.size ?? 0) >= deps.maxSocketsPerUser) {
-        deps.metrics.rateLimited.inc({ limit: 'sockets_per_user' });
-        authed.emit('error', new ChatError('RATE_LIMITED', 'Too many connections for this user', { limit: 'sockets_per_user' }).toPayload());
-        authed.disconnect(true);
-        return;
-      }
-      expiry.schedule(user);
-      // Live messages wait until the replay of missed ones is done, so none is shown twice or out of order.
-      deliveries.holdLive(authed, user.userId);
-      await authed.join(userRoom(user.userId));
-      await deliveries.acquire(user.userId);
-      subscribedAs = user.userId;
-      if (authed.disconnected) {
-        deliveries.release(user.userId);
-        subscribedAs = undefined;
-        return;
-      }
-      deps.presence.connected(authed, user.userId);
-      authed.emit('authenticated', { userId: user.userId, success: true });
-      log.debug({ userId: user.userId }, 'socket authenticated');
-      deps.profiles.publish(user);
-      await deliveries.catchUp(authed, user.userId);
-    };
+    constructor(socket: ChatSocket) {
+      this.address = socket.handshake.address;
+      this.waitingToAuthenticate = !socket.data.user;
+      this.expiry = new TokenExpiry(socket, onTokenExpired);
+    }
 
-    const on = <E extends Parameters<typeof registerHandler>[1]>(event: E, handler: EventHandler<E>, limit?: LimitName) =>
-      registerHandler(socket, event, handler, log, { limits, ...(limit ? { limit } : {}) });
-    const onRefreshed = (authed: ChatSocket) => authed.data.user && expiry.schedule(authed.data.user);
-    registerHandler(socket, 'authenticate', authenticate(verifier, onAuthenticated, onRefreshed), log, { public: true, limits });
-    on('join_conversation', deps.presence.watchOnJoin(joinConversation), 'join_conversation');
-    on(
+    authenticatedNow(): void {
+      if (!this.waitingToAuthenticate) return;
+      this.waitingToAuthenticate = false;
+      const left = (unauthenticated.get(this.address) ?? 1) - 1;
+      if (left > 0) unauthenticated.set(this.address, left);
+      else unauthenticated.delete(this.address);
+    }
+  }
+  const connections = new Map<string, Connection>();
+  const onTokenExpired = () => deps.metrics.connectionErrors.inc({ reason: 'token_expired' });
+
+  const onAuthenticated = async (authed: ChatSocket): Promise<void> => {
+    const user = authed.data.user;
+    const connection = connections.get(authed.id);
+    if (!user || !connection) return;
+    clearTimeout(connection.authTimer);
+    connection.authenticatedNow();
+    if ((io.sockets.adapter.rooms.get(userRoom(user.userId))?.size ?? 0) >= deps.maxSocketsPerUser) {
+      deps.metrics.rateLimited.inc({ limit: 'sockets_per_user' });
+      authed.emit('error', new ChatError('RATE_LIMITED', 'Too many connections for this user', { limit: 'sockets_per_user' }).toPayload());
+      authed.disconnect(true);
+      return;
+    }
+    connection.expiry.schedule(user);
+    // Live messages wait until the replay of missed ones is done, so none is shown twice or out of order.
+    deliveries.holdLive(authed, user.userId);
+    await authed.join(userRoom(user.userId));
+    await deliveries.acquire(user.userId);
+    connection.subscribedAs = user.userId;
+    if (authed.disconnected) {
+      deliveries.release(user.userId);
+      connection.subscribedAs = undefined;
+      return;
+    }
+    deps.presence.connected(authed, user.userId);
+    authed.emit('authenticated', { userId: user.userId, success: true });
+    logger.debug({ socket: authed.id, userId: user.userId }, 'socket authenticated');
+    deps.profiles.publish(user);
+    await deliveries.catchUp(authed, user.userId);
+  };
+  const onRefreshed = (authed: ChatSocket) => authed.data.user && connections.get(authed.id)?.expiry.schedule(authed.data.user);
+
+  const metrics = eventMetricsOf(io);
+  const shared = (event: ClientEventName, handler: EventHandler<never>, limit?: LimitName, isPublic = false) =>
+    [event, eventListener(event, handler as never, logger, { limits, ...(limit ? { limit } : {}), ...(isPublic ? { public: true } : {}) }, metrics)] as const;
+  const listeners = [
+    shared('authenticate', authenticate(verifier, onAuthenticated, onRefreshed) as never, undefined, true),
+    shared('join_conversation', deps.presence.watchOnJoin(joinConversation) as never, 'join_conversation'),
+    shared(
       'send_message',
       sendMessage({
         bus: deps.bus,
@@ -154,57 +168,75 @@ export function setUpConnections(deps: ConnectionDeps): void {
         metrics: deps.metrics,
         ackTimeoutMs: deps.sendAckTimeoutMs,
         acceptingSends: deps.acceptingSends,
-        logger: log,
-      }),
+        logger,
+      }) as never,
       'send_message',
+    ),
+    shared('mark_as_read', markAsRead({ commands: deps.commands, logger }) as never, 'mark_as_read'),
+    shared('sync_messages', syncMessages({ bus: deps.bus, names: deps.names }) as never, 'sync_messages'),
+    shared('get_online_status', getOnlineStatus(deps.presence) as never, 'get_online_status'),
+    shared('typing_start', typingStart(deps.presence) as never, 'typing'),
+    shared('typing_stop', typingStop(deps.presence) as never, 'typing'),
+  ];
+
+  // Anything this server does not handle is answered, never silently dropped. Whether an event is handled is
+  // decided by the contracts, not by the socket's listeners: Socket.IO itself listens to `error` on every
+  // socket, so a client emitting `error` would otherwise get no answer at all.
+  function onAnyEvent(this: ChatSocket, event: string, ...args: unknown[]): void {
+    if (isClientEvent(event) && this.listeners(event).length > 0) return;
+    const error = new ChatError('UNKNOWN_EVENT', `'${String(event).slice(0, 64)}' is not an event this server handles`);
+    const payload = error.toPayload({ event: String(event).slice(0, 64) });
+    this.emit('error', payload);
+    const ack = args.at(-1);
+    if (typeof ack === 'function') ack({ ok: false, error: payload });
+    void countInvalidEvent(this, limits);
+  }
+
+  function onDisconnect(this: ChatSocket, reason: string): void {
+    const connection = connections.get(this.id);
+    connections.delete(this.id);
+    deps.metrics.connections.dec();
+    if (connection) {
+      clearTimeout(connection.authTimer);
+      connection.authenticatedNow();
+      connection.expiry.clear();
+    }
+    deliveries.forget(this);
+    deps.presence.disconnected(this);
+    if (connection?.subscribedAs) deliveries.release(connection.subscribedAs as never);
+    logger.debug({ socket: this.id, reason, userId: this.data.user?.userId }, 'socket disconnected');
+  }
+
+  function onAuthTimeout(socket: ChatSocket): void {
+    if (socket.data.user) return;
+    deps.metrics.connectionErrors.inc({ reason: 'auth_timeout' });
+    socket.emit(
+      'error',
+      new ChatError('AUTH_ERROR', 'Authentication timed out: send a token at connect or with authenticate', {
+        reason: 'missing_token',
+      }).toPayload(),
     );
-    on('mark_as_read', markAsRead({ commands: deps.commands, logger: log }), 'mark_as_read');
-    on('sync_messages', syncMessages({ bus: deps.bus, names: deps.names }), 'sync_messages');
-    on('get_online_status', getOnlineStatus(deps.presence), 'get_online_status');
-    on('typing_start', typingStart(deps.presence), 'typing');
-    on('typing_stop', typingStop(deps.presence), 'typing');
+    socket.disconnect(true);
+  }
 
-    // Anything this server does not handle is answered, never silently dropped. Whether an event is handled is
-    // decided by the contracts, not by the socket's listeners: Socket.IO itself listens to `error` on every
-    // socket, so a client emitting `error` would otherwise get no answer at all.
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (isClientEvent(event) && socket.listeners(event).length > 0) return;
-      const error = new ChatError('UNKNOWN_EVENT', `'${String(event).slice(0, 64)}' is not an event this server handles`);
-      const payload = error.toPayload({ event: String(event).slice(0, 64) });
-      socket.emit('error', payload);
-      const ack = args.at(-1);
-      if (typeof ack === 'function') ack({ ok: false, error: payload });
-      void countInvalidEvent(socket, limits);
-    });
+  io.on('connection', (socket) => {
+    const connection = new Connection(socket);
+    connections.set(socket.id, connection);
+    if (connection.waitingToAuthenticate) unauthenticated.set(connection.address, (unauthenticated.get(connection.address) ?? 0) + 1);
+    socket.data.deliveryAcks = (socket.handshake.auth as Record<string, unknown> | undefined)?.[DELIVERY_ACKS_AUTH_FIELD] === true;
+    deps.metrics.connections.inc();
 
-    socket.on('disconnect', (reason) => {
-      deps.metrics.connections.dec();
-      clearTimeout(authTimer);
-      authenticatedNow();
-      expiry.clear();
-      deliveries.forget(socket);
-      deps.presence.disconnected(socket);
-      if (subscribedAs) deliveries.release(subscribedAs as never);
-      log.debug({ reason, userId: socket.data.user?.userId }, 'socket disconnected');
-    });
+    for (const [event, listener] of listeners) socket.on(event, listener as never);
+    socket.onAny(onAnyEvent);
+    socket.on('disconnect', onDisconnect);
 
     if (socket.data.user) {
       onAuthenticated(socket).catch((error: unknown) => {
-        log.error({ err: error }, 'could not set up an authenticated socket');
+        logger.error({ err: error, socket: socket.id }, 'could not set up an authenticated socket');
         socket.disconnect(true);
       });
     } else {
-      authTimer = setTimeout(() => {
-        if (socket.data.user) return;
-        deps.metrics.connectionErrors.inc({ reason: 'auth_timeout' });
-        socket.emit(
-          'error',
-          new ChatError('AUTH_ERROR', 'Authentication timed out: send a token at connect or with authenticate', {
-            reason: 'missing_token',
-          }).toPayload(),
-        );
-        socket.disconnect(true);
-      }, deps.authTimeoutMs);
+      connection.authTimer = setTimeout(onAuthTimeout, deps.authTimeoutMs, socket);
     }
   });
 }

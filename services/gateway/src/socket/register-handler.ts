@@ -62,11 +62,26 @@ export function registerHandler<E extends ClientEventName>(
   event: E,
   handler: EventHandler<E>,
   logger: Logger,
-  { public: isPublic = false, limit, limits }: HandlerOptions = {},
+  options: HandlerOptions = {},
 ): void {
+  socket.on(event, eventListener(event, handler, logger, options, metricsOf.get(socket.nsp.server)) as never);
+}
+
+/**
+ * `registerHandler`'s listener, made once per server and event and shared by every socket (Socket.IO calls a
+ * listener with the socket as `this`): no closure per socket and event, which at tens of thousands of sockets
+ * is a good part of their memory.
+ */
+export function eventListener<E extends ClientEventName>(
+  event: E,
+  handler: EventHandler<E>,
+  logger: Logger,
+  { public: isPublic = false, limit, limits }: HandlerOptions = {},
+  metrics?: GatewayMetrics,
+): (this: ChatSocket, ...args: unknown[]) => Promise<void> {
   // The listen map types payloads as `unknown`; this listener takes the raw arguments to find the ack.
-  const metrics = metricsOf.get(socket.nsp.server);
-  socket.on(event, (async (...args: unknown[]) => {
+  return async function (this: ChatSocket, ...args: unknown[]) {
+    const socket = this;
     const ack = typeof args.at(-1) === 'function' ? (args.at(-1) as (response: Ack<ClientEventAckData<E>>) => void) : undefined;
     const raw = args.length > 0 && typeof args[0] !== 'function' ? args[0] : undefined;
     const endTimer = metrics?.eventSeconds.startTimer({ event });
@@ -85,7 +100,7 @@ export function registerHandler<E extends ClientEventName>(
         ack?.({ ok: true, data });
       } catch (error) {
         const chatError = toChatError(error);
-        if (chatError.code === 'INTERNAL_ERROR') logger.error({ err: error, event }, 'event handler failed');
+        if (chatError.code === 'INTERNAL_ERROR') logger.error({ err: error, event, socket: socket.id }, 'event handler failed');
         span.setAttribute('error.type', chatError.code);
         metrics?.events.inc({ event, outcome: chatError.code });
         if (event === 'send_message') metrics?.messagesFailed.inc({ code: chatError.code });
@@ -97,8 +112,11 @@ export function registerHandler<E extends ClientEventName>(
         endTimer?.();
       }
     });
-  }) as never);
+  };
 }
+
+/** The metrics of a server's events (set by `observeEvents`). */
+export const eventMetricsOf = (io: ChatServer): GatewayMetrics | undefined => metricsOf.get(io);
 
 /** Echo the client's message id on errors, so it can mark the right message as failed. */
 function clientMessageIdOf(raw: unknown): { clientMessageId?: string } {
