@@ -181,7 +181,10 @@ class Load {
     await this.all((id) => ({ id, type: 'close' })).catch(() => undefined);
     await Promise.all(
       this.workers.map(async (worker) => {
-        if (worker instanceof Worker) return worker.terminate();
+        if (worker instanceof Worker) {
+          await worker.terminate();
+          return;
+        }
         if (worker.exitCode !== null) return;
         const exited = new Promise((resolve) => worker.once('exit', resolve));
         worker.kill('SIGTERM');
