@@ -26,8 +26,8 @@ import { ProfilePublisher } from './profiles/profile-publisher.ts';
 import { registerRestApi } from './rest/rest-api.ts';
 import { uploadRoutes } from './rest/upload-routes.ts';
 import { setUpConnections } from './socket/connection.ts';
-import { observeEvents } from './socket/register-handler.ts';
-import type { ChatServer } from './socket/types.ts';
+import { TypingRelay } from './typing/typing-relay.ts';
+import type { ChatServer } from './chat-socket.ts';
 
 export const GATEWAY_VERSION = '0.1.0';
 
@@ -66,6 +66,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }),
   });
   let presence: GatewayPresence | undefined;
+  let typing: TypingRelay | undefined;
   const limitsRedis = config.REDIS_URL ? connectLimitsRedis(config.REDIS_URL, logger) : undefined;
   try {
     const names = busNames(config.CHAT_NAMESPACE);
@@ -102,7 +103,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       pingInterval: 25_000,
       maxHttpBufferSize: config.SOCKET_MAX_PAYLOAD_BYTES,
     });
-    observeEvents(io, metrics);
     if (config.SOCKET_ADMIN_UI_USERNAME && config.SOCKET_ADMIN_UI_PASSWORD_HASH) {
       await enableAdminUi(app, io, {
         username: config.SOCKET_ADMIN_UI_USERNAME,
@@ -126,6 +126,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     });
     presence = new GatewayPresence({ bus, names, io, logger, heartbeatMs: config.PRESENCE_HEARTBEAT_MS });
     await presence.start();
+    // Gateway to gateway over core NATS, on the other participant's delivery subject: never stored.
+    typing = new TypingRelay({ forward: (to, payload) => bus.publish(names.userDelivery(to), { type: 'user_typing', payload }) });
     let acceptingSends = true;
     setUpConnections({
       acceptingSends: () => acceptingSends,
@@ -138,6 +140,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       pending,
       profiles: new ProfilePublisher(bus, names, logger),
       presence,
+      typing,
       logger,
       metrics,
       limits,
@@ -194,6 +197,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         for (const connection of connections) connection.destroy();
         await deadline.bound('closing Socket.IO', io.close(), 1000);
         await deadline.bound('closing HTTP', app.close(), 1000);
+        typing?.close();
         await deadline.bound('closing presence', async () => presence?.close(), 1000);
         limitsRedis?.disconnect();
         if (!(await deadline.bound('draining NATS', bus.drain(), 2000))) await bus.close().catch(() => undefined);
@@ -202,6 +206,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     };
   } catch (error) {
     await app.close().catch(() => undefined);
+    typing?.close();
     await presence?.close();
     limitsRedis?.disconnect();
     await bus.close();

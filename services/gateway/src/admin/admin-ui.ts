@@ -5,7 +5,7 @@ import fastifyStatic from '@fastify/static';
 import { InMemoryStore, instrument } from '@socket.io/admin-ui';
 import bcrypt from 'bcryptjs';
 import type { Logger } from '@chat/logger';
-import type { ChatServer } from '../socket/types.ts';
+import type { ChatServer } from '../chat-socket.ts';
 import { AdminLoginGuard } from './admin-login-guard.ts';
 
 export interface AdminUiOptions {

@@ -6,7 +6,7 @@ import type { Logger } from '@chat/logger';
 import { inSpan } from '@chat/telemetry';
 import type { GatewayMetrics } from '../metrics.ts';
 import { userRoom } from '../rooms.ts';
-import type { ChatServer, ChatSocket } from '../socket/types.ts';
+import type { ChatServer, ChatSocket } from '../chat-socket.ts';
 import type { DeliveryReceipts } from './delivery-receipts.ts';
 import type { PendingSends } from './pending-sends.ts';
 

@@ -1,7 +1,7 @@
 import type { Subscription } from '@nats-io/transport-node';
 import type { PresenceNames, UserId, UserPresence } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
-import type { ChatServer } from '../socket/types.ts';
+import type { ChatServer } from '../chat-socket.ts';
 
 /** How many users one socket may watch; past it, status is still answered but changes are not pushed. */
 const MAX_WATCHES_PER_SOCKET = 1000;

@@ -7,9 +7,9 @@ import type { PendingSends } from '../delivery/pending-sends.ts';
 import type { UserDeliveries } from '../delivery/user-deliveries.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { Limits } from '../limits/limits.ts';
-import type { LimitName } from '../limits/policy.ts';
 import type { GatewayPresence } from '../presence/gateway-presence.ts';
 import type { ProfilePublisher } from '../profiles/profile-publisher.ts';
+import type { TypingRelay } from '../typing/typing-relay.ts';
 import { userRoom } from '../rooms.ts';
 import { authenticate } from './handlers/authenticate.ts';
 import { getOnlineStatus } from './handlers/get-online-status.ts';
@@ -18,9 +18,9 @@ import { markAsRead } from './handlers/mark-as-read.ts';
 import { sendMessage } from './handlers/send-message.ts';
 import { syncMessages } from './handlers/sync-messages.ts';
 import { typingStart, typingStop } from './handlers/typing.ts';
-import { countInvalidEvent, eventListener, eventMetricsOf, type EventHandler } from './register-handler.ts';
+import { countInvalidEvent, eventListeners, type EventTable } from './event-wrapper.ts';
 import { TokenExpiry } from './token-expiry.ts';
-import type { ChatServer, ChatSocket } from './types.ts';
+import type { ChatServer, ChatSocket } from '../chat-socket.ts';
 
 export interface ConnectionDeps {
   io: ChatServer;
@@ -33,6 +33,7 @@ export interface ConnectionDeps {
   profiles: ProfilePublisher;
   logger: Logger;
   presence: GatewayPresence;
+  typing: TypingRelay;
   metrics: GatewayMetrics;
   limits: Limits;
   /** Sockets one user may hold on this gateway. */
@@ -152,15 +153,11 @@ export function setUpConnections(deps: ConnectionDeps): void {
   };
   const onRefreshed = (authed: ChatSocket) => authed.data.user && connections.get(authed.id)?.expiry.schedule(authed.data.user);
 
-  const metrics = eventMetricsOf(io);
-  const shared = (event: ClientEventName, handler: EventHandler<never>, limit?: LimitName, isPublic = false) =>
-    [event, eventListener(event, handler as never, logger, { limits, ...(limit ? { limit } : {}), ...(isPublic ? { public: true } : {}) }, metrics)] as const;
-  const listeners = [
-    shared('authenticate', authenticate(verifier, onAuthenticated, onRefreshed) as never, undefined, true),
-    shared('join_conversation', deps.presence.watchOnJoin(joinConversation) as never, 'join_conversation'),
-    shared(
-      'send_message',
-      sendMessage({
+  const events = {
+    authenticate: { handler: authenticate(verifier, onAuthenticated, onRefreshed), public: true },
+    join_conversation: { handler: joinConversation({ presence: deps.presence }), limit: 'join_conversation' },
+    send_message: {
+      handler: sendMessage({
         bus: deps.bus,
         names: deps.names,
         commands: deps.commands,
@@ -169,15 +166,16 @@ export function setUpConnections(deps: ConnectionDeps): void {
         ackTimeoutMs: deps.sendAckTimeoutMs,
         acceptingSends: deps.acceptingSends,
         logger,
-      }) as never,
-      'send_message',
-    ),
-    shared('mark_as_read', markAsRead({ commands: deps.commands, logger }) as never, 'mark_as_read'),
-    shared('sync_messages', syncMessages({ bus: deps.bus, names: deps.names }) as never, 'sync_messages'),
-    shared('get_online_status', getOnlineStatus(deps.presence) as never, 'get_online_status'),
-    shared('typing_start', typingStart(deps.presence) as never, 'typing'),
-    shared('typing_stop', typingStop(deps.presence) as never, 'typing'),
-  ];
+      }),
+      limit: 'send_message',
+    },
+    mark_as_read: { handler: markAsRead({ commands: deps.commands, logger }), limit: 'mark_as_read' },
+    sync_messages: { handler: syncMessages({ bus: deps.bus, names: deps.names }), limit: 'sync_messages' },
+    get_online_status: { handler: getOnlineStatus({ presence: deps.presence }), limit: 'get_online_status' },
+    typing_start: { handler: typingStart({ typing: deps.typing }), limit: 'typing' },
+    typing_stop: { handler: typingStop({ typing: deps.typing }), limit: 'typing' },
+  } satisfies EventTable;
+  const listeners = eventListeners(events, { logger, limits, metrics: deps.metrics });
 
   // Anything this server does not handle is answered, never silently dropped. Whether an event is handled is
   // decided by the contracts, not by the socket's listeners: Socket.IO itself listens to `error` on every
@@ -203,6 +201,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     }
     deliveries.forget(this);
     deps.presence.disconnected(this);
+    deps.typing.socketGone(this.id);
     if (connection?.subscribedAs) deliveries.release(connection.subscribedAs as never);
     logger.debug({ socket: this.id, reason, userId: this.data.user?.userId }, 'socket disconnected');
   }

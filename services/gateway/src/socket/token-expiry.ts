@@ -1,6 +1,6 @@
 import { ChatError } from '@chat/contracts';
 import type { AuthUser } from '@chat/auth';
-import type { ChatSocket } from './types.ts';
+import type { ChatSocket } from '../chat-socket.ts';
 
 /** setTimeout's longest delay; a longer one would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

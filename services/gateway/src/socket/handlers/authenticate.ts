@@ -1,6 +1,6 @@
 import { ChatError } from '@chat/contracts';
 import type { TokenVerifier } from '@chat/auth';
-import type { EventHandler } from '../register-handler.ts';
+import type { EventHandler } from '../event-wrapper.ts';
 
 /**
  * The spec's `authenticate` event, for clients that connect first and authenticate after, and to refresh the

@@ -1,15 +1,14 @@
-import { ChatError, otherParticipant } from '@chat/contracts';
+import { ChatError } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { ConversationCommands } from '../../delivery/conversation-commands.ts';
-import type { EventHandler } from '../register-handler.ts';
+import type { EventHandler } from '../event-wrapper.ts';
 
 /**
- * `mark_as_read`: the reader's own received messages only (by id, or everything up to a sequence number).
+ * `mark_as_read` (participants only: the wrapper checked): the reader's own received messages only (by id, or everything up to a sequence number).
  * Acked once the read is durably queued; `message_read` follows to both participants once it is applied.
  */
 export function markAsRead({ commands, logger }: { commands: ConversationCommands; logger: Logger }): EventHandler<'mark_as_read'> {
   return async ({ user }, { conversationId, messageIds, upToSeq }) => {
-    if (!otherParticipant(conversationId, user.userId)) throw new ChatError('NOT_PARTICIPANT');
     try {
       await commands.publish({
         type: 'read',

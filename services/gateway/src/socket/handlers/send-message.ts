@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import {
   ChatError,
   MessageBodySchema,
-  otherParticipant,
   sendMessageMsgId,
   validationError,
   type BusNames,
@@ -13,7 +12,7 @@ import type { Logger } from '@chat/logger';
 import type { ConversationCommands } from '../../delivery/conversation-commands.ts';
 import type { PendingSends } from '../../delivery/pending-sends.ts';
 import type { GatewayMetrics } from '../../metrics.ts';
-import type { EventHandler } from '../register-handler.ts';
+import type { EventHandler } from '../event-wrapper.ts';
 import { checkAttachment } from './attachment.ts';
 
 export interface SendMessageDeps {
@@ -42,13 +41,11 @@ export function sendMessage({
   acceptingSends = () => true,
   logger,
 }: SendMessageDeps): EventHandler<'send_message'> {
-  return async ({ user }, payload): Promise<Message> => {
+  return async ({ user, other }, payload): Promise<Message> => {
     // Draining: a send taken now could be cut off by the transport close; the client resends it (same
     // clientMessageId) once it has reconnected, to another gateway.
     if (!acceptingSends()) throw new ChatError('UNAVAILABLE', 'This server is shutting down: resend after reconnecting', { reason: 'shutting_down' });
     const { conversationId, receiverId } = payload;
-    const other = otherParticipant(conversationId, user.userId);
-    if (!other) throw new ChatError('NOT_PARTICIPANT');
     if (receiverId !== other) throw new ChatError('INVALID_RECEIVER');
     const body = MessageBodySchema.safeParse({ messageType: payload.messageType, content: payload.content });
     if (!body.success) throw validationError(body.error, `${payload.messageType} content`);

@@ -1,11 +1,10 @@
-import { ChatError, otherParticipant, type BusNames } from '@chat/contracts';
+import type { BusNames } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
-import type { EventHandler } from '../register-handler.ts';
+import type { EventHandler } from '../event-wrapper.ts';
 
-/** `sync_messages`: a conversation's messages after a sequence number, oldest first, for a device catching up. */
+/** `sync_messages` (participants only: the wrapper checked): a conversation's messages after a sequence number, oldest first, for a device catching up. */
 export function syncMessages({ bus, names }: { bus: Bus; names: BusNames }): EventHandler<'sync_messages'> {
   return async ({ user }, { conversationId, afterSeq, limit }) => {
-    if (!otherParticipant(conversationId, user.userId)) throw new ChatError('NOT_PARTICIPANT');
     const page = await bus.request(
       names.messagesService.history,
       { userId: user.userId, conversationId, limit, afterSeq },

@@ -1,22 +1,20 @@
-import type { GatewayPresence } from '../../presence/gateway-presence.ts';
-import type { EventHandler } from '../register-handler.ts';
+import type { TypingRelay } from '../../typing/typing-relay.ts';
+import type { EventHandler } from '../event-wrapper.ts';
 
 /**
- * `typing_start` / `typing_stop`: participants only (a socket sending more than the `typing` limit is refused
- * before this); what is forwarded is throttled per user and conversation (see TypingRelay).
+ * `typing_start` / `typing_stop`: participants only (the wrapper checked; a socket sending more than the
+ * `typing` limit is refused before this); what is forwarded is throttled per user and conversation (TypingRelay).
  */
-export function typingStart(presence: GatewayPresence): EventHandler<'typing_start'> {
-  return async ({ socket, user }, { conversationId }) => {
-    const to = presence.typingTarget(conversationId, user.userId);
-    presence.typing.start(socket.id, user.userId, conversationId, to);
+export function typingStart({ typing }: { typing: TypingRelay }): EventHandler<'typing_start'> {
+  return async ({ socket, user, other }, { conversationId }) => {
+    typing.start(socket.id, user.userId, conversationId, other);
     return {};
   };
 }
 
-export function typingStop(presence: GatewayPresence): EventHandler<'typing_stop'> {
-  return async ({ socket, user }, { conversationId }) => {
-    presence.typingTarget(conversationId, user.userId);
-    presence.typing.stop(user.userId, conversationId);
+export function typingStop({ typing }: { typing: TypingRelay }): EventHandler<'typing_stop'> {
+  return async ({ user }, { conversationId }) => {
+    typing.stop(user.userId, conversationId);
     return {};
   };
 }

@@ -1,12 +1,15 @@
 import {
   ChatError,
   clientEvents,
+  otherParticipant,
   toChatError,
   validationError,
   type Ack,
+  type ConversationId,
   type ClientEventAckData,
   type ClientEventName,
   type ParsedClientEventPayload,
+  type UserId,
 } from '@chat/contracts';
 import type { AuthUser } from '@chat/auth';
 import type { Logger } from '@chat/logger';
@@ -14,32 +17,50 @@ import { inSpan, SpanKind } from '@chat/telemetry';
 import type { Limits } from '../limits/limits.ts';
 import type { LimitName } from '../limits/policy.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import type { ChatServer, ChatSocket } from './types.ts';
-
-/** The metrics each server's events are counted in (set once per server, at start). */
-const metricsOf = new WeakMap<object, GatewayMetrics>();
-export function observeEvents(io: ChatServer, metrics: GatewayMetrics): void {
-  metricsOf.set(io, metrics);
-}
+import type { ChatSocket } from '../chat-socket.ts';
 
 export interface HandlerContext {
   socket: ChatSocket;
-  /** The authenticated user; handlers registered with `public: true` may run without one. */
+  /** The authenticated user (a `public` event may run without one: then it is absent). */
   user: AuthUser;
 }
 
+/** The context of an event about a conversation: the wrapper checked the user takes part in it. */
+export interface ConversationContext extends HandlerContext {
+  /** The conversation's other participant. */
+  other: UserId;
+}
+
+/** The client events whose payload names a conversation: only its participants may send them. */
+export type ConversationEventName = {
+  [E in ClientEventName]: ParsedClientEventPayload<E> extends { conversationId: ConversationId } ? E : never;
+}[ClientEventName];
+
 export type EventHandler<E extends ClientEventName> = (
-  context: HandlerContext,
+  context: E extends ConversationEventName ? ConversationContext : HandlerContext,
   payload: ParsedClientEventPayload<E>,
 ) => Promise<ClientEventAckData<E>>;
 
-export interface HandlerOptions {
-  /** May run before the socket authenticated. */
-  public?: boolean;
+/** How the gateway handles one client event: its handler, and what the wrapper checks before calling it. */
+export interface EventSpec<E extends ClientEventName> {
+  handler: EventHandler<E>;
   /** The limit this event counts against (policy.ts), checked before anything else is done for it. */
   limit?: LimitName;
+  /** May run before the socket authenticated. */
+  public?: boolean;
+}
+
+/**
+ * Every client event of the contracts with its handler: a new event in `clientEvents` without an entry here
+ * fails to compile (`satisfies EventTable`).
+ */
+export type EventTable = { [E in ClientEventName]: EventSpec<E> };
+
+export interface WrapperOptions {
+  logger: Logger;
   /** The limits in force; also counts the socket's invalid events and disconnects it past their limit. */
   limits?: Limits;
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -53,32 +74,26 @@ export async function countInvalidEvent(socket: ChatSocket, limits: Limits | und
 }
 
 /**
- * The one wrapper every client event goes through: authenticated? → within its limit? → validate → call → ack.
- * Any failure answers the spec's `error` event with a stable code, and the ack (when the client gave one) with
- * `{ ok: false, error }`; nothing a client sends can throw out of here.
+ * The listeners of an event table, one per event, made once per server and shared by every socket (Socket.IO
+ * calls a listener with the socket as `this`): no closure per socket and event, which at tens of thousands of
+ * sockets is a good part of their memory.
  */
-export function registerHandler<E extends ClientEventName>(
-  socket: ChatSocket,
-  event: E,
-  handler: EventHandler<E>,
-  logger: Logger,
-  options: HandlerOptions = {},
-): void {
-  socket.on(event, eventListener(event, handler, logger, options, metricsOf.get(socket.nsp.server)) as never);
+export function eventListeners(table: EventTable, options: WrapperOptions): Array<[ClientEventName, (this: ChatSocket, ...args: unknown[]) => Promise<void>]> {
+  return (Object.keys(table) as ClientEventName[]).map((event) => [event, eventListener(event, table[event] as EventSpec<typeof event>, options)]);
 }
 
 /**
- * `registerHandler`'s listener, made once per server and event and shared by every socket (Socket.IO calls a
- * listener with the socket as `this`): no closure per socket and event, which at tens of thousands of sockets
- * is a good part of their memory.
+ * The one wrapper every client event goes through: authenticated? → within its limit? → validate → a
+ * participant of the conversation it names? → call → ack, timed and counted. Any failure answers the spec's
+ * `error` event with a stable code, and the ack (when the client gave one) with `{ ok: false, error }`; nothing a
+ * client sends can throw out of here.
  */
-export function eventListener<E extends ClientEventName>(
+function eventListener<E extends ClientEventName>(
   event: E,
-  handler: EventHandler<E>,
-  logger: Logger,
-  { public: isPublic = false, limit, limits }: HandlerOptions = {},
-  metrics?: GatewayMetrics,
+  { handler, limit, public: isPublic = false }: EventSpec<E>,
+  { logger, limits, metrics }: WrapperOptions,
 ): (this: ChatSocket, ...args: unknown[]) => Promise<void> {
+  const call = handler as (context: HandlerContext | ConversationContext, payload: unknown) => Promise<ClientEventAckData<E>>;
   // The listen map types payloads as `unknown`; this listener takes the raw arguments to find the ack.
   return async function (this: ChatSocket, ...args: unknown[]) {
     const socket = this;
@@ -95,7 +110,17 @@ export function eventListener<E extends ClientEventName>(
         }
         const parsed = clientEvents[event].payload.safeParse(raw);
         if (!parsed.success) throw validationError(parsed.error, `${event} payload`);
-        const data = await handler({ socket, user: user as AuthUser }, parsed.data as ParsedClientEventPayload<E>);
+        const context: HandlerContext = { socket, user: user as AuthUser };
+        const conversationId = (parsed.data as { conversationId?: unknown }).conversationId;
+        let data: ClientEventAckData<E>;
+        if (typeof conversationId === 'string' && user) {
+          // The conversation id names both participants: anyone else is refused here, for every event.
+          const other = otherParticipant(conversationId as ConversationId, user.userId);
+          if (!other) throw new ChatError('NOT_PARTICIPANT');
+          data = await call({ ...context, other }, parsed.data);
+        } else {
+          data = await call(context, parsed.data);
+        }
         metrics?.events.inc({ event, outcome: 'ok' });
         ack?.({ ok: true, data });
       } catch (error) {
@@ -114,9 +139,6 @@ export function eventListener<E extends ClientEventName>(
     });
   };
 }
-
-/** The metrics of a server's events (set by `observeEvents`). */
-export const eventMetricsOf = (io: ChatServer): GatewayMetrics | undefined => metricsOf.get(io);
 
 /** Echo the client's message id on errors, so it can mark the right message as failed. */
 function clientMessageIdOf(raw: unknown): { clientMessageId?: string } {
