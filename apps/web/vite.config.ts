@@ -12,6 +12,8 @@ export default defineConfig({
   // Workspace packages export their TypeScript sources under `source` (@chat/client), compiled by Vite.
   resolve: { conditions: ['source', ...defaultClientConditions] },
   define: { __CHAT_DEV_TOKENS__: 'false' },
+  // Under `npm start` it shares the terminal with the services' logs.
+  clearScreen: false,
   server: { port: 5173, strictPort: true },
   build: { target: 'es2022', sourcemap: true },
   plugins: [devTokens()],

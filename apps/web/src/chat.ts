@@ -37,16 +37,17 @@ export interface ChatAppOptions {
   signedOut: (reason?: string) => void;
 }
 
+/** The list's line for a message: the same as the server's `lastMessage.text`, so that a refresh changes nothing. */
 function previewOf(body: MessageBody): string {
   switch (body.messageType) {
     case 'text':
       return body.content.text;
     case 'image':
-      return `📷 ${body.content.text || 'Photo'}`;
+      return body.content.text ?? 'Image';
     case 'file':
-      return `📎 ${body.content.fileName}`;
+      return body.content.text ?? body.content.fileName;
     case 'offer':
-      return `Offer: ${body.content.offerAmount}${body.content.currency ? ` ${body.content.currency}` : ''}`;
+      return body.content.text ?? `Offer: ${body.content.offerAmount}${body.content.currency ? ` ${body.content.currency}` : ''}`;
   }
 }
 
@@ -156,6 +157,8 @@ export class ChatApp {
     if (this.#closed) return;
     this.#closed = true;
     document.removeEventListener('visibilitychange', this.#onVisibility);
+    delete this.#root.dataset.connection;
+    this.#root.classList.remove('conversation-open');
     for (const timer of this.#typing.values()) clearTimeout(timer);
     clearTimeout(this.#listRefresh);
     clearTimeout(this.#toastTimer);
@@ -233,7 +236,7 @@ export class ChatApp {
     this.#banner.hidden = online || state === 'idle';
     this.#banner.dataset.state = state;
     this.#banner.textContent = this.#everOnline ? 'Connection lost. Reconnecting…' : 'Connecting…';
-    this.#root.classList.toggle('offline', !online);
+    this.#root.dataset.connection = state;
     if (!online) return;
     this.#everOnline = true;
     this.#authError = undefined;
@@ -287,7 +290,6 @@ export class ChatApp {
       updatedAt: fresher ? summary.updatedAt : known.updatedAt,
       hasMessages: summary.lastMessage !== null || summary.lastSeq > 0 || Boolean(known?.hasMessages),
     };
-    if (fresher && summary.lastMessage && !summary.lastMessage.text) row.preview = known?.preview || 'Attachment';
     this.#rows.set(row.id, row);
     const presence = this.#presence.get(row.otherId);
     if (!presence?.pushed) this.#presence.set(row.otherId, { isOnline: summary.otherUser.isOnline, lastSeen: presence?.lastSeen ?? null, pushed: false });
@@ -358,7 +360,8 @@ export class ChatApp {
   #onMessage(message: Message): void {
     const known = this.#rows.has(message.conversationId);
     const row = this.#rowOf(message.conversationId);
-    if (!known) this.#scheduleListRefresh();
+    // A conversation new to the list, or without the other's name yet: the list has it now.
+    if (!known || row.name === null) this.#scheduleListRefresh();
     const theirs = message.senderId !== this.#me;
     if (message.seq > row.lastSeq) {
       row.lastSeq = message.seq;
