@@ -35,6 +35,7 @@ beforeAll(async () => {
   const port = await freePort();
   site = await preview({ root: APP, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port, strictPort: true, open: false } });
   siteUrl = `http://127.0.0.1:${port}/`;
+  await rm(ARTIFACTS, { recursive: true, force: true });
   await mkdir(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -99,7 +100,6 @@ async function reopen(user: User): Promise<void> {
 
 const online = (page: Page) => page.locator('#app[data-connection="online"]').waitFor(WAIT);
 const row = (page: Page, otherId: string) => page.locator(`[data-testid="conversation"][data-user-id="${otherId}"]`);
-const texts = (page: Page) => page.getByTestId('messages').getByTestId('message-text').allTextContents();
 /** Own messages' statuses (pending, sent, delivered, read), in order. */
 const myStatuses = (page: Page) => page.locator('[data-testid="message"][data-mine="true"]').evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.status));
 
@@ -122,13 +122,16 @@ async function openConversation(user: User, otherId: string): Promise<void> {
   await user.page.locator(`[data-testid="conversation"][data-user-id="${otherId}"][aria-current="true"]`).waitFor(WAIT);
 }
 
-/** Every message in the DOM once, in order, with increasing `seq` and distinct ids. */
+/** Every message in the DOM once, in order, stored (not pending), with distinct ids and `seq` one after another. */
 async function expectTimeline(page: Page, expected: string[]): Promise<void> {
-  await expect.poll(() => texts(page), WAIT).toEqual(expected);
-  const rows = await page.locator('[data-testid="message"]').evaluateAll((els) => els.map((el) => ({ id: (el as HTMLElement).dataset.id, seq: Number((el as HTMLElement).dataset.seq) })));
-  expect(rows.every((r) => r.id)).toBe(true);
+  const snapshot = () =>
+    page.locator('[data-testid="message"]').evaluateAll((els) =>
+      els.map((el) => ({ text: el.querySelector('[data-testid="message-text"]')?.textContent ?? null, id: (el as HTMLElement).dataset.id, seq: Number((el as HTMLElement).dataset.seq), status: (el as HTMLElement).dataset.status })),
+    );
+  await expect.poll(async () => (await snapshot()).map((m) => (m.id && m.status !== 'pending' ? m.text : `(pending) ${m.text}`)), WAIT).toEqual(expected);
+  const rows = await snapshot();
   expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
-  expect(rows.every((r, i) => i === 0 || r.seq === rows[i - 1]!.seq + 1)).toBe(true);
+  expect(rows.map((r) => r.seq - rows[0]!.seq)).toEqual(rows.map((_, i) => i));
 }
 
 const screenshot = (user: User, name: string) => user.page.screenshot({ path: join(ARTIFACTS, `${name}-${user.id}.png`) });
@@ -215,6 +218,9 @@ describe('the web app, two users in two browser contexts', () => {
     await expect.poll(() => dan.page.getByTestId('messages').getByTestId('message-file').textContent(), WAIT).toContain('quote.pdf');
     await expect.poll(() => myStatuses(carol.page), WAIT).toEqual(['read', 'read', 'read']);
     await expect.poll(() => row(dan.page, carol.id).getByTestId('conversation-preview').textContent()).toBe('quote.pdf');
+    // The sender's name (from her token) in the list and the header.
+    await expect.poll(() => row(dan.page, carol.id).getByTestId('conversation-name').textContent(), WAIT).toBe('Carol');
+    await expect.poll(() => dan.page.getByTestId('conversation-title').textContent(), WAIT).toBe('Carol');
     await screenshot(dan, 'upload');
   });
 

@@ -11,9 +11,9 @@ import {
   type TimelineItem,
   type TypingEvent,
 } from '@chat/client';
-import { clear, fileSize, h, time } from './dom.ts';
+import { clear, fileSize, h, icon, time } from './dom.ts';
 import { FileCache } from './files.ts';
-import { clearSession, devToken, saveSession, type Session } from './session.ts';
+import { claimsOf, clearSession, devToken, saveSession, type Session } from './session.ts';
 
 /** Messages per history page. */
 const PAGE = 30;
@@ -91,6 +91,7 @@ export class ChatApp {
   readonly #pane = h('main', { class: 'pane' });
   readonly #title = h('h2', { 'data-testid': 'conversation-title' });
   readonly #headerDot = h('span', { class: 'dot' });
+  readonly #headerInitial = h('span', {});
   readonly #status = h('div', { class: 'status', 'data-testid': 'conversation-status' });
   readonly #scroller = h('div', { class: 'messages', 'data-testid': 'messages' });
   readonly #older = h('div', { class: 'older' });
@@ -179,10 +180,11 @@ export class ChatApp {
       event.preventDefault();
       void this.#startChat(peer.value.trim()).then((ok) => ok && (peer.value = ''));
     });
+    const myName = claimsOf(this.#chat.token)?.name;
     const sidebar = h(
       'aside',
       { class: 'sidebar' },
-      h('header', {}, h('span', { class: 'me', 'data-testid': 'me' }, this.#me), signOut),
+      h('header', {}, h('span', { class: 'me' }, myName ? h('strong', {}, myName) : null, h('span', { 'data-testid': 'me' }, this.#me)), signOut),
       newChat,
       this.#list,
     );
@@ -203,9 +205,9 @@ export class ChatApp {
     clear(this.#pane);
     const back = h('button', { type: 'button', class: 'back link', 'aria-label': 'Back to conversations' }, '‹');
     back.addEventListener('click', () => this.#closeConversation());
-    const header = h('header', {}, back, h('span', { class: 'avatar' }, this.#headerDot), h('div', { class: 'who' }, this.#title, this.#status));
+    const header = h('header', {}, back, h('span', { class: 'avatar' }, this.#headerInitial, this.#headerDot), h('div', { class: 'who' }, this.#title, this.#status));
 
-    const attachButton = h('label', { class: 'attach', title: 'Send a photo or file' }, '📎', this.#attach);
+    const attachButton = h('label', { class: 'attach', title: 'Send a photo or file' }, icon('attach'), h('span', { class: 'visually-hidden' }, 'Attach a photo or file'), this.#attach);
     this.#attach.onchange = () => {
       const file = this.#attach.files?.[0];
       this.#attach.value = '';
@@ -272,9 +274,13 @@ export class ChatApp {
     this.#renderList();
   }
 
+  /** One refresh soon for however many messages ask for it meanwhile. */
   #scheduleListRefresh(): void {
-    clearTimeout(this.#listRefresh);
-    this.#listRefresh = setTimeout(() => void this.#refreshConversations(), 300);
+    if (this.#listRefresh !== undefined) return;
+    this.#listRefresh = setTimeout(() => {
+      this.#listRefresh = undefined;
+      void this.#refreshConversations();
+    }, 200);
   }
 
   #upsertSummary(summary: ConversationSummary): void {
@@ -332,7 +338,7 @@ export class ChatApp {
           'div',
           { class: 'meta' },
           h('div', { class: 'top' }, h('span', { class: 'name', 'data-testid': 'conversation-name' }, row.name ?? row.otherId), h('time', {}, time(row.updatedAt))),
-          h('div', { class: `preview${typing ? ' typing' : ''}`, 'data-testid': 'conversation-preview' }, typing ? 'typing…' : row.preview),
+          h('div', { class: `preview${typing ? ' is-typing' : ''}`, 'data-testid': 'conversation-preview' }, typing ? 'typing…' : row.preview),
         ),
         row.unread > 0 && h('span', { class: 'badge', 'data-testid': 'unread-badge', 'aria-label': `${row.unread} unread` }, String(row.unread)),
       );
@@ -432,6 +438,7 @@ export class ChatApp {
     const presence = this.#presence.get(row.otherId);
     const name = row.name ?? row.otherId;
     this.#title.textContent = name;
+    this.#headerInitial.textContent = name.slice(0, 1).toUpperCase();
     this.#headerDot.className = `dot${presence?.isOnline ? ' online' : ''}`;
     this.#headerDot.dataset.online = String(presence?.isOnline ?? false);
     const typing = this.#typing.has(this.#open);
@@ -562,7 +569,7 @@ export class ChatApp {
   #ticks(status: string, item: TimelineItem): (Node | string)[] {
     switch (status) {
       case 'pending':
-        return [h('span', { title: 'Sending', 'aria-label': 'sending' }, '🕓')];
+        return [h('span', { title: 'Sending', 'aria-label': 'sending' }, icon('clock'))];
       case 'sent':
         return [h('span', { title: 'Sent', 'aria-label': 'sent' }, '✓')];
       case 'delivered':
@@ -608,7 +615,7 @@ export class ChatApp {
       }
       case 'file': {
         const { fileUrl, fileName, fileSize: size, text } = body.content;
-        const link = h('button', { type: 'button', class: 'file', 'data-testid': 'message-file' }, h('span', { class: 'icon' }, '📄'), h('span', {}, fileName), h('small', {}, fileSize(size)));
+        const link = h('button', { type: 'button', class: 'file', 'data-testid': 'message-file' }, icon('file'), h('span', {}, fileName), h('small', {}, fileSize(size)));
         link.addEventListener('click', () => void this.#files.save(fileUrl, fileName).catch(() => this.#showToast(`Could not download ${fileName}`)));
         return h('div', {}, link, text ? h('p', { class: 'text', 'data-testid': 'message-text' }, text) : null);
       }
