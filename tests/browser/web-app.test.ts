@@ -114,7 +114,7 @@ async function send(user: User, text: string): Promise<void> {
   const input = user.page.getByTestId('composer-input');
   await input.fill(text);
   await input.press('Enter');
-  await expect.poll(() => input.inputValue()).toBe('');
+  await expect.poll(() => input.inputValue(), WAIT).toBe('');
 }
 
 async function openConversation(user: User, otherId: string): Promise<void> {
@@ -180,7 +180,7 @@ describe('the web app, two users in two browser contexts', () => {
     // Bob types: Alice sees it, in the conversation and in her list; he clears the field: it goes away.
     await bob.page.getByTestId('composer-input').fill('Hel');
     await alice.page.getByTestId('typing-indicator').filter({ hasText: 'Bob is typing' }).waitFor(WAIT);
-    await expect.poll(() => row(alice.page, bob.id).getByTestId('conversation-preview').textContent()).toBe('typing…');
+    await expect.poll(() => row(alice.page, bob.id).getByTestId('conversation-preview').textContent(), WAIT).toBe('typing…');
     await screenshot(alice, 'chat-2-typing');
     await bob.page.getByTestId('composer-input').fill('');
     await alice.page.getByTestId('typing-indicator').waitFor({ state: 'hidden', ...WAIT });
@@ -217,7 +217,7 @@ describe('the web app, two users in two browser contexts', () => {
     await carol.page.getByTestId('attach-input').setInputFiles({ name: 'quote.pdf', mimeType: 'application/pdf', buffer: pdf });
     await expect.poll(() => dan.page.getByTestId('messages').getByTestId('message-file').textContent(), WAIT).toContain('quote.pdf');
     await expect.poll(() => myStatuses(carol.page), WAIT).toEqual(['read', 'read', 'read']);
-    await expect.poll(() => row(dan.page, carol.id).getByTestId('conversation-preview').textContent()).toBe('quote.pdf');
+    await expect.poll(() => row(dan.page, carol.id).getByTestId('conversation-preview').textContent(), WAIT).toBe('quote.pdf');
     // The sender's name (from her token) in the list and the header.
     await expect.poll(() => row(dan.page, carol.id).getByTestId('conversation-name').textContent(), WAIT).toBe('Carol');
     await expect.poll(() => dan.page.getByTestId('conversation-title').textContent(), WAIT).toBe('Carol');

@@ -174,7 +174,7 @@ export class ChatApp {
   #renderShell(): void {
     const signOut = h('button', { type: 'button', class: 'link', 'data-testid': 'sign-out' }, 'Sign out');
     signOut.addEventListener('click', () => void this.#signOut());
-    const peer = h('input', { type: 'text', placeholder: 'Start a chat: user id', pattern: '[A-Za-z0-9-]{1,64}', required: true, 'data-testid': 'new-chat-input' });
+    const peer = h('input', { type: 'text', placeholder: 'Start a chat: user id', pattern: '[A-Za-z0-9\\-]{1,64}', required: true, 'data-testid': 'new-chat-input' });
     const newChat = h('form', { class: 'new-chat' }, peer, h('button', { type: 'submit' }, 'Chat'));
     newChat.addEventListener('submit', (event) => {
       event.preventDefault();
