@@ -46,7 +46,8 @@ export function devTokens({ env = process.env }: DevTokenOptions = {}): Plugin {
         res.setHeader('cache-control', 'no-store');
         if (req.method !== 'GET' || !USER_ID.test(userId)) {
           res.statusCode = 400;
-          return res.end(JSON.stringify({ message: 'userId: 1-64 letters, digits or "-"' }));
+          res.end(JSON.stringify({ message: 'userId: 1-64 letters, digits or "-"' }));
+          return;
         }
         const claims: Record<string, unknown> = { userId, ...(name ? { name } : {}) };
         if (env.JWT_ISSUER) claims.iss = env.JWT_ISSUER;
