@@ -37,6 +37,13 @@ if (!env.JWT_SECRET && !env.JWT_JWKS_URL) {
   console.warn('JWT_SECRET is not set: using a development-only secret. Never do this in production.');
 }
 
+const web = env.NODE_ENV === 'production' ? undefined : { port: env.WEB_PORT ?? '5173', origin: `http://localhost:${env.WEB_PORT ?? '5173'}` };
+// Socket.IO handshakes from browser origins not in a CLIENT_URL list are refused: let the app's in (`*`, the default, does).
+if (web && env.CLIENT_URL && !env.CLIENT_URL.split(',').some((origin) => ['*', web.origin].includes(origin.trim()))) {
+  console.warn(`CLIENT_URL does not list the web app's origin: adding ${web.origin} (development only).`);
+  env.CLIENT_URL = `${env.CLIENT_URL},${web.origin}`;
+}
+
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 let exitCode = 0;
@@ -51,18 +58,12 @@ function stopAll(signal: NodeJS.Signals): void {
   }, 15_000).unref();
 }
 
-for (const service of SERVICES) {
-  const opsPort = env[`${service.toUpperCase()}_OPS_PORT`];
-  const child = spawn(process.execPath, ['--conditions=source', `services/${service}/src/main.ts`], {
-    cwd: ROOT,
-    env: opsPort ? { ...env, OPS_PORT: opsPort } : env,
-    stdio: 'inherit',
-  });
-  children.set(service, child);
+function supervise(name: string, child: ChildProcess): void {
+  children.set(name, child);
   child.on('exit', (code, signal) => {
-    children.delete(service);
+    children.delete(name);
     if (!stopping) {
-      console.error(`${service} exited (${signal ?? code}); stopping the others`);
+      console.error(`${name} exited (${signal ?? code}); stopping the others`);
       exitCode = 1;
       stopAll('SIGTERM');
     } else if (code !== 0 && signal === null) {
@@ -70,6 +71,28 @@ for (const service of SERVICES) {
     }
     if (children.size === 0) process.exit(exitCode);
   });
+}
+
+for (const service of SERVICES) {
+  const opsPort = env[`${service.toUpperCase()}_OPS_PORT`];
+  const child = spawn(process.execPath, ['--conditions=source', `services/${service}/src/main.ts`], {
+    cwd: ROOT,
+    env: opsPort ? { ...env, OPS_PORT: opsPort } : env,
+    stdio: 'inherit',
+  });
+  supervise(service, child);
+}
+
+// The web app (apps/web) from Vite's dev server, with its development token helper; not in production.
+if (web) {
+  const child = spawn(process.execPath, [`${ROOT}node_modules/vite/bin/vite.js`, 'apps/web', '--port', web.port], {
+    cwd: ROOT,
+    env: { ...env, VITE_CHAT_URL: env.VITE_CHAT_URL ?? `http://localhost:${env.SOCKET_PORT ?? '4000'}` },
+    // Not stdin: Vite's keyboard shortcuts are not wanted here (Ctrl-C stops everything).
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  supervise('web', child);
+  console.log(`The web app: ${web.origin} (sign in with a token, or as any user with the development token helper).`);
 }
 
 process.on('SIGINT', () => stopAll('SIGINT'));

@@ -21,7 +21,8 @@ export class ChatRest {
   constructor({ baseUrl, token, fetch: fetchImpl = globalThis.fetch }: ChatRestOptions) {
     this.#baseUrl = baseUrl.replace(/\/+$/, '');
     this.#token = token;
-    this.#fetch = fetchImpl;
+    // Called as a plain function: a browser's `fetch` called as a method of another object throws "Illegal invocation".
+    this.#fetch = (input, init) => fetchImpl(input, init);
   }
 
   /** The caller's conversations, most recently active first; `before`: the `updatedAt` of the last row seen. */
