@@ -6,25 +6,32 @@ import { defineConfig } from 'vitest/config';
 const conditions = ['source', ...defaultServerConditions.filter((condition) => condition !== 'module')];
 const shared = { resolve: { conditions }, ssr: { resolve: { conditions } } };
 const timeouts = { testTimeout: 30_000, hookTimeout: 60_000, pool: 'forks' as const };
+// NATS, MongoDB and Redis: given, or started (libs/testing/src/infra.ts), once for every project of a run.
+const withServers = { globalSetup: ['libs/testing/src/global-setup.ts'], ...timeouts };
+
+/** One project per service (`npm test -w @chat/<service>`), the libraries, the system tests, the deploy files. */
+const service = (name: string) => ({
+  ...shared,
+  test: { name, include: [`services/${name}/src/**/*.test.ts`, `services/${name}/test/**/*.test.ts`], ...withServers },
+});
 
 export default defineConfig({
   ...shared,
   test: {
     projects: [
+      service('gateway'),
+      service('messages'),
+      service('presence'),
+      service('uploads'),
+      { ...shared, test: { name: 'libs', include: ['libs/*/src/**/*.test.ts', 'bench/**/*.test.ts'], ...withServers } },
       {
         ...shared,
-        test: {
-          name: 'system',
-          include: ['libs/*/src/**/*.test.ts', 'bench/**/*.test.ts', 'services/*/src/**/*.test.ts', 'services/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
-          exclude: ['tests/deploy/**', '**/node_modules/**'],
-          // NATS, MongoDB and Redis: given, or started (libs/testing/src/infra.ts).
-          globalSetup: ['libs/testing/src/global-setup.ts'],
-          ...timeouts,
-        },
+        // The system as its users see it: real servers, in-process services, a browser, the fuzzer.
+        test: { name: 'system', include: ['tests/**/*.test.ts'], exclude: ['tests/deploy/**', '**/node_modules/**'], ...withServers },
       },
       {
         ...shared,
-        // Files only (manifests, compose, lockfile, the checkers built by deploy/tools/install.sh): no servers.
+        // Files only (manifests, compose, lockfile, generated docs, the checkers built by deploy/tools/install.sh): no servers.
         test: { name: 'deploy', include: ['tests/deploy/**/*.test.ts'], ...timeouts },
       },
     ],

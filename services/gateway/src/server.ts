@@ -7,7 +7,7 @@ import { busNames } from '@chat/contracts';
 import { verifierFromEnv } from '@chat/auth';
 import { httpServerTimeouts, natsAuth } from '@chat/config';
 import { Bus, ensureChatStreams } from '@chat/bus';
-import { StopDeadline } from '@chat/runtime';
+import { StopDeadline, packageVersion } from '@chat/runtime';
 import type { Logger } from '@chat/logger';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { GatewayConfig } from './config.ts';
@@ -29,7 +29,8 @@ import { setUpConnections } from './socket/connection.ts';
 import { TypingRelay } from './typing/typing-relay.ts';
 import type { ChatServer } from './chat-socket.ts';
 
-export const GATEWAY_VERSION = '0.1.0';
+/** This service's version: its package.json's. */
+export const GATEWAY_VERSION = packageVersion(import.meta.url);
 
 /** What a stop keeps for its steps after the sends in flight: receipts (3.5 + 2 s), transports, the rest. */
 const STOP_TAIL_MS = 9000;

@@ -20,6 +20,7 @@ import {
 } from '@chat/bus';
 import { natsAuth } from '@chat/config';
 import type { Logger } from '@chat/logger';
+import { packageVersion } from '@chat/runtime';
 import type { ReadinessCheck, Registry } from '@chat/telemetry';
 import type { MessagesConfig } from './config.ts';
 import { countMongoCommands, createMessagesMetrics } from './metrics.ts';
@@ -34,7 +35,8 @@ import { ConversationCache } from './pipeline/conversation-cache.ts';
 import { MessageStore } from './store/message-store.ts';
 import { ProfileStore } from './store/profile-store.ts';
 
-export const SERVICE_VERSION = '0.1.0';
+/** This service's version: its package.json's. */
+export const SERVICE_VERSION = packageVersion(import.meta.url);
 
 export interface MessagesService {
   readonly store: MessageStore;

@@ -2,6 +2,7 @@ import { busNames, type UserPresence } from '@chat/contracts';
 import { Bus, createService } from '@chat/bus';
 import { natsAuth } from '@chat/config';
 import type { Logger } from '@chat/logger';
+import { packageVersion } from '@chat/runtime';
 import { Counter, createMetricsRegistry, requestCounter, type ReadinessCheck, type Registry } from '@chat/telemetry';
 import type { PresenceConfig } from './config.ts';
 import { GatewayExpiry } from './gateway-expiry.ts';
@@ -10,7 +11,8 @@ import { reportHandler } from './handlers/report.ts';
 import { statusHandler } from './handlers/status.ts';
 import { PresenceStore } from './store/presence-store.ts';
 
-export const SERVICE_VERSION = '0.1.0';
+/** This service's version: its package.json's. */
+export const SERVICE_VERSION = packageVersion(import.meta.url);
 
 export interface PresenceService {
   readonly store: PresenceStore;
@@ -22,7 +24,7 @@ export interface PresenceService {
 
 /** Starts the presence service; rejects (having closed what it opened) when Redis or NATS is unreachable. */
 export async function startPresenceService(config: PresenceConfig, logger: Logger): Promise<PresenceService> {
-  const store = await PresenceStore.connect({ url: config.REDIS_URL, prefix: config.PRESENCE_KEY_PREFIX, logger });
+  const store = await PresenceStore.open({ url: config.REDIS_URL, prefix: config.PRESENCE_KEY_PREFIX, logger });
   let bus: Bus | undefined;
   try {
     bus = await Bus.connect({ servers: config.NATS_URL, name: 'presence', logger, auth: natsAuth(config) });

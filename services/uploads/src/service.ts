@@ -7,6 +7,7 @@ import { verifierFromEnv } from '@chat/auth';
 import { httpServerTimeouts, natsAuth } from '@chat/config';
 import { Bus, createService, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
+import { packageVersion } from '@chat/runtime';
 import { requestCounter, type ReadinessCheck, type Registry } from '@chat/telemetry';
 import type { UploadsConfig } from './config.ts';
 import { getUploadHandler } from './handlers/get-upload.ts';
@@ -19,7 +20,8 @@ import type { FileStorage } from './storage/file-storage.ts';
 import { S3Storage } from './storage/s3-storage.ts';
 import { UploadStore } from './store/upload-store.ts';
 
-export const SERVICE_VERSION = '0.1.0';
+/** This service's version: its package.json's. */
+export const SERVICE_VERSION = packageVersion(import.meta.url);
 
 export interface UploadsService {
   readonly port: number;

@@ -4,7 +4,7 @@ import type { MessageStore } from '../store/message-store.ts';
 import { memberOf } from '../store/read-state.ts';
 
 /** The stored message of a send, if it was stored; a gateway asks when JetStream said "duplicate". */
-export function findByClientMessageIdHandler({ store }: { store: MessageStore }) {
+export function findByClientMessageIdHandler({ store }: { store: Pick<MessageStore, 'findByClientMessageId' | 'findConversation'> }) {
   return async ({ senderId, clientMessageId }: FindByClientMessageIdRequest): Promise<FindByClientMessageIdResponse> => {
     const doc = await store.findByClientMessageId(senderId, clientMessageId);
     if (!doc) return { message: null };

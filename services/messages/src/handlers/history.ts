@@ -5,7 +5,7 @@ import type { MessageStore } from '../store/message-store.ts';
 import { memberOf } from '../store/read-state.ts';
 
 /** A page of a conversation's history, for one of its participants; statuses from the read state. */
-export function historyHandler({ store }: { store: MessageStore }) {
+export function historyHandler({ store }: { store: Pick<MessageStore, 'conversationFor' | 'history'> }) {
   return async ({ userId, conversationId, ...query }: HistoryRequest): Promise<HistoryResponse> => {
     const conversation = await store.conversationFor(userId, conversationId);
     const page = await store.history(conversationId, query);
@@ -24,7 +24,7 @@ const RECEIPTS_ON_CONNECT = 100;
  * What no device of the user has received yet, for the gateway to replay when the user comes back; on the first
  * page also how far the other participants have received and read (what a sender's device missed while away).
  */
-export function undeliveredHandler({ store }: { store: MessageStore }) {
+export function undeliveredHandler({ store }: { store: Pick<MessageStore, 'undelivered'> }) {
   return async ({ userId, limit, after }: UndeliveredRequest): Promise<UndeliveredResponse> => {
     const page = await store.undelivered(userId, limit, after);
     return {

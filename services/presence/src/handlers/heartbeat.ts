@@ -2,7 +2,7 @@ import type { PresenceHeartbeat, PresenceHeartbeatResponse } from '@chat/contrac
 import type { PresenceStore } from '../store/presence-store.ts';
 
 /** A gateway is alive; `known: false` tells it to register its live connections again. */
-export function heartbeatHandler({ store }: { store: PresenceStore }) {
+export function heartbeatHandler({ store }: { store: Pick<PresenceStore, 'heartbeat'> }) {
   return async ({ gatewayId }: PresenceHeartbeat): Promise<PresenceHeartbeatResponse> => ({
     known: await store.heartbeat(gatewayId, Date.now()),
   });

@@ -2,7 +2,7 @@ import type { PresenceStatusRequest, PresenceStatusResponse } from '@chat/contra
 import type { PresenceStore } from '../store/presence-store.ts';
 
 /** The status of many users, in the order asked (the caller has already decided who may know it). */
-export function statusHandler({ store }: { store: PresenceStore }) {
+export function statusHandler({ store }: { store: Pick<PresenceStore, 'status'> }) {
   return async ({ userIds }: PresenceStatusRequest): Promise<PresenceStatusResponse> => ({
     statuses: await store.status(userIds),
   });

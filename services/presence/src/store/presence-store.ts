@@ -60,7 +60,7 @@ export class PresenceStore {
   }
 
   /** Connects; rejects when Redis cannot be reached at start (a wrong URL should stop the service). */
-  static async connect({ url, prefix, logger }: StoreOptions): Promise<PresenceStore> {
+  static async open({ url, prefix, logger }: StoreOptions): Promise<PresenceStore> {
     const log = logger.child({ component: 'redis' });
     const redis = new Redis(url, {
       lazyConnect: true,
@@ -103,7 +103,7 @@ export class PresenceStore {
   }
 
   /** Adds connections; the users that went online with them, with their new version. */
-  async connect(gatewayId: string, connections: readonly Connection[], now: number): Promise<UserPresence[]> {
+  async addConnections(gatewayId: string, connections: readonly Connection[], now: number): Promise<UserPresence[]> {
     return this.#call(async () => {
       // Issued together: ioredis pipelines them into one round trip.
       const versions = await Promise.all(
@@ -121,7 +121,7 @@ export class PresenceStore {
    * Removes connections; the users that went offline with them. With `onlyIfHeldBy`, a connection is removed
    * only while that gateway (epoch) still holds it.
    */
-  async disconnect(gatewayId: string, connections: readonly Connection[], now: number, onlyIfHeldBy?: string): Promise<UserPresence[]> {
+  async removeConnections(gatewayId: string, connections: readonly Connection[], now: number, onlyIfHeldBy?: string): Promise<UserPresence[]> {
     return this.#call(async () => {
       const versions = await Promise.all(
         connections.map(({ userId, connectionId }) =>
@@ -152,7 +152,7 @@ export class PresenceStore {
         const [userId, connectionId] = m.split(' ');
         return userId && connectionId ? [{ userId: userId as UserId, connectionId }] : [];
       });
-      const flips = await this.disconnect(gatewayId, connections, now, gatewayId);
+      const flips = await this.removeConnections(gatewayId, connections, now, gatewayId);
       await this.#redis.del(this.#gateway(gatewayId));
       await this.#redis.zrem(this.#gateways(), gatewayId);
       return flips;
