@@ -165,8 +165,8 @@ describe('a reply that fails its schema', () => {
 describe('ensureStream', () => {
   it('is idempotent and safe to run concurrently', async () => {
     const config = { name: `${ctx.namespace.toUpperCase()}_ENSURE`, subjects: [`${ctx.namespace}.ensure.>`] };
-    await Promise.all([ensureStream(bus.jsm, config), ensureStream(bus.jsm, config), ensureStream(bus.jsm, config)]);
-    await ensureStream(bus.jsm, { ...config, max_msgs: 10 });
+    await Promise.all([ensureStream(bus, config), ensureStream(bus, config), ensureStream(bus, config)]);
+    await ensureStream(bus, { ...config, max_msgs: 10 });
     expect((await bus.jsm.streams.info(config.name)).config.max_msgs).toBe(10);
   });
 });

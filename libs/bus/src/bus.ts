@@ -171,6 +171,32 @@ export class Bus {
     return this.#connected && !this.nc.isClosed();
   }
 
+  /** The version of the NATS server this process is connected to (`0.0.0` while unknown). */
+  get serverVersion(): string {
+    return this.nc.info?.version ?? '0.0.0';
+  }
+
+  /** Resolves once the server has seen everything sent so far (e.g. that a new subscription is in place). */
+  async flush(): Promise<void> {
+    await this.nc.flush();
+  }
+
+  /** A consumer's lag: messages not yet delivered plus delivered but unacknowledged; NaN when it cannot be read. */
+  async consumerLag(stream: string, consumer: string): Promise<number> {
+    return this.jsm.consumers.info(stream, consumer).then(
+      (info) => info.num_pending + info.num_ack_pending,
+      () => Number.NaN,
+    );
+  }
+
+  /** Whether a stream still holds the message at this sequence number (a work queue drops it once acked). */
+  async storedInStream(stream: string, seq: number): Promise<boolean> {
+    return this.jsm.streams.getMessage(stream, { seq }).then(
+      (stored) => stored !== null,
+      () => false,
+    );
+  }
+
   /** Core NATS publish: at most once, to whoever is subscribed now. */
   publish<T>(channel: Channel<T>, payload: T): void {
     this.publishToEach([channel], payload);

@@ -11,7 +11,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * one of them may boot first.
  */
 export async function ensureChatStreams(bus: Bus, names: BusNames, { replicas = 1 }: { replicas?: number } = {}): Promise<void> {
-  await ensureStream(bus.jsm, {
+  await ensureStream(bus, {
     name: names.streams.commands.name,
     subjects: [...names.streams.commands.subjects],
     // A command leaves the stream when its consumer acks it; unconsumed ones wait for their service.
@@ -22,7 +22,7 @@ export async function ensureChatStreams(bus: Bus, names: BusNames, { replicas = 
     max_age: nanos(7 * DAY_MS),
     duplicate_window: nanos(2 * 60 * 1000),
   });
-  await ensureStream(bus.jsm, {
+  await ensureStream(bus, {
     name: names.streams.events.name,
     subjects: [...names.streams.events.subjects],
     num_replicas: replicas,
@@ -31,7 +31,7 @@ export async function ensureChatStreams(bus: Bus, names: BusNames, { replicas = 
     max_age: nanos(7 * DAY_MS),
     duplicate_window: nanos(2 * 60 * 1000),
   });
-  await ensureStream(bus.jsm, {
+  await ensureStream(bus, {
     name: names.streams.deadLetter.name,
     subjects: [...names.streams.deadLetter.subjects],
     // Kept for an operator to inspect and replay; nothing consumes it.

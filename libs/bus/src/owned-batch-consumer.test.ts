@@ -24,7 +24,7 @@ let consumerCount = 0;
 
 beforeAll(async () => {
   publisher = await Bus.connect({ servers: [ctx.natsUrl], name: 'owned-test-publisher', logger });
-  await ensureStream(publisher.jsm, { name: stream, subjects: [`${ctx.namespace}.owned.>`] });
+  await ensureStream(publisher, { name: stream, subjects: [`${ctx.namespace}.owned.>`] });
 });
 afterEach(async () => {
   for (const worker of workers.splice(0)) await worker.stop();
@@ -39,7 +39,7 @@ afterAll(async () => {
 async function newConsumer(): Promise<{ consumer: string; subject: string }> {
   const consumer = `owned-${++consumerCount}`;
   const subject = `${ctx.namespace}.owned.${consumer}`;
-  await ensureConsumer(publisher.jsm, stream, {
+  await ensureConsumer(publisher, stream, {
     durable_name: consumer,
     filter_subject: subject,
     ack_policy: AckPolicy.Explicit,

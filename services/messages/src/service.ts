@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
 import {
   busNames,
   type ConversationCommand,
@@ -16,6 +14,7 @@ import {
   createService,
   ensureChatStreams,
   ensureConsumer,
+  workConsumer,
   type DurableWorker,
 } from '@chat/bus';
 import { natsAuth } from '@chat/config';
@@ -70,18 +69,14 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
 
     bus = await Bus.connect({ servers: config.NATS_URL, name: 'messages', logger, auth: natsAuth(config) });
     // Partitions are pinned-client priority groups: say so plainly on an older server instead of failing later.
-    const version = bus.nc.info?.version ?? '0.0.0';
+    const version = bus.serverVersion;
     const [major = 0, minor = 0] = version.split('.').map(Number);
     if (major < 2 || (major === 2 && minor < 11)) throw new Error(`NATS ${version} is too old: the messages service needs nats-server 2.11 or later`);
     const names = busNames(config.CHAT_NAMESPACE);
     await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
 
     const connected = bus;
-    const lagOf = (stream: string, consumer: string) =>
-      connected.jsm.consumers.info(stream, consumer).then(
-        (info): [string, number] => [consumer, info.num_pending + info.num_ack_pending],
-        (): [string, number] => [consumer, Number.NaN],
-      );
+    const lagOf = async (stream: string, consumer: string): Promise<[string, number]> => [consumer, await connected.consumerLag(stream, consumer)];
     const metrics = createMessagesMetrics({
       consumerLag: () =>
         Promise.all([
@@ -117,23 +112,18 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
     const workers: DurableWorker[] = [];
     for (let partition = 0; partition < config.MESSAGE_PARTITIONS; partition++) {
       const consumer = names.consumers.conversation(partition);
+      // One replica works a partition at a time (the pinned one), with many commands in flight: batches in stream
+      // order, and another replica takes over within the pin's timeout when it stops pulling.
       await ensureConsumer(
-        bus.jsm,
+        bus,
         commands,
-        {
-          durable_name: consumer,
-          filter_subject: names.conversationFilter(partition),
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
-          // One replica works a partition at a time (the pinned one), with many commands in flight: batches in
-          // stream order, and another replica takes over within the pin's timeout when it stops pulling.
-          priority_groups: [names.consumers.conversationOwners],
-          priority_policy: 'pinned_client',
-          priority_timeout: nanos(config.PARTITION_OWNER_TIMEOUT_MS),
-          max_ack_pending: config.COMMAND_MAX_IN_FLIGHT,
-          ack_wait: nanos(config.COMMAND_ACK_WAIT_MS),
-          max_deliver: -1,
-        },
+        workConsumer({
+          durable: consumer,
+          filterSubject: names.conversationFilter(partition),
+          ackWaitMs: config.COMMAND_ACK_WAIT_MS,
+          maxAckPending: config.COMMAND_MAX_IN_FLIGHT,
+          owners: { group: names.consumers.conversationOwners, timeoutMs: config.PARTITION_OWNER_TIMEOUT_MS },
+        }),
         { recreateIfIncompatible: true },
       );
       const cache = new ConversationCache(config.CONVERSATION_CACHE_SIZE);
@@ -184,14 +174,11 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
       );
     }
 
-    await ensureConsumer(bus.jsm, names.streams.events.name, {
-      durable_name: names.consumers.profiles,
-      filter_subject: names.userUpdatedFilter,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(config.COMMAND_ACK_WAIT_MS),
-      max_deliver: -1,
-    });
+    await ensureConsumer(
+      bus,
+      names.streams.events.name,
+      workConsumer({ durable: names.consumers.profiles, filterSubject: names.userUpdatedFilter, ackWaitMs: config.COMMAND_ACK_WAIT_MS }),
+    );
     workers.push(
       await consumeDurable({
         bus,

@@ -1,6 +1,5 @@
-import type { PubAck } from '@nats-io/jetstream';
 import { partitionOf, type BusNames, type ConversationCommand } from '@chat/contracts';
-import type { Bus } from '@chat/bus';
+import type { Bus, PubAck } from '@chat/bus';
 
 /** Publishes conversation commands durably to their conversation's partition. */
 export class ConversationCommands {
@@ -26,7 +25,7 @@ export class ConversationCommands {
       for (let i = 0; i < seqs.length; i += 100) {
         const chunk = seqs.slice(i, i + 100);
         const present = await Promise.all(
-          chunk.map((seq) => this.#bus.jsm.streams.getMessage(stream, { seq }).then((stored) => stored !== null, () => false)),
+          chunk.map((seq) => this.#bus.storedInStream(stream, seq)),
         );
         still.push(...chunk.filter((_, j) => present[j]));
       }

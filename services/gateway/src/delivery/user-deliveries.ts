@@ -1,4 +1,4 @@
-import type { Subscription } from '@nats-io/transport-node';
+import type { Subscription } from '@chat/bus';
 import pLimit from 'p-limit';
 import { ChatError, DELIVERY_ACK_TIMEOUT_MS, type BusNames, type Message, type UserDelivery, type UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
@@ -79,7 +79,7 @@ export class UserDeliveries {
     }
     const sub = this.#bus.subscribe(this.#names.userDelivery(userId), (delivery) => this.#deliver(userId, delivery));
     this.#subscriptions.set(userId, { sub, sockets: 1, recent: new Set() });
-    await this.#bus.nc.flush();
+    await this.#bus.flush();
   }
 
   release(userId: UserId): void {

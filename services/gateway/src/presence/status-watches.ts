@@ -1,4 +1,4 @@
-import type { Subscription } from '@nats-io/transport-node';
+import type { Subscription } from '@chat/bus';
 import type { PresenceNames, UserId, UserPresence } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { ChatServer } from '../chat-socket.ts';
@@ -37,7 +37,7 @@ export class StatusWatches {
     }
     const sub = this.#bus.subscribe(this.#names.statusChanged(userId), (status) => this.#changed(status));
     this.#byUser.set(userId, { sub, sockets: new Set([socketId]), version: 0 });
-    await this.#bus.nc.flush();
+    await this.#bus.flush();
   }
 
   /**
