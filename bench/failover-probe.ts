@@ -25,7 +25,7 @@ const second = await spawnBackend('messages', env);
 const acks: number[] = [];
 let n = 0; let stop = false;
 const t0 = performance.now();
-const loop = (async () => { while (!stop) { const sentAt = performance.now(); const k = n++; await new Promise((r) => s.emit('send_message', { conversationId: 'foa_fob', receiverId: 'fob', messageType: 'text', content: { text: String(k) }, clientMessageId: `c${k}` }, r)); acks.push(performance.now() - t0); await new Promise((r) => setTimeout(r, 20)); } })();
+const loop = (async () => { while (!stop) { const k = n++; await new Promise((r) => s.emit('send_message', { conversationId: 'foa_fob', receiverId: 'fob', messageType: 'text', content: { text: String(k) }, clientMessageId: `c${k}` }, r)); acks.push(performance.now() - t0); await new Promise((r) => setTimeout(r, 20)); } })();
 await new Promise((r) => setTimeout(r, 2000));
 const killedAt = performance.now() - t0;
 await first.kill('SIGKILL');

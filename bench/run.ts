@@ -260,8 +260,10 @@ async function measurePhase({ load, cpuGroups, started, messages, label }: Phase
   const slices: number[] = [];
   let sliceStart = { at: t0, count: countBefore };
   let sampling = true;
-  let stopSampling = () => undefined as void;
-  const stopped = new Promise<void>((resolve) => (stopSampling = resolve));
+  let stopSampling: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stopSampling = resolve;
+  });
   const sampler = (async () => {
     while (sampling) {
       await Promise.race([stopped, sleep(Math.max(0, sliceStart.at + config.sliceSeconds * 1000 - performance.now()))]);

@@ -73,7 +73,7 @@ afterAll(async () => {
 async function openChat(pageUrl: string, chatUrl: string, userId: string, options: Record<string, unknown> = {}) {
   const page: Page = await browser.newPage();
   await page.goto(pageUrl);
-  const result = (await page.evaluate(([url, token, opts]) => (globalThis as never as { chat: Function }).chat(url, token, opts), [
+  const result = (await page.evaluate(([url, token, opts]) => (globalThis as never as { chat: (...args: unknown[]) => unknown }).chat(url, token, opts), [
     chatUrl,
     await signToken({ userId }),
     options,
@@ -96,7 +96,7 @@ async function roundTrip(page: Page, browserUser: string, peer: string): Promise
   const echo = nextEvent(sender, 'new_message');
   await page.evaluate(
     ([conversationId, receiverId]) =>
-      (globalThis as never as { socket: { emit: Function } }).socket.emit('send_message', { conversationId, receiverId, messageType: 'text', content: { text: 'from the browser' } }),
+      (globalThis as never as { socket: { emit: (...args: unknown[]) => unknown } }).socket.emit('send_message', { conversationId, receiverId, messageType: 'text', content: { text: 'from the browser' } }),
     [conversationIdOf(peer as UserId, browserUser as UserId), peer] as const,
   );
   expect((await echo).content.text).toBe('from the browser');

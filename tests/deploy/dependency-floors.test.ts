@@ -19,7 +19,7 @@ interface Lockfile {
 }
 
 /** -1, 0 or 1 as `a` is below, equal to or above `b`; a pre-release is below its release. */
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const parse = (v: string) => {
     const [core = '', pre] = v.split('+')[0]!.split('-', 2);
     return { parts: core.split('.').map((n) => Number.parseInt(n, 10) || 0), pre };
@@ -37,7 +37,7 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /** Every installed copy below its floor, as `path@version`. */
-export function copiesBelowFloors(lockfile: Lockfile, floors: Record<string, string> = FLOORS): string[] {
+function copiesBelowFloors(lockfile: Lockfile, floors: Record<string, string> = FLOORS): string[] {
   const low: string[] = [];
   for (const [path, entry] of Object.entries(lockfile.packages)) {
     const name = path.split('node_modules/').pop();

@@ -45,8 +45,10 @@ describe('service configuration in the deployments', () => {
   });
 
   it('compose interpolation as docker compose does it', () => {
+    // biome-ignore-start lint/suspicious/noTemplateCurlyInString: compose's own ${...} syntax, not a template
     expect(interpolate('${A:-x}/${B-y}/${C:-z}/$$', { A: 'a', B: '', C: '' })).toBe('a//z/$');
     expect(() => interpolate('${S:?set S}', {})).toThrow('compose needs S: set S');
+    // biome-ignore-end lint/suspicious/noTemplateCurlyInString: compose's own syntax
   });
 });
 

@@ -11,7 +11,7 @@ const SHARED = ['MESSAGE_PARTITIONS', 'CHAT_NAMESPACE', 'NATS_URL'];
 
 /** Compose interpolation: `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `$$`. */
 export function interpolate(value: string, env: Environment): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g, (match, name?: string, colon?: string, op?: string, arg?: string) => {
+  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g, (_match, name?: string, colon?: string, op?: string, arg?: string) => {
     if (!name) return '$';
     const set = name in env && (colon !== ':' || env[name] !== '');
     if (set) return env[name]!;

@@ -34,7 +34,7 @@ function importsOf(file: string): string[] {
 
 describe('package boundaries', () => {
   for (const pkg of packages) {
-    const manifest = JSON.parse(readFileSync(join(ROOT, pkg, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const manifest = JSON.parse(readFileSync(join(ROOT, pkg, 'package.json'), 'utf8')) as { name: string } & Record<string, Record<string, string> | undefined>;
     const declared = new Set(Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.devDependencies }));
     const files = sources(join(ROOT, pkg, 'src'));
     const imported = new Set(files.flatMap(importsOf));

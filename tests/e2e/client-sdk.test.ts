@@ -109,7 +109,7 @@ describe('the client SDK', () => {
     const after = [1, 2].map((i) => erin.sendText(conversationId, `after ${i}`));
     const results = await Promise.all([...during, ...after].map((s) => s.result));
     expect(results.map((r) => r.ok)).toEqual(Array(7).fill(true));
-    results.forEach((r, i) => expect(r.ok && r.message.clientMessageId).toBe([...during, ...after][i]!.clientMessageId));
+    for (const [i, r] of results.entries()) expect(r.ok && r.message.clientMessageId).toBe([...during, ...after][i]!.clientMessageId);
 
     const expected = ['before 1', 'before 2', 'before 3', 'reply 1', ...[1, 2, 3, 4, 5].map((i) => `during ${i}`), 'after 1', 'after 2'];
     // She did lose her gateway, and came back on the other one.

@@ -30,7 +30,7 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
  * draft-4 boolean `exclusiveMinimum`/`exclusiveMaximum` as numbers. `nullable` is ajv's own (it needs a `type`).
  */
 function forAjv(schema: unknown): Schema {
-  return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"components#/definitions/'), function (this: Schema, key, value: unknown) {
+  return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"components#/definitions/'), function (this: Schema, _key, value: unknown) {
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       const node = { ...(value as Schema) };
       for (const [flag, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationIdOf, type UserId } from '@chat/contracts';
-import { collectEvents, emitWithAck, freePort, nextEvent, waitFor, type ChatClient } from '@chat/testing';
+import { collectEvents, emitWithAck, freePort, nextEvent, waitFor, } from '@chat/testing';
 import { converse } from '../support/conversations.ts';
 import { startTestPresence, useSystem } from '../support/system.ts';
 import type { PresenceService } from '@chat/presence';

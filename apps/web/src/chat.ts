@@ -348,10 +348,19 @@ export class ChatApp {
   }
 
   async #startChat(userId: string): Promise<boolean> {
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(userId)) return (this.#showToast('A user id is 1-64 letters, digits or "-".'), false);
-    if (userId === this.#me) return (this.#showToast('That is you.'), false);
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(userId)) {
+      this.#showToast('A user id is 1-64 letters, digits or "-".');
+      return false;
+    }
+    if (userId === this.#me) {
+      this.#showToast('That is you.');
+      return false;
+    }
     const answer = await this.#rest().openConversation(userId);
-    if (!answer.ok) return (this.#showToast(`Could not open the conversation: ${answer.error.message}`), false);
+    if (!answer.ok) {
+      this.#showToast(`Could not open the conversation: ${answer.error.message}`);
+      return false;
+    }
     this.#rowOf(answer.data.conversationId);
     this.#openConversation(answer.data.conversationId);
     return true;
@@ -608,7 +617,10 @@ export class ChatApp {
         });
         this.#files.objectUrl(fileUrl).then(
           (url) => (image.src = url),
-          () => (image.classList.add('failed'), (image.alt = `${fileName} (unavailable)`)),
+          () => {
+            image.classList.add('failed');
+            image.alt = `${fileName} (unavailable)`;
+          },
         );
         image.addEventListener('click', () => void this.#files.objectUrl(fileUrl).then((url) => window.open(url, '_blank', 'noopener')));
         return h('figure', {}, image, text ? h('figcaption', { class: 'text', 'data-testid': 'message-text' }, text) : null);

@@ -141,7 +141,7 @@ function jwksUrlOf(value: string): URL {
 }
 
 function userOf(payload: JWTPayload): AuthUser {
-  const parsed = UserIdSchema.safeParse(payload['userId'] ?? payload.sub);
+  const parsed = UserIdSchema.safeParse(payload.userId ?? payload.sub);
   if (!parsed.success) {
     throw authError(
       'invalid_user_id',

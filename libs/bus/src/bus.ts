@@ -13,7 +13,6 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { ServiceError } from '@nats-io/services';
 import { ChatError, ErrorPayloadSchema, toChatError, type Channel, type Endpoint } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
-import type { z } from 'zod';
 import { decode, decodeReply, encode, InvalidReplyError } from './codec.ts';
 import { processSpan, publishSpan } from './messaging-spans.ts';
 

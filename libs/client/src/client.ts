@@ -153,8 +153,14 @@ export class ChatClient {
     if (this.#state === 'online') return;
     await new Promise<void>((resolve, reject) => {
       const off = this.on('state', (state) => {
-        if (state === 'online') (off(), resolve());
-        if (state === 'closed') (off(), reject(new Error('the client was closed before it connected')));
+        if (state === 'online') {
+          off();
+          resolve();
+        }
+        if (state === 'closed') {
+          off();
+          reject(new Error('the client was closed before it connected'));
+        }
       });
     });
   }
@@ -211,7 +217,7 @@ export class ChatClient {
   /** Forgets a refused message. */
   discard(clientMessageId: string): boolean {
     const entry = this.#outbox.get(clientMessageId);
-    if (!entry || entry.state !== 'failed') return false;
+    if (entry?.state !== 'failed') return false;
     this.#outbox.discard(clientMessageId);
     this.timeline(entry.conversationId).removePending(clientMessageId);
     this.#emit('timeline', entry.conversationId);

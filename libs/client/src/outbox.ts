@@ -134,7 +134,7 @@ export class Outbox {
   /** A failed entry queued again (after the user changed nothing but wants to try). */
   retry(clientMessageId: string): boolean {
     const entry = this.get(clientMessageId);
-    if (!entry || entry.state !== 'failed') return false;
+    if (entry?.state !== 'failed') return false;
     entry.state = 'queued';
     entry.notBefore = 0;
     this.#persist();

@@ -7,11 +7,11 @@ export const port = (fallback: number) => z.coerce.number().int().min(0).max(655
 
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export const url = (protocols: readonly string[]) =>
   z.url({
-    protocol: new RegExp(`^(${protocols.map(escape).join('|')})$`),
+    protocol: new RegExp(`^(${protocols.map(escapeRegExp).join('|')})$`),
     error: `must be a ${protocols.join(' or ')} URL`,
   });
 

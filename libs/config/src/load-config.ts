@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 
 /** A configuration that failed to parse, naming every bad or missing variable at once. */
 export class ConfigError extends Error {

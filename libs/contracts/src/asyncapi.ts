@@ -17,7 +17,7 @@ type Registry = z.core.$ZodRegistry<{ id: string }>;
 
 const pascal = (name: string) => name.replace(/(^|[_.-])([a-z])/g, (_m, _s, c: string) => c.toUpperCase());
 const ref = (path: string) => ({ $ref: path });
-const escape = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
+const escapePointer = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
 
 /** Names a schema in a registry (once: a schema shared by several events keeps its first name) and returns its name. */
 function name(registry: Registry, schema: z.ZodType, id: string): string {
@@ -189,8 +189,8 @@ export function asyncApiDocument({ version, gatewayHost = 'localhost:4000', nats
       action: 'send',
       title: `${entry.from} → ${entry.to}`,
       summary: entry.summary,
-      channel: ref(`#/channels/${escape(entry.key)}`),
-      messages: [ref(`#/channels/${escape(entry.key)}/messages/${escape(entry.key)}`)],
+      channel: ref(`#/channels/${escapePointer(entry.key)}`),
+      messages: [ref(`#/channels/${escapePointer(entry.key)}/messages/${escapePointer(entry.key)}`)],
       'x-publishers': entry.from,
       'x-subscribers': entry.to,
     };
@@ -208,7 +208,7 @@ export function asyncApiDocument({ version, gatewayHost = 'localhost:4000', nats
         servers: [ref('#/servers/nats')],
         messages: { [replyKey]: ref(`#/components/messages/${replyKey}`) },
       };
-      operation.reply = { channel: ref(`#/channels/${escape(replyKey)}`), messages: [ref(`#/channels/${escape(replyKey)}/messages/${escape(replyKey)}`)] };
+      operation.reply = { channel: ref(`#/channels/${escapePointer(replyKey)}`), messages: [ref(`#/channels/${escapePointer(replyKey)}/messages/${escapePointer(replyKey)}`)] };
       operation['x-nats-micro-service'] = entry.to;
     }
     operations[`nats_${entry.key}`] = operation;

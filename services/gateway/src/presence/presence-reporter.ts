@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Connection, type PresenceNames, type UserId } from '@chat/contracts';
+import type { Connection, PresenceNames, UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 
