@@ -21,7 +21,7 @@ import { MongoClient } from 'mongodb';
 import { io, type Socket } from 'socket.io-client';
 import { Redis } from 'ioredis';
 import { conversationIdOf, DELIVERY_ACKS_AUTH_FIELD, type Message } from '@chat/contracts';
-import { freePort, signToken, TEST_JWT_SECRET } from '@chat/testing';
+import { freePort, signToken, startInfra, TEST_JWT_SECRET } from '@chat/testing';
 import { NO_LIMITS } from '../tests/support/limits.ts';
 import { spawnBackend, spawnGateway, type ServiceProcess } from '../tests/support/processes.ts';
 
@@ -34,8 +34,8 @@ const ROUNDS = Math.min(10, Number(values.rounds ?? 1));
 const GAP_MS = Number(values['gap-ms'] ?? 200);
 const DEADLINE = Date.now() + 20 * 60_000;
 
-const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+// MongoDB and Redis as the tests find them (given, or this machine's: scripts/local-infra.sh); NATS is its own.
+const { mongoUrl, redisUrl } = (await startInfra()).urls;
 for (const url of [mongoUrl, redisUrl]) if (!/\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) throw new Error('chaos targets local servers only');
 
 const log = (msg: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${msg}`);

@@ -2,18 +2,20 @@
  * How long sends stall when the messages replica that owns a partition is killed (SIGKILL) while another stands
  * by: one sender sends every 20 ms; the report is the longest gap between two acks. Local servers only.
  *
- *   NATS_URL=… MONGO_URL=… REDIS_URL=… node --conditions=source bench/failover-probe.ts
+ *   node --conditions=source bench/failover-probe.ts   (NATS_URL, MONGO_URL, REDIS_URL as the tests take them)
  */
 import { io } from 'socket.io-client';
-import { signToken } from '@chat/testing';
+import { signToken, startInfra } from '@chat/testing';
 import { removeRunData } from '@chat/testing/cleanup';
 import { serviceEnv } from '../tests/support/system.ts';
 import { spawnBackend, spawnGateway } from '../tests/support/processes.ts';
 const id = Math.random().toString(16).slice(2, 10);
-const ctx = { namespace: `f${id}`, natsUrl: process.env.NATS_URL!, mongoUrl: `mongodb://127.0.0.1:27017/fo_${id}`, redisUrl: process.env.REDIS_URL!, redisPrefix: `f${id}:` } as never;
+const infra = (await startInfra()).urls;
+const mongoUrl = new URL(`fo_${id}`, infra.mongoUrl).toString();
+const ctx = { namespace: `f${id}`, natsUrl: infra.natsUrl, mongoUrl, redisUrl: infra.redisUrl, redisPrefix: `f${id}:` } as never;
 const env = serviceEnv(ctx, { NODE_ENV: 'production', MESSAGE_PARTITIONS: '4', SEND_ACK_TIMEOUT_MS: '60000' });
-for (const url of [process.env.NATS_URL, process.env.MONGO_URL, process.env.REDIS_URL]) {
-  if (!url || !/\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) throw new Error('NATS_URL, MONGO_URL and REDIS_URL must be local');
+for (const url of [infra.natsUrl, infra.mongoUrl, infra.redisUrl]) {
+  if (!/\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) throw new Error('NATS_URL, MONGO_URL and REDIS_URL must be local');
 }
 const first = await spawnBackend('messages', env);
 const gateway = await spawnGateway(env);
@@ -37,5 +39,5 @@ console.log(JSON.stringify({ killedAtMs: Math.round(killedAt), lastAckBeforeKill
 s.close();
 await gateway.kill();
 await second.kill();
-await removeRunData({ natsUrl: process.env.NATS_URL!, mongoUrl: `mongodb://127.0.0.1:27017/fo_${id}`, redisUrl: process.env.REDIS_URL! }, `f${id}` as never, [`fo_${id}`]);
+await removeRunData({ natsUrl: infra.natsUrl, mongoUrl, redisUrl: infra.redisUrl }, `f${id}` as never, [`fo_${id}`]);
 process.exit(0);
