@@ -6,24 +6,22 @@
  *   npm run chaos                       # short: 4 pairs, one message every 200 ms each, each fault once (CI runs it)
  *   npm run chaos -- --pairs 40 --gap-ms 50 --rounds 3   # the full run (≥ 10,000 messages)
  *
- * Needs MONGO_URL and REDIS_URL (local only) and a nats-server ≥ 2.11 (NATS_SERVER_BIN, else the one
- * `.ci/nats-server.sh` builds into ~/.cache/realtime-chat, else `nats-server` on PATH). Senders send until the
+ * Needs MongoDB and Redis as the tests find them (local only) and a nats-server ≥ 2.11 (NATS_SERVER_BIN, else the
+ * one `.ci/nats-server.sh` builds into ~/.cache/realtime-chat, else `nats-server` on PATH). Senders send until the
  * faults are over. Bounded: at most 200 pairs, 1,000 messages per sender, 10 rounds of faults, 20 minutes. Exits 1 when anything was lost, stored or
  * shown twice, out of order, miscounted, or waited for a reconnect to reach a connected device.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { io, type Socket } from 'socket.io-client';
 import { Redis } from 'ioredis';
 import { conversationIdOf, DELIVERY_ACKS_AUTH_FIELD, type Message } from '@chat/contracts';
-import { freePort, signToken, startInfra, TEST_JWT_SECRET } from '@chat/testing';
+import { freePort, natsServerBin, signToken, startInfra, TEST_JWT_SECRET } from '@chat/testing';
 import { NO_LIMITS } from '../tests/support/limits.ts';
-import { spawnBackend, spawnGateway, type ServiceProcess } from '../tests/support/processes.ts';
+import { spawnBackend, spawnGateway, spawnProcess, waitForPort, type ServiceProcess } from '../tests/support/processes.ts';
 
 const { values } = parseArgs({
   options: { pairs: { type: 'string' }, messages: { type: 'string' }, rounds: { type: 'string' }, 'gap-ms': { type: 'string' } },
@@ -43,33 +41,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- the NATS server of its own (it is one of the things killed) -------------------------------------------------
 
-const natsBin =
-  process.env.NATS_SERVER_BIN ??
-  [join(homedir(), '.cache/realtime-chat/nats-server-v2.15.2')].find((path) => existsSync(path)) ??
-  'nats-server';
 const natsPort = await freePort();
 const natsDir = mkdtempSync(join(tmpdir(), 'chaos-nats-'));
-let nats: ChildProcess | undefined;
+let nats: ServiceProcess | undefined;
 async function startNats(): Promise<void> {
-  nats = spawn(natsBin, ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', natsDir], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ host: '127.0.0.1', port: natsPort });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (up) return;
-    await sleep(50);
-  }
-  throw new Error(`nats-server (${natsBin}) did not start`);
+  nats = spawnProcess(natsServerBin(), ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', natsDir], { name: 'nats' });
+  await waitForPort(natsPort, 5000);
 }
 async function killNats(): Promise<void> {
-  const exited = new Promise((resolve) => nats?.once('exit', resolve));
-  nats?.kill('SIGKILL');
-  await exited;
+  await nats?.kill('SIGKILL');
 }
 
 // ---- the system ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationIdOf, type UserId } from '@chat/contracts';
-import { collectEvents, emitWithAck, freePort, nextEvent, waitFor, } from '@chat/testing';
+import { collectEvents, emitWithAck, freePort, nextEvent, waitFor } from '@chat/testing';
+import { spawnProcess, type ServiceProcess } from '../support/processes.ts';
 import { converse } from '../support/conversations.ts';
 import { startTestPresence, useSystem } from '../support/system.ts';
 import type { PresenceService } from '@chat/presence';
@@ -13,30 +13,16 @@ import type { PresenceService } from '@chat/presence';
  */
 const system = useSystem();
 let redisPort: number;
-let redis: ChildProcess | undefined;
+let redis: ServiceProcess | undefined;
 let presence: PresenceService | undefined;
 
 async function startRedis(): Promise<void> {
-  const child = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  redis = child;
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${output}`)));
-  });
+  redis = spawnProcess('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  await redis.waitForLog('Ready to accept connections');
 }
 
 async function stopRedis(): Promise<void> {
-  const child = redis;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
+  await redis?.kill('SIGKILL');
 }
 
 beforeAll(async () => {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,7 +28,17 @@ export function spawnService(service: 'gateway' | 'messages' | 'presence' | 'upl
 
 /** Runs a TypeScript file of this repository (a path from its root) as its own process, as `spawnService` does. */
 export function spawnScript(script: string, env: Record<string, string>, service = script): ServiceProcess {
-  const child = spawn(process.execPath, ['--conditions=source', script], {
+  return spawnProcess(process.execPath, ['--conditions=source', script], { env, name: service });
+}
+
+/**
+ * The one way the tests and the benchmarks run a process of their own (a service, the baseline, redis-server,
+ * nats-server): its output kept, waited for by log line or port, killed when this process exits. Its environment
+ * is `env` and PATH only, so that nothing of the caller's leaks in.
+ */
+export function spawnProcess(command: string, args: string[], { env = {}, name = command }: { env?: Record<string, string>; name?: string } = {}): ServiceProcess {
+  const service = name;
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,6 +90,24 @@ export function spawnScript(script: string, env: Record<string, string>, service
       return exited;
     },
   };
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:`port`; rejects after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`nothing accepts connections on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
 /** The port a service logged (`"<field>":<port>`). */
