@@ -3,6 +3,8 @@
  * neither zod nor the contracts end up in a browser bundle; a change of the contracts fails `npm run typecheck` here.
  */
 import type {
+  CONVERSATIONS_ROUTE,
+  UPLOAD_ROUTE,
   DELIVERY_ACKS_AUTH_FIELD,
   ErrorCode,
   Message as ContractMessage,
@@ -40,6 +42,10 @@ type Wire<T> = T extends string | number | boolean | null | undefined
     : { [K in keyof T]: Wire<Exclude<T[K], undefined>> };
 type Assignable<From, To> = [Wire<From>] extends [To] ? true : false;
 
+/** The REST paths the SDK calls (the contracts' CONVERSATIONS_ROUTE and UPLOAD_ROUTE). */
+export const CONVERSATIONS_PATH = '/api/chat/conversations';
+export const UPLOAD_PATH = '/api/common/upload';
+
 /** The handshake field that turns on delivery acknowledgements. */
 export const DELIVERY_ACKS_FIELD = 'deliveryAcks';
 /** The server forwards at most one `user_typing` per user and conversation per this interval. */
@@ -48,6 +54,8 @@ export const TYPING_THROTTLE = 2_000;
 // Not exported: the declarations of this package never name the contracts.
 const checks = {
   deliveryAcks: true satisfies Equals<typeof DELIVERY_ACKS_FIELD, typeof DELIVERY_ACKS_AUTH_FIELD>,
+  conversationsPath: true satisfies Equals<typeof CONVERSATIONS_PATH, typeof CONVERSATIONS_ROUTE>,
+  uploadPath: true satisfies Equals<typeof UPLOAD_PATH, typeof UPLOAD_ROUTE>,
   typingThrottle: true satisfies Equals<typeof TYPING_THROTTLE, typeof TYPING_THROTTLE_MS>,
   errorCodes: true satisfies Equals<ChatErrorCode, ErrorCode>,
   statuses: true satisfies Equals<MessageStatus, ContractStatus>,

@@ -1,3 +1,4 @@
+import { CONVERSATIONS_PATH, UPLOAD_PATH } from './contract-checks.ts';
 import type { ChatErrorPayload, ConversationSummary, MessagesPage, Result, UploadedFile } from './types.ts';
 
 export interface ChatRestOptions {
@@ -27,23 +28,23 @@ export class ChatRest {
 
   /** The caller's conversations, most recently active first; `before`: the `updatedAt` of the last row seen. */
   conversations(query: { limit?: number; before?: string } = {}): Promise<Result<ConversationSummary[]>> {
-    return this.#request('GET', `/api/chat/conversations${search(query)}`);
+    return this.#request('GET', `${CONVERSATIONS_PATH}${search(query)}`);
   }
 
   history(conversationId: string, query: HistoryQuery = {}): Promise<Result<MessagesPage>> {
-    return this.#request('GET', `/api/chat/conversations/${encodeURIComponent(conversationId)}/messages${search(query)}`);
+    return this.#request('GET', `${CONVERSATIONS_PATH}/${encodeURIComponent(conversationId)}/messages${search(query)}`);
   }
 
   /** Opens (idempotently) the conversation with another user. */
   openConversation(participantId: string, jobId?: string): Promise<Result<{ conversationId: string }>> {
-    return this.#request('POST', '/api/chat/conversations', JSON.stringify(jobId === undefined ? { participantId } : { participantId, jobId }));
+    return this.#request('POST', CONVERSATIONS_PATH, JSON.stringify(jobId === undefined ? { participantId } : { participantId, jobId }));
   }
 
   /** Uploads one file; put the answer's `fileId`, `fileName`, `fileSize` and `fileUrl` in the message. */
   upload(file: Blob, fileName: string): Promise<Result<UploadedFile>> {
     const form = new FormData();
     form.append('file', file, fileName);
-    return this.#request('POST', '/api/common/upload', form);
+    return this.#request('POST', UPLOAD_PATH, form);
   }
 
   /** The absolute URL of a message's `fileUrl` (a path on this system, or already absolute). */

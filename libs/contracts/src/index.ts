@@ -53,6 +53,8 @@ export type {
 } from './message.ts';
 
 export {
+  CONVERSATIONS_ROUTE,
+  CONVERSATION_MESSAGES_ROUTE,
   envelope,
   errorEnvelope,
   ErrorEnvelopeSchema,

@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
-import { bearerToken, type AuthUser, type TokenVerifier } from '@chat/auth';
+import type { AuthUser, TokenVerifier } from '@chat/auth';
+import { answerErrors, authenticateRequest } from '@chat/http-edge';
 import {
   ChatError,
-  errorEnvelope,
   FILE_ROUTE,
   FileParamsSchema,
-  toChatError,
   UPLOAD_ROUTE,
   UploadContentTypeSchema,
   validationError,
@@ -55,33 +54,26 @@ export async function registerHttpApi(app: FastifyInstance, deps: HttpApiDeps): 
     limits: { fileSize: deps.maxFileSize, files: 1, fields: 10, fieldSize: 1024, parts: 12, headerPairs: 50 },
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const { code, statusCode } = error as { code?: string; statusCode?: number };
-    let chatError: ChatError;
-    if (error instanceof ChatError) chatError = error;
-    else if (code && MULTIPART_ERRORS[code]) chatError = MULTIPART_ERRORS[code];
-    else if (statusCode !== undefined && statusCode < 500) chatError = new ChatError('VALIDATION_ERROR', (error as Error).message);
-    else if (clientWentAway(request)) {
-      // Nobody is left to answer; worth knowing about (a flaky link, a user who gave up), not an error of ours.
-      logger.warn({ url: request.url, reason: (error as Error).message }, 'upload aborted by the client');
-      chatError = new ChatError('VALIDATION_ERROR', 'The request was aborted');
-    } else if (MALFORMED_MULTIPART.test((error as Error).message ?? '')) {
-      chatError = new ChatError('VALIDATION_ERROR', `Malformed multipart body: ${(error as Error).message}`);
-    } else {
-      logger.error({ err: error, url: request.url }, 'request failed');
-      chatError = toChatError(error);
-    }
+  answerErrors(app, {
+    logger,
+    classify: (error, request) => {
+      if (MULTIPART_ERRORS[error.code]) return MULTIPART_ERRORS[error.code];
+      if (error instanceof ChatError || (error.statusCode !== undefined && error.statusCode < 500)) return undefined;
+      if (clientWentAway(request)) {
+        // Nobody is left to answer; worth knowing about (a flaky link, a user who gave up), not an error of ours.
+        logger.warn({ url: request.url, reason: error.message }, 'upload aborted by the client');
+        return new ChatError('VALIDATION_ERROR', 'The request was aborted');
+      }
+      if (MALFORMED_MULTIPART.test(error.message ?? '')) return new ChatError('VALIDATION_ERROR', `Malformed multipart body: ${error.message}`);
+      return undefined;
+    },
     // The client may still be sending a body this answer refuses: do not read the rest of it on this connection.
-    if (!request.raw.readableEnded) reply.header('connection', 'close');
-    return reply.code(chatError.status).send(errorEnvelope(chatError));
+    beforeSend: (request, reply) => {
+      if (!request.raw.readableEnded) reply.header('connection', 'close');
+    },
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorEnvelope(new ChatError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`))));
 
-  const authenticate = (request: FastifyRequest): Promise<AuthUser> => {
-    const token = bearerToken(request.headers.authorization);
-    if (!token) throw new ChatError('AUTH_ERROR', 'Send a token as Authorization: Bearer <token>', { reason: 'missing_token' });
-    return verifier.verify(token);
-  };
+  const authenticate = (request: FastifyRequest): Promise<AuthUser> => authenticateRequest(request, verifier);
 
   app.post(UPLOAD_ROUTE, async (request) => {
     const user = await authenticate(request);

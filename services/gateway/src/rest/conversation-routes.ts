@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
+  CONVERSATION_MESSAGES_ROUTE,
+  CONVERSATIONS_ROUTE,
   ChatError,
   ConversationParamsSchema,
   CreateConversationBodySchema,
@@ -59,7 +61,7 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
       if (!request.raw.complete) reply.header('connection', 'close');
     });
     app.get(
-      '/api/chat/conversations',
+      CONVERSATIONS_ROUTE,
       {
         schema: {
           operationId: 'listConversations',
@@ -87,7 +89,7 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
     );
 
     app.get(
-      '/api/chat/conversations/:id/messages',
+      CONVERSATION_MESSAGES_ROUTE,
       {
         schema: {
           operationId: 'getConversationMessages',
@@ -122,7 +124,7 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
     );
 
     app.post(
-      '/api/chat/conversations',
+      CONVERSATIONS_ROUTE,
       {
         schema: {
           operationId: 'createConversation',

@@ -2,12 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import {
-  hasZodFastifySchemaValidationErrors,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { asyncApiDocument, ChatError, errorEnvelope, toChatError } from '@chat/contracts';
+import { asyncApiDocument } from '@chat/contracts';
+import { answerErrors } from '@chat/http-edge';
 import type { Logger } from '@chat/logger';
 import { conversationRoutes, type ConversationRoutesDeps } from './conversation-routes.ts';
 import { openapiTransform, openapiTransformObject } from './openapi.ts';
@@ -47,25 +47,7 @@ export async function registerRestApi(
     app.get('/asyncapi.json', { schema: { hide: true } }, async () => asyncApi);
   }
 
-  app.setErrorHandler((error, request, reply) => {
-    let chatError: ChatError;
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const issues = error.validation.map((v) => ({ path: `${error.validationContext ?? ''}${v.instancePath}`, message: v.message ?? 'invalid' }));
-      chatError = new ChatError('VALIDATION_ERROR', `Invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-    } else if (error instanceof ChatError) {
-      chatError = error;
-    } else if (typeof (error as { statusCode?: number }).statusCode === 'number' && (error as { statusCode: number }).statusCode < 500) {
-      // Fastify's own client errors (bad JSON, wrong content type, body too large).
-      chatError = new ChatError('VALIDATION_ERROR', (error as Error).message);
-    } else {
-      deps.logger.error({ err: error, url: request.url }, 'request failed');
-      chatError = toChatError(error);
-    }
-    return reply.code(chatError.status).send(errorEnvelope(chatError));
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(errorEnvelope(new ChatError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`))),
-  );
+  answerErrors(app, { logger: deps.logger });
 
   await app.withTypeProvider<ZodTypeProvider>().register(conversationRoutes(deps));
 }

@@ -1,5 +1,5 @@
 import { ChatError, CLIENT_EVENT_NAMES, DELIVERY_ACKS_AUTH_FIELD, toChatError, type BusNames, type ClientEventName } from '@chat/contracts';
-import type { TokenVerifier } from '@chat/auth';
+import { bearerToken, type TokenVerifier } from '@chat/auth';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { ConversationCommands } from '../delivery/conversation-commands.ts';
@@ -55,9 +55,7 @@ const isClientEvent = (event: unknown): event is ClientEventName => CLIENT_EVENT
 function tokenOf(handshake: Handshake): string | undefined {
   const fromAuth = (handshake.auth as { token?: unknown } | undefined)?.token;
   if (typeof fromAuth === 'string' && fromAuth.length > 0) return fromAuth;
-  const header = handshake.headers.authorization;
-  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  return match?.[1];
+  return bearerToken(handshake.headers.authorization);
 }
 
 /** Wires authentication and every client event of a socket. */
