@@ -6,7 +6,8 @@ export { SpanKind };
 
 /**
  * Runs `work` in a new span, active for everything it awaits; the span records an exception and ends when
- * `work` settles. `errorCode` turns an error into the span's status message (e.g. the ChatError code).
+ * `work` settles. A failure's `code` (a ChatError's, e.g. `NOT_PARTICIPANT`), else its message, is the span's
+ * status message.
  */
 export async function inSpan<T>(
   name: string,

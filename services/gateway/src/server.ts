@@ -45,9 +45,9 @@ export interface Gateway {
   readonly metrics: Registry;
   readonly readiness: Record<string, ReadinessCheck>;
   /**
-   * Stops gracefully: no new connections; sends in flight get their answer; then every socket's connection is
-   * closed (clients reconnect, to another gateway), receipts are flushed and NATS is drained. Within
-   * SHUTDOWN_TIMEOUT_MS, whatever the clients do.
+   * Stops gracefully: no new connections or sends; sends in flight get their answer; the delivery receipts of
+   * what was emitted are settled; then every socket's transport is closed (clients reconnect, to another
+   * gateway), presence is told, and NATS is drained. Within SHUTDOWN_TIMEOUT_MS, whatever the clients do.
    */
   stop(): Promise<void>;
 }
