@@ -7,7 +7,7 @@ import { verifierFromEnv } from '@chat/auth';
 import { httpServerTimeouts, natsAuth } from '@chat/config';
 import { Bus, createService, ensureChatStreams } from '@chat/bus';
 import type { Logger } from '@chat/logger';
-import { packageVersion } from '@chat/runtime';
+import { openClient, packageVersion, type RunningService } from '@chat/runtime';
 import { requestCounter, type ReadinessCheck, type Registry } from '@chat/telemetry';
 import type { UploadsConfig } from './config.ts';
 import { getUploadHandler } from './handlers/get-upload.ts';
@@ -23,7 +23,7 @@ import { UploadStore } from './store/upload-store.ts';
 /** This service's version: its package.json's. */
 export const SERVICE_VERSION = packageVersion(import.meta.url);
 
-export interface UploadsService {
+export interface UploadsService extends RunningService {
   readonly port: number;
   readonly url: string;
   readonly store: UploadStore;
@@ -68,72 +68,65 @@ export async function startUploadsService(config: UploadsConfig, logger: Logger)
   const storage = createStorage(config);
   await storage.check();
 
-  const mongo = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName: 'uploads' });
-  try {
-    await mongo.connect();
-    await mongo.db().command({ ping: 1 });
-  } catch (error) {
-    await mongo.close();
-    throw new Error(`cannot connect to MongoDB: ${(error as Error).message}`, { cause: error });
-  }
-  let bus: Bus | undefined;
+  // Everything opened is closed again if the start fails (and, moved to `stop`, when it stops).
+  await using opened = new AsyncDisposableStack();
+  const mongo = await openClient('MongoDB', config.MONGO_URL, new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName: 'uploads' }), async (client) => {
+    await client.connect();
+    await client.db().command({ ping: 1 });
+  });
+  opened.defer(() => mongo.close());
   const app = Fastify({
     logger: false,
     ...httpServerTimeouts({ headersMs: config.HTTP_HEADERS_TIMEOUT_MS, requestMs: config.HTTP_REQUEST_TIMEOUT_MS, keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS }),
   });
-  try {
-    const store = new UploadStore(mongo.db());
-    await store.ensureIndexes();
-    bus = await Bus.connect({ servers: config.NATS_URL, name: 'uploads', logger, auth: natsAuth(config) });
-    const names = busNames(config.CHAT_NAMESPACE);
-    await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
-    const connected = bus;
-    const metrics = createUploadsMetrics();
+  opened.defer(() => app.close().catch(() => undefined));
+  const store = new UploadStore(mongo.db());
+  await store.ensureIndexes();
+  const bus = await Bus.connect({ servers: config.NATS_URL, name: 'uploads', logger, auth: natsAuth(config) });
+  opened.defer(() => bus.close());
+  const names = busNames(config.CHAT_NAMESPACE);
+  await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
+  const metrics = createUploadsMetrics();
 
-    const announce = async (record: UploadRecord) => {
-      await connected.publishDurable(names.uploads.uploadStored(record.fileId), record, { msgId: `upload:${record.fileId}` });
-    };
-    await registerHttpApi(app, {
-      verifier,
-      maxFileSize: config.MAX_FILE_SIZE,
-      storeUpload: storeUpload({ storage, store, announce, maxFileSize: config.MAX_FILE_SIZE, allowedTypes: config.ALLOWED_FILE_TYPES, logger }),
-      serveFile: serveFile({ store, storage, bus, names }),
-      onUpload: (outcome, bytes) => {
-        metrics.uploads.inc({ outcome });
-        metrics.uploadedBytes.inc(bytes);
-      },
-      logger,
-    });
+  const announce = async (record: UploadRecord) => {
+    await bus.publishDurable(names.uploads.uploadStored(record.fileId), record, { msgId: `upload:${record.fileId}` });
+  };
+  await registerHttpApi(app, {
+    verifier,
+    maxFileSize: config.MAX_FILE_SIZE,
+    storeUpload: storeUpload({ storage, store, announce, maxFileSize: config.MAX_FILE_SIZE, allowedTypes: config.ALLOWED_FILE_TYPES, logger }),
+    serveFile: serveFile({ store, storage, bus, names }),
+    onUpload: (outcome, bytes) => {
+      metrics.uploads.inc({ outcome });
+      metrics.uploadedBytes.inc(bytes);
+    },
+    logger,
+  });
 
-    const service = await createService(bus, { name: names.uploads.service.name, version: SERVICE_VERSION, logger, countAnswer: requestCounter(metrics.registry) });
-    service.serve(names.uploads.service.getUpload, getUploadHandler({ store }));
+  const service = await createService(bus, { name: names.uploads.service.name, version: SERVICE_VERSION, logger, countAnswer: requestCounter(metrics.registry) });
+  service.serve(names.uploads.service.getUpload, getUploadHandler({ store }));
 
-    await app.listen({ port: config.UPLOADS_PORT, host: config.HOST });
-    const { port } = app.server.address() as AddressInfo;
-    logger.info({ port, storage: storage.kind, namespace: config.CHAT_NAMESPACE }, 'uploads service listening');
+  await app.listen({ port: config.UPLOADS_PORT, host: config.HOST });
+  const { port } = app.server.address() as AddressInfo;
+  logger.info({ port, storage: storage.kind, namespace: config.CHAT_NAMESPACE }, 'uploads service listening');
 
-    return {
-      port,
-      url: `http://127.0.0.1:${port}`,
-      store,
-      storage,
-      metrics: metrics.registry,
-      readiness: {
-        nats: async () => connected.connected,
-        mongodb: async () => (await mongo.db().command({ ping: 1 })).ok === 1,
-      },
-      async stop() {
-        await app.close();
-        await service.stop().catch(() => undefined);
-        await connected.drain();
-        await mongo.close();
-        logger.info('uploads service stopped');
-      },
-    };
-  } catch (error) {
-    await app.close().catch(() => undefined);
-    await bus?.close();
-    await mongo.close();
-    throw error;
-  }
+  const resources = opened.move();
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    store,
+    storage,
+    metrics: metrics.registry,
+    readiness: {
+      nats: async () => bus.connected,
+      mongodb: async () => (await mongo.db().command({ ping: 1 })).ok === 1,
+    },
+    async stop() {
+      await app.close();
+      await service.stop().catch(() => undefined);
+      await bus.drain();
+      await resources.disposeAsync();
+      logger.info('uploads service stopped');
+    },
+  };
 }

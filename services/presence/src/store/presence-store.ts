@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { ChatError, type Connection, type UserId, type UserPresence } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
+import { openClient } from '@chat/runtime';
 
 /**
  * Redis keys (under the configured prefix P):
@@ -87,13 +88,10 @@ export class PresenceStore {
     });
     // ioredis reports every failed reconnect; the close above already said what matters.
     redis.on('error', (error: Error) => log.debug({ err: error }, 'redis error'));
-    try {
+    await openClient('Redis', url, { close: async () => redis.disconnect() }, async () => {
       await redis.connect();
       await redis.ping();
-    } catch (error) {
-      redis.disconnect();
-      throw new Error(`cannot connect to Redis at ${redact(url)}: ${(error as Error).message}`, { cause: error });
-    }
+    });
     return store;
   }
 
@@ -219,6 +217,3 @@ function status(userId: UserId, isOnline: boolean, at: number, version: number):
   return { userId, isOnline, lastSeen: new Date(at).toISOString(), version };
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
