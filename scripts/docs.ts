@@ -38,7 +38,7 @@ export function serviceContract(service: ServiceName): string {
 }
 
 /** Every generated section: file → section name → content. */
-export function generatedSections(): Record<string, Record<string, string>> {
+function generatedSections(): Record<string, Record<string, string>> {
   return {
     'README.md': { 'error-codes': errorCodeTable() },
     ...Object.fromEntries(SERVICES.map((service) => [`services/${service}/README.md`, { 'bus-contract': serviceContract(service) }])),

@@ -10,14 +10,14 @@ import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Plugin } from 'vite';
 
-export const DEV_TOKEN_PATH = '/__dev/token';
+const DEV_TOKEN_PATH = '/__dev/token';
 const USER_ID = /^[A-Za-z0-9-]{1,64}$/;
 const LIFETIME_S = 3600;
 
 const base64url = (data: string | Buffer): string => Buffer.from(data).toString('base64url');
 
 /** An HS256 JWT, as the marketplace would issue it. */
-export function signDevToken(secret: string, claims: Record<string, unknown>, now = Math.floor(Date.now() / 1000)): string {
+function signDevToken(secret: string, claims: Record<string, unknown>, now = Math.floor(Date.now() / 1000)): string {
   const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
   const payload = base64url(JSON.stringify({ ...claims, iat: now, exp: now + LIFETIME_S }));
   const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');

@@ -258,6 +258,8 @@ describe('the web app, two users in two browser contexts', () => {
     await openConversation(finn, erin.id);
     await send(finn, 'before 2');
     await expectTimeline(finn.page, ['before 1', 'before 2']);
+    // Erin has the conversation open: Finn sees her read his message before his gateway goes.
+    await expect.poll(() => myStatuses(finn.page), WAIT).toEqual(['read']);
 
     // Finn's gateway goes away: his app says so, Erin keeps writing, Finn writes too (kept in his outbox).
     const port = own.port;

@@ -159,7 +159,7 @@ export function composeDurationMs(value: string): number {
 }
 
 /** What a stopping process needs beside its stop: closing the ops port, flushing traces, exiting. */
-export const STOP_MARGIN_MS = 2000;
+const STOP_MARGIN_MS = 2000;
 
 /**
  * Each service's stop against the time the orchestrator gives it after SIGTERM (`graceMs`, before SIGKILL):

@@ -9,7 +9,7 @@ export type Labels = Record<string, string>;
 /** Where a connection goes: a pod (its labels, and its namespace's labels: the policy's own namespace when absent) or an address. */
 export type Destination = { pod: Labels; namespace?: Labels; port: number; protocol?: 'TCP' | 'UDP' } | { ip: string; port: number; protocol?: 'TCP' | 'UDP' };
 
-export function selects(selector: Manifest | undefined, labels: Labels): boolean {
+function selects(selector: Manifest | undefined, labels: Labels): boolean {
   if (!selector) return false;
   for (const [key, value] of Object.entries((selector.matchLabels ?? {}) as Labels)) if (labels[key] !== value) return false;
   for (const { key, operator, values = [] } of (selector.matchExpressions ?? []) as Manifest[]) {

@@ -8,7 +8,7 @@ import { freePort } from '@chat/testing';
 const INGRESS = join(import.meta.dirname, '../../deploy/k8s/base/ingress.yaml');
 
 /** The shipped Ingress's ingress-nginx annotations (without their prefix). */
-export function ingressAnnotations(): Record<string, string> {
+function ingressAnnotations(): Record<string, string> {
   const ingress = parse(readFileSync(INGRESS, 'utf8')) as { metadata: { annotations: Record<string, string> } };
   return Object.fromEntries(
     Object.entries(ingress.metadata.annotations).map(([key, value]) => [key.replace('nginx.ingress.kubernetes.io/', ''), String(value)]),

@@ -15,13 +15,13 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Runs a service's `main.ts` as its own process, as `npm start` does. */
 /** Services still running: killed when this test process exits, so a failed or timed-out file leaks none. */
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** Runs a service's `main.ts` as its own process, as `npm start` does. */
 export function spawnService(service: 'gateway' | 'messages' | 'presence' | 'uploads', env: Record<string, string>): ServiceProcess {
   return spawnScript(`services/${service}/src/main.ts`, env, service);
 }

@@ -77,13 +77,13 @@ export interface SubscribeOptions {
   queue?: string;
 }
 
+/** How long a JetStream publish waits for its PubAck (see `publishDurable`). */
+const PUBLISH_ACK_TIMEOUT_MS = 2000;
+
 /**
  * One NATS connection per process: typed, validated publish / subscribe / request, trace context in headers.
  * Reconnects forever once connected; the first connect fails fast so a misconfigured service stops at boot.
  */
-/** How long a JetStream publish waits for its PubAck (see `publishDurable`). */
-export const PUBLISH_ACK_TIMEOUT_MS = 2000;
-
 export class Bus {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;

@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { inSpan } from '@chat/telemetry';
 import { headersWithTraceContext, traceContextOf } from './trace-context.ts';
@@ -51,7 +51,7 @@ export function processSpan<T>(
   );
 }
 
-export { context, propagation, trace };
+export { context };
 
 /**
  * Runs the handling of a batch in one CONSUMER span: child of the first message's trace, linked to the

@@ -20,8 +20,8 @@ import {
 
 /**
  * gateway → messages: the commands that change a conversation. They travel on one subject per partition of
- * conversations and are applied one at a time per partition, so a conversation's sends, receipts and reads
- * are applied in order and can be made idempotent with single-document writes.
+ * conversations; one owner per partition works them in stream order (in batches, many in flight), so a
+ * conversation's sends, receipts and reads are applied in order and can be made idempotent without transactions.
  */
 export const SendMessageCommandSchema = z.object({
   type: z.literal('send'),
@@ -220,8 +220,8 @@ export type UserUpdatedEvent = z.infer<typeof UserUpdatedEventSchema>;
 // ---- partitions ---------------------------------------------------------------------------------------
 
 /**
- * Send commands are partitioned by conversation so that each partition is consumed in order (one message in
- * flight per partition): per-conversation order and exact unread counts without transactions.
+ * Conversation commands are partitioned by conversation; one owner per partition works them in stream order, in
+ * batches with many in flight: per-conversation order and exact unread counts without transactions.
  * Gateways and the messages service must agree on the count.
  */
 export const DEFAULT_MESSAGE_PARTITIONS = 16;

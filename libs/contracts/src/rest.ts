@@ -4,11 +4,11 @@ import { ConversationIdSchema, IsoDateSchema, MessageIdSchema, tokenIdSchema, Us
 import { MessageSchema } from './message.ts';
 import { UploadedFileSchema } from './uploads.ts';
 
-/** The spec's envelope for every REST answer, success or error. */
 /** The REST paths of the chat (the uploads' are in uploads.ts): Fastify's `:param` syntax. */
 export const CONVERSATIONS_ROUTE = '/api/chat/conversations';
 export const CONVERSATION_MESSAGES_ROUTE = '/api/chat/conversations/:id/messages';
 
+/** The spec's envelope for every REST answer, success or error. */
 export const envelope = <T extends z.ZodType>(data: T) =>
   z.object({ status: z.number().int(), message: z.string(), data });
 

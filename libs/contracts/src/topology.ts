@@ -46,7 +46,7 @@ export function busTopology(ns: Namespace = '{ns}' as Namespace): { channels: To
   return { channels, endpoints };
 }
 
-/** An endpoint's key in the AsyncAPI document: `findByClientMessageId`, `presenceReport`, `uploadsGet`. */
+/** An endpoint's key in the AsyncAPI document: `findByClientId`, `presenceReport`, `uploadsGet`. */
 export function endpointKey(endpoint: Endpoint<unknown, unknown>): string {
   const camel = (text: string) => text.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
   return endpoint.service === 'messages' ? camel(endpoint.name) : camel(`${endpoint.service}-${endpoint.name}`);

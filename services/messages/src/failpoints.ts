@@ -10,10 +10,10 @@
 export const FAILPOINT_NAMES = ['send.after-store', 'send.after-deliver', 'send.after-apply', 'send.before-ack', 'send.insert'] as const;
 export type FailpointName = (typeof FAILPOINT_NAMES)[number];
 
-/** Hits a failpoint; `subject` is what an `error:` action matches (the clientMessageIds of a batch). */
-export type Failpoints = (name: FailpointName, subjects?: readonly string[]) => void;
+/** Hits a failpoint; `clientMessageIds` is what an `error:` action matches (those of the batch). */
+export type Failpoints = (name: FailpointName, clientMessageIds?: readonly string[]) => void;
 
-export class InjectedStoreError extends Error {
+class InjectedStoreError extends Error {
   constructor(subject: string) {
     super(`injected store error for ${subject}`);
     this.name = 'InjectedStoreError';

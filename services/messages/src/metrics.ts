@@ -26,7 +26,7 @@ export function createMessagesMetrics({ consumerLag }: { consumerLag: () => Prom
     }),
     failedBatches: new Counter({
       name: 'chat_command_batches_failed_total',
-      help: 'Batches that failed as a whole (their commands were then retried one at a time)',
+      help: 'Batch attempts that failed as a whole (retried whole once, then command by command)',
       registers: [registry],
     }),
     mongoCommands: new Counter({

@@ -75,8 +75,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
   const names = busNames(config.CHAT_NAMESPACE);
   await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
 
-  const connected = bus;
-  const lagOf = async (stream: string, consumer: string): Promise<[string, number]> => [consumer, await connected.consumerLag(stream, consumer)];
+  const lagOf = async (stream: string, consumer: string): Promise<[string, number]> => [consumer, await bus.consumerLag(stream, consumer)];
   const metrics = createMessagesMetrics({
     consumerLag: () =>
       Promise.all([
@@ -94,7 +93,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
   service.serve(rpc.history, historyHandler({ store: reads }));
   service.serve(rpc.conversationExists, conversationExistsHandler({ store: reads }));
   service.serve(rpc.undelivered, undeliveredHandler({ store: reads }));
-  service.serve(rpc.fileShared, await fileSharedHandler({ store: reads }));
+  service.serve(rpc.fileShared, fileSharedHandler({ store: reads }));
 
 
   const processBatch = commandBatchProcessor({
@@ -107,7 +106,7 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
   });
   // A failure counts against a command only while what it needs answers: MongoDB, and NATS (its events and
   // deliveries go there). During an outage of either, commands wait instead of being parked.
-  const storeHealthy = async () => connected.connected && (await mongo.db().command({ ping: 1 })).ok === 1;
+  const dependenciesHealthy = async () => bus.connected && (await mongo.db().command({ ping: 1 })).ok === 1;
   const commands = names.streams.commands.name;
   const workers: DurableWorker[] = [];
   for (let partition = 0; partition < config.MESSAGE_PARTITIONS; partition++) {
@@ -147,12 +146,12 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
           };
         },
         onFailure: () => cache.clear(),
-        healthy: storeHealthy,
+        healthy: dependenciesHealthy,
         deadLetterSubject: names.deadLetter,
         onGivenUp: (command, _reason, raw) => {
           const parsed = command ?? SendMessageCommandSchema.pick({ type: true, senderId: true, clientMessageId: true }).safeParse(raw).data;
           if (parsed) metrics.commands.inc({ type: parsed.type, outcome: 'parked' });
-          if (parsed?.type === 'send') refusalAnswer(names, connected, parsed);
+          if (parsed?.type === 'send') refusalAnswer(names, bus, parsed);
         },
         onOwnershipChange: () => cache.clear(),
         describe: (command) => ({

@@ -3,8 +3,8 @@ import { z } from 'zod';
 /**
  * What a client may do how often: one table for every event and route that costs the system something. Each
  * limit is per user (shared by all of the user's sockets, on every gateway, through Redis) or per socket
- * (typing, invalid events: nothing to share). `perMinute` is the steady rate; `burst` is what may come on top
- * of it at once. Over it, the client is answered `RATE_LIMITED`; a socket past its `invalid_event` limit is
+ * (typing, invalid events: nothing to share). `perMinute` is the steady rate; `burst` is how many may come at
+ * once (the steady rate included). Over it, the client is answered `RATE_LIMITED`; a socket past its `invalid_event` limit is
  * disconnected.
  */
 export const LIMIT_NAMES = [
@@ -27,7 +27,7 @@ export interface Limit {
 }
 
 /** The defaults (README, "Limits"): generous for people, tight for scripts. */
-export const DEFAULT_LIMITS: Record<LimitName, Limit> = {
+const DEFAULT_LIMITS: Record<LimitName, Limit> = {
   // Overridden by SEND_RATE_PER_MINUTE / SEND_RATE_BURST (the settings of the first version).
   send_message: { perMinute: 120, burst: 20, per: 'user' },
   // Each read and join is a command or a lookup: a reader scrolling fast sends a few a second at most.

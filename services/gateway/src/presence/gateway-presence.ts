@@ -52,12 +52,12 @@ export class GatewayPresence {
   }
 
   /** A socket authenticated as `userId`. */
-  connected(socket: ChatSocket, userId: UserId): void {
-    this.#reporter.connected(socket.id, userId);
+  authenticated(socket: ChatSocket, userId: UserId): void {
+    this.#reporter.register(socket.id, userId);
   }
 
-  disconnected(socket: ChatSocket): void {
-    this.#reporter.disconnected(socket.id);
+  gone(socket: ChatSocket): void {
+    this.#reporter.unregister(socket.id);
     this.#watches.unwatchSocket(socket.id);
     this.#access.forget(socket.id);
   }

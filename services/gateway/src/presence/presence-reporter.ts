@@ -49,12 +49,12 @@ export class PresenceReporter {
     this.#timer = setInterval(() => void this.heartbeat(), intervalMs);
   }
 
-  connected(connectionId: string, userId: UserId): void {
+  register(connectionId: string, userId: UserId): void {
     this.#live.set(connectionId, userId);
     this.#enqueue({ type: 'connected', connection: { connectionId, userId } });
   }
 
-  disconnected(connectionId: string): void {
+  unregister(connectionId: string): void {
     const userId = this.#live.get(connectionId);
     if (userId === undefined) return;
     this.#live.delete(connectionId);

@@ -7,8 +7,8 @@ import type { ChatServer } from '../chat-socket.ts';
 const MAX_WATCHES_PER_SOCKET = 1000;
 
 /**
- * Which sockets here want to hear of which users' online status (they opened a conversation with them, or
- * asked). One NATS subscription per watched user, taken with the first watcher and dropped with the last:
+ * Which sockets here want to hear of which users' online status (they joined a conversation with a partner,
+ * or asked with get_online_status). One NATS subscription per watched user, taken with the first watcher and dropped with the last:
  * a status change reaches only the gateways that have a socket interested in it.
  */
 export class StatusWatches {

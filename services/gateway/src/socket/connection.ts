@@ -143,7 +143,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
       connection.subscribedAs = undefined;
       return;
     }
-    deps.presence.connected(authed, user.userId);
+    deps.presence.authenticated(authed, user.userId);
     authed.emit('authenticated', { userId: user.userId, success: true });
     logger.debug({ socket: authed.id, userId: user.userId }, 'socket authenticated');
     deps.profiles.publish(user);
@@ -152,7 +152,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
   const onRefreshed = (authed: ChatSocket) => authed.data.user && connections.get(authed.id)?.expiry.schedule(authed.data.user);
 
   const events = {
-    authenticate: { handler: authenticate(verifier, onAuthenticated, onRefreshed), public: true },
+    authenticate: { handler: authenticate({ verifier, onAuthenticated, onRefreshed }), public: true },
     join_conversation: { handler: joinConversation({ presence: deps.presence }), limit: 'join_conversation' },
     send_message: {
       handler: sendMessage({
@@ -198,7 +198,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
       connection.expiry.clear();
     }
     deliveries.forget(this);
-    deps.presence.disconnected(this);
+    deps.presence.gone(this);
     deps.typing.socketGone(this.id);
     if (connection?.subscribedAs) deliveries.release(connection.subscribedAs as never);
     logger.debug({ socket: this.id, reason, userId: this.data.user?.userId }, 'socket disconnected');

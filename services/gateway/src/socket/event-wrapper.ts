@@ -44,7 +44,7 @@ export type EventHandler<E extends ClientEventName> = (
 /** How the gateway handles one client event: its handler, and what the wrapper checks before calling it. */
 export interface EventSpec<E extends ClientEventName> {
   handler: EventHandler<E>;
-  /** The limit this event counts against (policy.ts), checked before anything else is done for it. */
+  /** The limit this event counts against (policy.ts), checked right after authentication, before the payload is validated. */
   limit?: LimitName;
   /** May run before the socket authenticated. */
   public?: boolean;

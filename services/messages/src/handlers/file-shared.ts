@@ -8,9 +8,8 @@ import type { MessageStore } from '../store/message-store.ts';
  * someone other than the owner. Yes when the owner sent it in a message that `userId` sent or received. The
  * gateway only lets a sender reference their own uploads; matching the owner as sender keeps that true here too.
  */
-export async function fileSharedHandler({ store }: { store: MessageStore }) {
-  // Asked per download: one index lookup, not a scan of the messages.
-  await store.messages.createIndex({ 'content.fileId': 1, senderId: 1 }, { name: 'content_file' });
+export function fileSharedHandler({ store }: { store: MessageStore }) {
+  // Asked per download: one index lookup (`content_file`, MessageStore.ensureIndexes), not a scan of the messages.
   return async ({ fileId, ownerId, userId }: FileSharedRequest): Promise<FileSharedResponse> => {
     const filter = { 'content.fileId': fileId, senderId: ownerId, $or: [{ senderId: userId }, { receiverId: userId }] } as Filter<MessageDoc>;
     return { shared: (await store.messages.findOne(filter, { projection: { _id: 1 } })) !== null };

@@ -51,22 +51,7 @@ export interface CommandBatchDeps {
 
 const sendKey = (senderId: UserId, clientMessageId: string) => `${senderId}\u0000${clientMessageId}`;
 
-/**
- * Applies a batch of one partition's conversation commands, in their stream order, with a handful of round
- * trips whatever its size:
- *
- * 1. the conversations are in the owner's memory (loaded, created or finished on first use only);
- * 2. new messages get their `seq` from memory and are stored with one ordered `insertMany` — the only round
- *    trip before the deliveries; the unique indexes catch a late resend or a rival owner;
- * 3. deliveries go out (core NATS), and the created events to the events stream (deduplicated by message id);
- * 4. each conversation's new state (last message, unread counts, watermarks) is written with one `bulkWrite`,
- *    conditional on the revision it was built on; then the receipts' events go out, and the caller acks.
- *
- * Each step is safe to repeat, so a redelivery after a crash anywhere finishes the work without a second
- * message, count or (once applied) emit: a stored message above its conversation's applied watermark is one
- * whose deliveries may not have gone out, and the next owner delivers and applies it.
- */
-/** A batch step slower than this is logged with the time each step took. */
+/** A batch whose steps together took longer than this is logged, with the time of each step. */
 const SLOW_BATCH_MS = 1000;
 
 /** Times the steps of a batch, for the log line of a slow one. */
@@ -87,6 +72,21 @@ function stopwatch() {
   };
 }
 
+/**
+ * Applies a batch of one partition's conversation commands, in their stream order, with a handful of round
+ * trips whatever its size:
+ *
+ * 1. the conversations are in the owner's memory (loaded, created or finished on first use only);
+ * 2. new messages get their `seq` from memory and are stored with one ordered `insertMany` — the only round
+ *    trip before the deliveries; the unique indexes catch a late resend or a rival owner;
+ * 3. deliveries go out (core NATS), and the created events to the events stream (deduplicated by message id);
+ * 4. each conversation's new state (last message, unread counts, watermarks) is written with one `bulkWrite`,
+ *    conditional on the revision it was built on; then the receipts' events go out, and the caller acks.
+ *
+ * Each step is safe to repeat, so a redelivery after a crash anywhere finishes the work without a second
+ * message, count or (once applied) emit: a stored message above its conversation's applied watermark is one
+ * whose deliveries may not have gone out, and the next owner delivers and applies it.
+ */
 export function commandBatchProcessor(deps: CommandBatchDeps) {
   const { store, bus, names, logger, failpoint, ownerId, now = () => new Date() } = deps;
   let writes = 0;
@@ -253,9 +253,9 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     laps.lap('insert');
 
     // Deliveries, in sequence order per conversation: the critical path ends here.
-    const deliveries = [...planned.values()].sort((a, b) => (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : a.seq - b.seq));
+    const toPublish = [...planned.values()].sort((a, b) => (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : a.seq - b.seq));
     const debug = logger.isLevelEnabled('debug');
-    const delivered = deliveries.map((doc) => {
+    const published = toPublish.map((doc) => {
       const message = toMessage(doc, state(doc.conversationId).members[doc.receiverId]);
       bus.publishToEach([names.userDelivery(doc.senderId), names.userDelivery(doc.receiverId)], { type: 'new_message', message });
       if (debug) logger.debug({ messageId: message._id, conversationId: doc.conversationId, seq: doc.seq }, 'message stored');
@@ -267,7 +267,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     for (const command of refusals) refusalAnswer(names, bus, command);
     // The events stream has them once (deduplicated by message id); its acks also mean NATS has the deliveries.
     await Promise.all(
-      delivered.map((message) => bus.publishDurable(names.messageCreated(message.conversationId), { message }, { msgId: `created:${message._id}` })),
+      published.map((message) => bus.publishDurable(names.messageCreated(message.conversationId), { message }, { msgId: `created:${message._id}` })),
     );
     failpoint('send.after-deliver');
     laps.lap('deliver');
@@ -380,7 +380,7 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     const unknown: ObjectId[] = [];
     let highest = 0;
     for (const id of messageIds) {
-      const known = conversation.seqOf(id) ?? planned.get(id);
+      const known = conversation.recentMessage(id) ?? planned.get(id);
       if (known) {
         if (known.receiverId === receiverId) highest = Math.max(highest, known.seq);
       } else if (ObjectId.isValid(id)) unknown.push(ObjectId.createFromHexString(id));

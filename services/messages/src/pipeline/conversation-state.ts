@@ -81,7 +81,7 @@ export class ConversationState {
     return member;
   }
 
-  seqOf(messageId: string): RecentMessage | undefined {
+  recentMessage(messageId: string): RecentMessage | undefined {
     return this.recent.find((message) => message.id === messageId);
   }
 
@@ -126,7 +126,7 @@ export class ConversationState {
     if (deliveredId) member.deliveredId = deliveredId;
     const known = new Set(ids);
     // Ids the gateway named that are older than the recent messages still get their receipt.
-    const older = op.messageIds.filter((id) => !known.has(id) && !this.seqOf(id));
+    const older = op.messageIds.filter((id) => !known.has(id) && !this.recentMessage(id));
     return { kind: 'delivered', receiverId: op.receiverId, from, to, messageIds: [...ids, ...older], complete };
   }
 

@@ -20,8 +20,8 @@ export async function openConversationFor(
   now: Date,
 ): Promise<boolean> {
   const created = await store.createConversation(conversationId, jobId, now);
-  // A second write, not a field of the first: the store's upsert is shared with the message pipeline. Repeating
-  // the call (after a crash between the two) adds the opener then.
+  // A second write, not a field of the upsert: repeating the call (after a crash between the two) adds the
+  // opener then.
   await store.conversations.updateOne({ _id: conversationId }, { $addToSet: { openedBy: userId } });
   return created;
 }

@@ -54,6 +54,8 @@ export class MessageStore {
     // Catch-up, receipts and counts: per conversation and receiver, by seq (also serves the catch-up of
     // conversations written before watermarks, by status). Each index costs every insert; keep them few.
     await this.messages.createIndex({ conversationId: 1, receiverId: 1, seq: 1 }, { name: 'conversation_receiver_seq' });
+    // Downloads by others than the owner (file-shared): whether the owner sent the file in a message.
+    await this.messages.createIndex({ 'content.fileId': 1, senderId: 1 }, { name: 'content_file' });
     await this.conversations.createIndex({ participants: 1, updatedAt: -1 }, { name: 'participant_activity' });
   }
 

@@ -13,7 +13,7 @@ import { openClient } from '@chat/runtime';
  */
 
 /** Adds a connection; returns the new version when this made the user go online, else 0. */
-const CONNECT = `
+const ADD_CONNECTION = `
 local added = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if added == 0 then return 0 end
 redis.call('HSET', KEYS[2], 'lastSeen', ARGV[3])
@@ -25,7 +25,7 @@ return 0`;
  * epoch must not remove a connection re-registered since); returns the new version when this made the user
  * go offline, else 0.
  */
-const DISCONNECT = `
+const REMOVE_CONNECTION = `
 local owner = redis.call('HGET', KEYS[1], ARGV[1])
 if not owner then return 0 end
 if ARGV[3] ~= '' and owner ~= ARGV[3] then return 0 end
@@ -37,8 +37,8 @@ return 0`;
 type ScriptCall = (conns: string, state: string, ...args: string[]) => Promise<number>;
 
 interface PresenceRedis extends Redis {
-  presenceConnect: ScriptCall;
-  presenceDisconnect: ScriptCall;
+  presenceAddConnection: ScriptCall;
+  presenceRemoveConnection: ScriptCall;
 }
 
 export interface StoreOptions {
@@ -73,8 +73,8 @@ export class PresenceStore {
       // Reconnect forever, quickly: presence recovers by itself when Redis returns.
       retryStrategy: (times) => Math.min(100 * times, 1_000),
     }) as PresenceRedis;
-    redis.defineCommand('presenceConnect', { numberOfKeys: 2, lua: CONNECT });
-    redis.defineCommand('presenceDisconnect', { numberOfKeys: 2, lua: DISCONNECT });
+    redis.defineCommand('presenceAddConnection', { numberOfKeys: 2, lua: ADD_CONNECTION });
+    redis.defineCommand('presenceRemoveConnection', { numberOfKeys: 2, lua: REMOVE_CONNECTION });
     const store = new PresenceStore(redis, prefix, log);
     let wasReady = false;
     redis.on('ready', () => {
@@ -106,7 +106,7 @@ export class PresenceStore {
       // Issued together: ioredis pipelines them into one round trip.
       const versions = await Promise.all(
         connections.map(({ userId, connectionId }) =>
-          this.#redis.presenceConnect(this.#conns(userId), this.#state(userId), connectionId, gatewayId, String(now)),
+          this.#redis.presenceAddConnection(this.#conns(userId), this.#state(userId), connectionId, gatewayId, String(now)),
         ),
       );
       const flips = connections.flatMap(({ userId }, i) => (versions[i]! > 0 ? [status(userId, true, now, versions[i]!)] : []));
@@ -123,7 +123,7 @@ export class PresenceStore {
     return this.#call(async () => {
       const versions = await Promise.all(
         connections.map(({ userId, connectionId }) =>
-          this.#redis.presenceDisconnect(this.#conns(userId), this.#state(userId), connectionId, String(now), onlyIfHeldBy ?? ''),
+          this.#redis.presenceRemoveConnection(this.#conns(userId), this.#state(userId), connectionId, String(now), onlyIfHeldBy ?? ''),
         ),
       );
       const flips = connections.flatMap(({ userId }, i) => (versions[i]! > 0 ? [status(userId, false, now, versions[i]!)] : []));

@@ -1,5 +1,6 @@
 import { ChatError } from '@chat/contracts';
 import type { TokenVerifier } from '@chat/auth';
+import type { ChatSocket } from '../../chat-socket.ts';
 import type { EventHandler } from '../event-wrapper.ts';
 
 /**
@@ -7,11 +8,17 @@ import type { EventHandler } from '../event-wrapper.ts';
  * token of an authenticated socket before it expires (the socket then lives until the new token's `exp`).
  * Re-authenticating as another user on the same socket is refused: reconnect instead.
  */
-export function authenticate(
-  verifier: TokenVerifier,
-  onAuthenticated: (socket: Parameters<EventHandler<'authenticate'>>[0]['socket']) => Promise<void>,
-  onRefreshed: (socket: Parameters<EventHandler<'authenticate'>>[0]['socket']) => void = () => undefined,
-): EventHandler<'authenticate'> {
+export function authenticate({
+  verifier,
+  onAuthenticated,
+  onRefreshed = () => undefined,
+}: {
+  verifier: TokenVerifier;
+  /** A socket that was not authenticated now is. */
+  onAuthenticated: (socket: ChatSocket) => Promise<void>;
+  /** An authenticated socket sent a fresh token of the same user. */
+  onRefreshed?: (socket: ChatSocket) => void;
+}): EventHandler<'authenticate'> {
   return async ({ socket }, { token }) => {
     const user = await verifier.verify(token);
     const current = socket.data.user;
