@@ -2,13 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32, deflateSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '@chat/gateway';
 import { emitWithAck, freePort, signToken } from '@chat/testing';
 import { startTestGateway, useSystem } from '../support/system.ts';
+import { pngImage } from '../support/uploads.ts';
 
 /**
  * The web app (apps/web), built with Vite and served as a static site, in headless Chromium: two browser contexts
@@ -18,7 +18,8 @@ import { startTestGateway, useSystem } from '../support/system.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const APP = join(ROOT, 'apps/web');
 const ARTIFACTS = join(ROOT, 'artifacts/web-app');
-const WAIT = { timeout: 15_000 };
+// Generous: a loaded CI machine (every test file at once) is slow; a wait ends as soon as its condition holds.
+const WAIT = { timeout: 30_000 };
 
 const system = useSystem({ presence: true, uploads: true });
 let browser: Browser;
@@ -160,27 +161,8 @@ async function expectTimeline(page: Page, expected: string[]): Promise<void> {
 
 const screenshot = (user: User, name: string) => user.page.screenshot({ path: join(ARTIFACTS, `${name}-${user.id}.png`) });
 
-/** A real PNG (solid colour), built here: the uploads service detects the type from the bytes. */
-function png(width: number, height: number, [r, g, b]: [number, number, number]): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const line = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => [r, g, b]).flat())]);
-  const pixels = Buffer.concat(Array.from({ length: height }, () => line));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0))]);
-}
-
 describe('the web app, two users in two browser contexts', () => {
-  it('chats both ways: unread badge, online dot, typing shown and cleared, ticks delivered then read', { timeout: 90_000 }, async () => {
+  it('chats both ways: unread badge, online dot, typing shown and cleared, ticks delivered then read', { timeout: 120_000 }, async () => {
     const alice = await signIn('web-alice', 'Alice');
     const bob = await signIn('web-bob', 'Bob');
 
@@ -229,7 +211,7 @@ describe('the web app, two users in two browser contexts', () => {
     await send(carol, 'Here are the photos');
     await openConversation(dan, carol.id);
 
-    await carol.page.getByTestId('attach-input').setInputFiles({ name: 'kitchen.png', mimeType: 'image/png', buffer: png(64, 48, [200, 40, 40]) });
+    await carol.page.getByTestId('attach-input').setInputFiles({ name: 'kitchen.png', mimeType: 'image/png', buffer: pngImage(64, 48, [200, 40, 40]) });
     const image = dan.page.getByTestId('messages').getByTestId('message-image');
     await image.waitFor(WAIT);
     // The picture itself, fetched with Dan's token: decoded at its size.
@@ -248,7 +230,7 @@ describe('the web app, two users in two browser contexts', () => {
     await screenshot(dan, 'upload');
   });
 
-  it('the receiver\u2019s gateway restarts mid-conversation: every message exactly once, in order, on both sides', { timeout: 90_000 }, async () => {
+  it('the receiver\u2019s gateway restarts mid-conversation: every message exactly once, in order, on both sides', { timeout: 120_000 }, async () => {
     const own = await startTestGateway(system.ctx, { UPLOADS_URL: system.uploads!.url });
     gateways.push(own);
     const erin = await signIn('web-erin', 'Erin');
@@ -292,7 +274,7 @@ describe('the web app, two users in two browser contexts', () => {
     await screenshot(erin, 'restart-2-back');
   });
 
-  it('an offline user catches up on reconnect: unread badge, every message once, ticks delivered then read', { timeout: 90_000 }, async () => {
+  it('an offline user catches up on reconnect: unread badge, every message once, ticks delivered then read', { timeout: 120_000 }, async () => {
     const gail = await signIn('web-gail', 'Gail');
     const hugo = await signIn('web-hugo', 'Hugo');
     await startChat(gail, hugo);
@@ -320,7 +302,7 @@ describe('the web app, two users in two browser contexts', () => {
     await screenshot(hugo, 'catch-up-2-conversation');
   });
 
-  it('pages through history: the newest page first, older ones on demand, each message once', { timeout: 90_000 }, async () => {
+  it('pages through history: the newest page first, older ones on demand, each message once', { timeout: 120_000 }, async () => {
     // 45 messages written before either opens the app, received by another device of Jon's (so none is new to
     // the browser when it connects: what it shows, it pages in).
     const ida = await system.connectAs('web-ida');

@@ -2,6 +2,7 @@ import {
   ChatClient,
   ChatRest,
   WebStorage,
+  previewText,
   type ChatErrorPayload,
   type ConnectionState,
   type ConversationSummary,
@@ -37,19 +38,6 @@ export interface ChatAppOptions {
   signedOut: (reason?: string) => void;
 }
 
-/** The list's line for a message: the same as the server's `lastMessage.text`, so that a refresh changes nothing. */
-function previewOf(body: MessageBody): string {
-  switch (body.messageType) {
-    case 'text':
-      return body.content.text;
-    case 'image':
-      return body.content.text ?? 'Image';
-    case 'file':
-      return body.content.text ?? body.content.fileName;
-    case 'offer':
-      return body.content.text ?? `Offer: ${body.content.offerAmount}${body.content.currency ? ` ${body.content.currency}` : ''}`;
-  }
-}
 
 const otherOf = (conversationId: string, me: string): string => conversationId.split('_').find((id) => id !== me) ?? conversationId;
 
@@ -380,7 +368,7 @@ export class ChatApp {
     const theirs = message.senderId !== this.#me;
     if (message.seq > row.lastSeq) {
       row.lastSeq = message.seq;
-      row.preview = previewOf(message);
+      row.preview = previewText(message);
       row.updatedAt = message.createdAt;
       if (theirs && !this.#reading(message.conversationId)) row.unread += 1;
     }

@@ -1,3 +1,4 @@
+export { previewText } from './preview.ts';
 export { ChatClient } from './client.ts';
 export type { ChatClientOptions, ClientEvents, ConnectionState, SendResult } from './client.ts';
 export { isRetryable, RETRYABLE_SEND_CODES } from './errors.ts';

@@ -24,6 +24,7 @@ export {
 } from './errors.ts';
 export type { ErrorCode, ErrorPayload, AuthFailureReason } from './errors.ts';
 
+export { previewText } from './preview.ts';
 export { cleanText, cleanName, cleanFileName, hasVisibleText, safeAvatarUrl } from './text.ts';
 
 export {
@@ -39,7 +40,6 @@ export {
   isStatusAfter,
   isStorableKey,
   unstorableKeyPath,
-  previewText,
 } from './message.ts';
 export type {
   MessageType,

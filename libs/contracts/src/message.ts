@@ -160,19 +160,6 @@ export const MessageBodySchema = z
 export type MessageBody = z.infer<typeof MessageBodySchema>;
 export type MessageContent = MessageBody['content'];
 
-/** The line a conversation list shows for its last message (the spec's `content.text || "File"`). */
-export function previewText(body: MessageBody): string {
-  switch (body.messageType) {
-    case 'text':
-      return body.content.text;
-    case 'image':
-      return body.content.text ?? 'Image';
-    case 'file':
-      return body.content.text ?? body.content.fileName;
-    case 'offer':
-      return body.content.text ?? `Offer: ${body.content.offerAmount}${body.content.currency ? ` ${body.content.currency}` : ''}`;
-  }
-}
 
 export const MessageStatusSchema = z.enum(['sent', 'delivered', 'read']);
 export type MessageStatus = z.infer<typeof MessageStatusSchema>;
