@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { freePort } from '@chat/testing';
+import { spawnProcess } from './processes.ts';
 
 const INGRESS = join(import.meta.dirname, '../../deploy/k8s/base/ingress.yaml');
 
@@ -70,26 +70,22 @@ http {
 }
 `,
   );
-  const nginx: ChildProcess = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  nginx.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => nginx.once('exit', () => resolve()));
+  const nginx = spawnProcess('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { name: 'nginx' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    if (nginx.exitCode !== null) throw new Error(`nginx did not start: ${stderr}`);
+    if (nginx.child.exitCode !== null) throw new Error(`nginx did not start: ${nginx.output()}`);
     const up = await fetch(`${url}/app/`).then(
       () => true,
       () => false,
     );
     if (up) break;
-    if (i > 100) throw new Error(`nginx did not answer: ${stderr}`);
+    if (i > 100) throw new Error(`nginx did not answer: ${nginx.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     url,
     async stop() {
-      nginx.kill('SIGTERM');
-      await exited;
+      await nginx.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -6,6 +5,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { freePort, waitFor } from '@chat/testing';
+import { spawnProcess } from './processes.ts';
 
 const VERSION = 'v1.8.0';
 
@@ -40,22 +40,18 @@ export async function startS3Server(bucket = 'chat-uploads'): Promise<S3Server> 
   const dir = await mkdtemp(join(tmpdir(), 'chat-s3-'));
   const port = await freePort();
   const credentials = { accessKeyId: 'chat-test-access', secretAccessKey: 'chat-test-secret-key' };
-  const child = spawn(
+  const server = spawnProcess(
     binary(),
     ['--access', credentials.accessKeyId, '--secret', credentials.secretAccessKey, '--port', `127.0.0.1:${port}`, '--quiet', 'posix', dir],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { name: 'S3 server' },
   );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
+    await server.kill('SIGTERM');
     await rm(dir, { recursive: true, force: true });
   };
   try {
     await waitFor(() => answers(port), { timeoutMs: 10_000 }).catch((error: unknown) => {
-      throw new Error(`the S3 server did not start: ${(error as Error).message}; it said: ${stderr}`);
+      throw new Error(`the S3 server did not start: ${(error as Error).message}; it said: ${server.output()}`);
     });
     const endpoint = `http://127.0.0.1:${port}`;
     const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
