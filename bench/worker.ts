@@ -57,6 +57,7 @@ export interface FinalResult {
 
 export type WorkerRequest =
   | { id: number; type: 'connectPairs'; pairs: number }
+  | { id: number; type: 'signIdle'; count: number }
   | { id: number; type: 'connectIdle'; count: number; offset: number }
   | { id: number; type: 'reconnects' }
   | { id: number; type: 'closeIdle'; count?: number }
@@ -102,6 +103,8 @@ let errorEvents = 0;
 let disconnects = 0;
 let closing = false;
 let userCounter = 0;
+/** Idle users and their tokens signed by `signIdle`, for the next `connectIdle`. */
+let signed: { users: string[]; tokens: string[] } | undefined;
 let pairCounter = 0;
 
 const secretKey = new TextEncoder().encode(init.secret);
@@ -355,10 +358,19 @@ port.on('message', async (request: WorkerRequest) => {
         await connectPairs(request.pairs);
         port.postMessage({ id: request.id, ok: true, result: { connected: pairs.length } });
         return;
-      case 'connectIdle': {
-        // Tokens are signed before the clock starts: the connection rate is the gateway's, not jose's here.
+      case 'signIdle': {
         const users = Array.from({ length: request.count }, () => `${init.prefix}i${userCounter++}`);
-        const tokens = await Promise.all(users.map((userId) => token(userId)));
+        signed = { users, tokens: await Promise.all(users.map((userId) => token(userId))) };
+        port.postMessage({ id: request.id, ok: true, result: {} });
+        return;
+      }
+      case 'connectIdle': {
+        // Tokens are signed before the clock starts (here, or by `signIdle` before): the connection rate is the
+        // gateway's, not jose's here.
+        const prepared = signed?.users.length === request.count ? signed : undefined;
+        signed = undefined;
+        const users = prepared?.users ?? Array.from({ length: request.count }, () => `${init.prefix}i${userCounter++}`);
+        const tokens = prepared?.tokens ?? (await Promise.all(users.map((userId) => token(userId))));
         const started = performance.now();
         let failed = 0;
         const errors: Record<string, number> = {};
