@@ -244,6 +244,8 @@ interface IdleReport {
    * the connects caused while they ran.
    */
   cpuUsPerConnection?: Record<string, number>;
+  /** MongoDB data commands of the messages service per connection while connecting (catch-ups, profiles), by name. */
+  mongoCommandsPerConnection?: Record<string, number>;
   /** `--profile-connect`: the gateway's top frames (self time) while connecting, and where the profile is. */
   connectProfile?: { file: string; top: ReturnType<typeof topFrames> };
 }
@@ -367,6 +369,7 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
     await load.all((id, i) => ({ id, type: 'signIdle', count: load.share(count, i) }));
     if (config.profileConnect) await inspector?.startProfile();
     const cpuBefore = cpuGroups ? sampleCpu(cpuGroups) : undefined;
+    const commandsBefore = started.processes.messages ? await mongoCommandsOf(started.metricsUrls) : undefined;
     const results = await load.all<{ failed: number; errors: Record<string, number>; seconds: number }>((id, i) => ({
       id,
       type: 'connectIdle',
@@ -382,6 +385,8 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
     for (const r of results) for (const [k, v] of Object.entries(r.errors)) failures[k] = (failures[k] ?? 0) + v;
     log(`${label}: connect took ${((performance.now() - t0) / 1000).toFixed(1)} s with token signing`);
     await sleep(3000);
+    // The catch-ups and profile updates the connects caused, once they are done.
+    const commandsAfter = commandsBefore ? await mongoCommandsOf(started.metricsUrls) : undefined;
     const rssAfter = rssOf(edge.pid);
     const connected = count - failed;
     const report: IdleReport = {
@@ -399,6 +404,11 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
       const file = join(ROOT, config.out, `${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}-connect.cpuprofile`);
       writeFileSync(file, JSON.stringify(profile));
       report.connectProfile = { file: file.slice(ROOT.length), top: topFrames(profile as Parameters<typeof topFrames>[0], 25) };
+    }
+    if (commandsBefore && commandsAfter) {
+      report.mongoCommandsPerConnection = Object.fromEntries(
+        Object.keys(commandsAfter).map((c) => [c, Math.round((((commandsAfter[c] ?? 0) - (commandsBefore[c] ?? 0)) / Math.max(1, connected)) * 1000) / 1000]),
+      );
     }
     if (cpuBefore && cpuAfter) {
       report.cpuUsPerConnection = Object.fromEntries(
@@ -430,7 +440,8 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
     log(
       `${label}: ${connected} idle connections (${failed} failed) in ${connectSeconds.toFixed(1)} s (${report.connectionsPerSecond.toFixed(0)}/s), ${kib(report.bytesPerConnection)} KiB RSS each` +
         (report.afterGc ? `; after GC: RSS ${kib(report.afterGc.rss)}, heap ${kib(report.afterGc.heapUsed)}, external ${kib(report.afterGc.external)}, RSS beyond the heap ${kib(report.afterGc.offHeapRss)} KiB` : '') +
-        (report.cpuUsPerConnection ? `; CPU µs per connection: ${Object.entries(report.cpuUsPerConnection).map(([g, us]) => `${g} ${us}`).join(', ')}` : ''),
+        (report.cpuUsPerConnection ? `; CPU µs per connection: ${Object.entries(report.cpuUsPerConnection).map(([g, us]) => `${g} ${us}`).join(', ')}` : '') +
+        (report.mongoCommandsPerConnection ? `; MongoDB commands per connection: ${JSON.stringify(report.mongoCommandsPerConnection)}` : ''),
     );
     return report;
   } finally {
