@@ -48,12 +48,6 @@ export const GatewayConfigSchema = z
     MAX_SOCKETS_PER_USER: positiveInt(20),
     /** Sockets from one address that have not authenticated yet, on one gateway; more are refused. */
     MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: positiveInt(100),
-    /**
-     * Connections the kernel queues for the gateway before it accepts them (the listen backlog; Node's default 511,
-     * capped by `net.core.somaxconn`). A reconnect storm arrives faster than handshakes are worked: beyond the
-     * queue, connection attempts are dropped and clients back off and retry.
-     */
-    SOCKET_LISTEN_BACKLOG: positiveInt(511),
     /** Largest Socket.IO packet; larger ones close the connection (a text is at most 4,000 characters). */
     SOCKET_MAX_PAYLOAD_BYTES: positiveInt(2 * 1024 * 1024),
     /** The Socket.IO Admin UI (`/admin` namespace, UI at `/admin-ui/`): on when both are set. */

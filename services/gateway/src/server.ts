@@ -160,7 +160,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       while (connections.size > 0) await new Promise((resolve) => setTimeout(resolve, 25));
     };
 
-    await app.listen({ port: config.SOCKET_PORT, host: config.HOST, backlog: config.SOCKET_LISTEN_BACKLOG });
+    await app.listen({ port: config.SOCKET_PORT, host: config.HOST });
     const { port } = app.server.address() as AddressInfo;
     logger.info({ port, namespace: config.CHAT_NAMESPACE }, 'gateway listening');
 
