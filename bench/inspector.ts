@@ -111,6 +111,20 @@ export class Inspector {
     return [...groups.values()].sort((a, b) => b.selfBytes - a.selfBytes).slice(0, top);
   }
 
+  /** Starts the V8 CPU profiler of the process (sampling every `intervalUs`). */
+  async startProfile(intervalUs = 500): Promise<void> {
+    await this.send('Profiler.enable');
+    await this.send('Profiler.setSamplingInterval', { interval: intervalUs });
+    await this.send('Profiler.start');
+  }
+
+  /** Stops the profiler; the profile in the `.cpuprofile` format. */
+  async stopProfile(): Promise<unknown> {
+    const { profile } = await this.send<{ profile: unknown }>('Profiler.stop');
+    await this.send('Profiler.disable');
+    return profile;
+  }
+
   close(): void {
     this.#socket.close();
   }

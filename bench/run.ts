@@ -42,6 +42,7 @@ const flags = {
   profile: { default: 'false', help: 'run every service with --cpu-prof and summarise the top frames' },
   gateways: { default: '1', help: 'gateways of ours; more than 1 runs the many-gateways mode (ours only): --idle connections over all, a reconnect storm' },
   'connect-concurrency': { default: '20', help: 'connections each load generator opens at once' },
+  'profile-connect': { default: 'false', help: 'a CPU profile of the gateway while the idle connections connect (through the inspector), top frames in the JSON, the .cpuprofile beside it' },
   'heap-snapshot': { default: 'false', help: 'after the idle connections, a heap snapshot of the gateway summarised by constructor (slow at many connections)' },
   'gateway-env': { default: '', help: 'extra env for the gateways, K=V,K=V (settings under test, NODE_OPTIONS heap flags)' },
   'storm-seconds': { default: '30', help: '--gateways: how long the chat load runs after a gateway is killed' },
@@ -76,6 +77,7 @@ const config = {
   gateways: Math.max(1, num('gateways')),
   connectConcurrency: Math.max(1, num('connect-concurrency')),
   heapSnapshot: option('heap-snapshot') === 'true',
+  profileConnect: option('profile-connect') === 'true',
   gatewayEnv: Object.fromEntries(
     option('gateway-env')
       .split(',')
@@ -173,6 +175,11 @@ class Load {
     );
   }
 
+  /** The load-generator child processes' pids (none when they are threads of this process). */
+  pids(): number[] {
+    return this.workers.flatMap((worker) => (worker instanceof Worker || worker.pid === undefined ? [] : [worker.pid]));
+  }
+
   share(total: number, index: number): number {
     return Math.floor(total / this.workers.length) + (index < total % this.workers.length ? 1 : 0);
   }
@@ -231,6 +238,16 @@ interface IdleReport {
   /** After two forced full GCs before and after (ours: through the inspector): bytes per connection. */
   afterGc?: { rss: number; heapUsed: number; external: number; arrayBuffers: number; offHeapRss: number };
   heapByConstructor?: HeapGroup[];
+  /**
+   * CPU per connection while connecting, µs, by process group (the gateway's is what bounds its rate; `load` is
+   * the load generators'). Sampled from /proc around the connects, so it includes the catch-up and presence work
+   * the connects caused while they ran.
+   */
+  cpuUsPerConnection?: Record<string, number>;
+  /** MongoDB data commands of the messages service per connection while connecting (catch-ups, profiles), by name. */
+  mongoCommandsPerConnection?: Record<string, number>;
+  /** `--profile-connect`: the gateway's top frames (self time) while connecting, and where the profile is. */
+  connectProfile?: { file: string; top: ReturnType<typeof topFrames> };
 }
 
 interface SystemReport {
@@ -340,7 +357,7 @@ function reportPhase(p: PhaseMeasure, finals: FinalResult[]): PhaseReport {
 }
 
 /** Memory per idle authenticated connection on the first edge process (which must be fresh), and the connect rate. */
-async function measureIdle(started: Started, load: Load, count: number, label: string): Promise<IdleReport> {
+async function measureIdle(started: Started, load: Load, count: number, label: string, cpuGroups?: CpuGroups): Promise<IdleReport> {
   const edge = started.edges[0]!;
   const inspector = edge.inspectorUrl ? await Inspector.connect(edge.inspectorUrl) : undefined;
   try {
@@ -350,12 +367,19 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
     const heapBefore = config.heapSnapshot ? await inspector?.heapByConstructor(Number.POSITIVE_INFINITY) : undefined;
     const rssBefore = rssOf(edge.pid);
     const t0 = performance.now();
+    // Tokens signed first, so that the CPU sampled around the connects is the connects'.
+    await load.all((id, i) => ({ id, type: 'signIdle', count: load.share(count, i) }));
+    if (config.profileConnect) await inspector?.startProfile();
+    const cpuBefore = cpuGroups ? sampleCpu(cpuGroups) : undefined;
+    const commandsBefore = started.processes.messages ? await mongoCommandsOf(started.metricsUrls) : undefined;
     const results = await load.all<{ failed: number; errors: Record<string, number>; seconds: number }>((id, i) => ({
       id,
       type: 'connectIdle',
       count: load.share(count, i),
       offset: i,
     }));
+    const cpuAfter = cpuGroups ? sampleCpu(cpuGroups) : undefined;
+    const profile = config.profileConnect ? await inspector?.stopProfile() : undefined;
     // From the first connect to the last authenticated, over every generator (they start together).
     const connectSeconds = Math.max(...results.map((r) => r.seconds));
     const failed = results.reduce((n, r) => n + r.failed, 0);
@@ -363,6 +387,8 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
     for (const r of results) for (const [k, v] of Object.entries(r.errors)) failures[k] = (failures[k] ?? 0) + v;
     log(`${label}: connect took ${((performance.now() - t0) / 1000).toFixed(1)} s with token signing`);
     await sleep(3000);
+    // The catch-ups and profile updates the connects caused, once they are done.
+    const commandsAfter = commandsBefore ? await mongoCommandsOf(started.metricsUrls) : undefined;
     const rssAfter = rssOf(edge.pid);
     const connected = count - failed;
     const report: IdleReport = {
@@ -375,6 +401,22 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
       connectSeconds,
       connectionsPerSecond: connected / connectSeconds,
     };
+    if (profile) {
+      mkdirSync(join(ROOT, config.out), { recursive: true });
+      const file = join(ROOT, config.out, `${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}-connect.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      report.connectProfile = { file: file.slice(ROOT.length), top: topFrames(profile as Parameters<typeof topFrames>[0], 25) };
+    }
+    if (commandsBefore && commandsAfter) {
+      report.mongoCommandsPerConnection = Object.fromEntries(
+        Object.keys(commandsAfter).map((c) => [c, Math.round((((commandsAfter[c] ?? 0) - (commandsBefore[c] ?? 0)) / Math.max(1, connected)) * 1000) / 1000]),
+      );
+    }
+    if (cpuBefore && cpuAfter) {
+      report.cpuUsPerConnection = Object.fromEntries(
+        Object.keys(cpuAfter).map((group) => [group, Math.round((((cpuAfter[group] ?? 0) - (cpuBefore[group] ?? 0)) * 1e6) / Math.max(1, connected))]),
+      );
+    }
     if (inspector && gcBefore) {
       await inspector.gc();
       const gcAfter = await inspector.memoryUsage();
@@ -399,7 +441,9 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
     const kib = (v: number) => (v / 1024).toFixed(1);
     log(
       `${label}: ${connected} idle connections (${failed} failed) in ${connectSeconds.toFixed(1)} s (${report.connectionsPerSecond.toFixed(0)}/s), ${kib(report.bytesPerConnection)} KiB RSS each` +
-        (report.afterGc ? `; after GC: RSS ${kib(report.afterGc.rss)}, heap ${kib(report.afterGc.heapUsed)}, external ${kib(report.afterGc.external)}, RSS beyond the heap ${kib(report.afterGc.offHeapRss)} KiB` : ''),
+        (report.afterGc ? `; after GC: RSS ${kib(report.afterGc.rss)}, heap ${kib(report.afterGc.heapUsed)}, external ${kib(report.afterGc.external)}, RSS beyond the heap ${kib(report.afterGc.offHeapRss)} KiB` : '') +
+        (report.cpuUsPerConnection ? `; CPU µs per connection: ${Object.entries(report.cpuUsPerConnection).map(([g, us]) => `${g} ${us}`).join(', ')}` : '') +
+        (report.mongoCommandsPerConnection ? `; MongoDB commands per connection: ${JSON.stringify(report.mongoCommandsPerConnection)}` : ''),
     );
     return report;
   } finally {
@@ -449,7 +493,7 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
     // 1. Memory per idle authenticated connection, on a fresh edge process.
     let idle: SystemReport['idle'] = null;
     if (config.idle > 0) {
-      idle = await measureIdle(started, load, config.idle, system);
+      idle = await measureIdle(started, load, config.idle, system, { ...cpuGroups, redis: () => pidsNamed('redis-server'), bench: () => [process.pid, ...load.pids()] });
       await load.all((id) => ({ id, type: 'closeIdle' }));
       await sleep(1000);
     }

@@ -57,6 +57,7 @@ export interface FinalResult {
 
 export type WorkerRequest =
   | { id: number; type: 'connectPairs'; pairs: number }
+  | { id: number; type: 'signIdle'; count: number }
   | { id: number; type: 'connectIdle'; count: number; offset: number }
   | { id: number; type: 'reconnects' }
   | { id: number; type: 'closeIdle'; count?: number }
@@ -67,6 +68,8 @@ export type WorkerRequest =
 
 interface Client {
   userId: string;
+  /** The token it connected with, and reconnects with. */
+  token: string;
   socket: Socket;
   /** Index in the URLs it connected to. */
   urlIndex: number;
@@ -102,6 +105,8 @@ let errorEvents = 0;
 let disconnects = 0;
 let closing = false;
 let userCounter = 0;
+/** Idle users and their tokens signed by `signIdle`, for the next `connectIdle`. */
+let signed: { users: string[]; tokens: string[] } | undefined;
 let pairCounter = 0;
 
 const secretKey = new TextEncoder().encode(init.secret);
@@ -120,14 +125,15 @@ const reconnects = { dropped: 0, reconnected: 0, attempts: 0, failedAttempts: 0,
 
 /** Connects one client and resolves once it is authenticated (ours says `authenticated`; the baseline just connects). */
 async function connect(userId: string, urls: string[] = init.urls, urlIndex = 0, signed?: string): Promise<Client> {
+  const signedToken = signed ?? (await token(userId));
   const socket = io(urls[urlIndex % urls.length] as string, {
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
     autoConnect: false,
-    auth: { token: signed ?? (await token(userId)) },
+    auth: { token: signedToken },
   });
-  const client: Client = { userId, socket, urlIndex: urlIndex % urls.length, urls, nextIndex: 0, inFlight: 0, lastFromPeer: -1 };
+  const client: Client = { userId, token: signedToken, socket, urlIndex: urlIndex % urls.length, urls, nextIndex: 0, inFlight: 0, lastFromPeer: -1 };
   await ready(socket);
   socket.on('error', () => errorEvents++);
   socket.on('disconnect', () => {
@@ -138,16 +144,33 @@ async function connect(userId: string, urls: string[] = init.urls, urlIndex = 0,
   return client;
 }
 
-/** Opens the same user's connection again on the next gateway (and the next, while they refuse). */
+/**
+ * socket.io-client's reconnection delays with its defaults (`reconnectionDelay` 1 s, `reconnectionDelayMax` 5 s,
+ * `randomizationFactor` 0.5): 1 s × 2^attempt, ± up to half of it at random, at most 5 s. The first attempt waits
+ * too, as a real client's does after its connection dropped.
+ */
+function reconnectDelay(attempt: number): number {
+  let ms = 1000 * 2 ** attempt;
+  const rand = Math.random();
+  const deviation = Math.floor(rand * 0.5 * ms);
+  ms = (Math.floor(rand * 10) & 1) === 0 ? ms - deviation : ms + deviation;
+  return Math.min(ms, 5000) | 0;
+}
+
+/**
+ * Opens the same user's connection again, with the token it had (as a Socket.IO client does: its `auth` is kept),
+ * after socket.io-client's backoff: first on a random other gateway (a load balancer's choice among the
+ * survivors), then on the next, until it is back or the run ends.
+ */
 async function reconnect(client: Client): Promise<void> {
   reconnects.dropped++;
   const started = performance.now();
-  const signed = await token(client.userId);
-  // A random other gateway first, so that a dead gateway's clients spread over the others; then the next ones.
   client.urlIndex = (client.urlIndex + 1 + Math.floor(Math.random() * Math.max(1, client.urls.length - 1))) % client.urls.length;
-  for (let attempt = 1; attempt <= client.urls.length * 3 && !closing; attempt++) {
-    if (attempt > 1) client.urlIndex = (client.urlIndex + 1) % client.urls.length;
-    const socket = io(client.urls[client.urlIndex] as string, { transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false, auth: { token: signed } });
+  for (let attempt = 0; !closing; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, reconnectDelay(attempt)));
+    if (closing) return;
+    if (attempt > 0) client.urlIndex = (client.urlIndex + 1) % client.urls.length;
+    const socket = io(client.urls[client.urlIndex] as string, { transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false, auth: { token: client.token } });
     reconnects.attempts++;
     try {
       await ready(socket);
@@ -156,7 +179,6 @@ async function reconnect(client: Client): Promise<void> {
       const code = String((error as Error).message).slice(0, 60);
       reconnects.errors[code] = (reconnects.errors[code] ?? 0) + 1;
       socket.close();
-      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 400));
       continue;
     }
     const listeners = client.socket.listeners('new_message');
@@ -355,10 +377,19 @@ port.on('message', async (request: WorkerRequest) => {
         await connectPairs(request.pairs);
         port.postMessage({ id: request.id, ok: true, result: { connected: pairs.length } });
         return;
-      case 'connectIdle': {
-        // Tokens are signed before the clock starts: the connection rate is the gateway's, not jose's here.
+      case 'signIdle': {
         const users = Array.from({ length: request.count }, () => `${init.prefix}i${userCounter++}`);
-        const tokens = await Promise.all(users.map((userId) => token(userId)));
+        signed = { users, tokens: await Promise.all(users.map((userId) => token(userId))) };
+        port.postMessage({ id: request.id, ok: true, result: {} });
+        return;
+      }
+      case 'connectIdle': {
+        // Tokens are signed before the clock starts (here, or by `signIdle` before): the connection rate is the
+        // gateway's, not jose's here.
+        const prepared = signed?.users.length === request.count ? signed : undefined;
+        signed = undefined;
+        const users = prepared?.users ?? Array.from({ length: request.count }, () => `${init.prefix}i${userCounter++}`);
+        const tokens = prepared?.tokens ?? (await Promise.all(users.map((userId) => token(userId))));
         const started = performance.now();
         let failed = 0;
         const errors: Record<string, number> = {};

@@ -1,8 +1,9 @@
+import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompactSign, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { CompactSign, SignJWT, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import type { CryptoKey, JWK, JWTPayload } from 'jose';
 import { ChatError } from '@chat/contracts';
 import type { AuthFailureReason } from '@chat/contracts';
@@ -160,6 +161,52 @@ describe('HS256 verifier', () => {
       const token = await hs({ userId: 'user-1', iss: 'https://anyone', aud: 'anything' });
       await expect(verifier.verify(token)).resolves.toEqual({ expiresAt: expect.any(Number), userId: 'user-1' });
     });
+  });
+});
+
+describe('HS256 verifier: the signature checked without WebCrypto', () => {
+  const options = { issuer: 'https://auth.example', audience: 'chat', clockToleranceSeconds: 5 };
+  const verifier = createTokenVerifier({ secret: SECRET, ...options });
+  const key = new TextEncoder().encode(SECRET);
+  const claims = { userId: 'user-1', iss: 'https://auth.example', aud: 'chat' };
+  // By hand: jose refuses to sign some of these headers.
+  const sign = async (header: Record<string, unknown>, payload: Uint8Array | JWTPayload, secret = SECRET) => {
+    const input = `${b64url(header)}.${Buffer.from(payload instanceof Uint8Array ? payload : JSON.stringify(payload)).toString('base64url')}`;
+    return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+  };
+
+  it('accepts and refuses every token as jose does', async () => {
+    const good = await hs(claims);
+    const [h, p, sig] = good.split('.') as [string, string, string];
+    const tokens = [
+      good,
+      await hs(claims, { exp: now() - 3 }), // within the tolerance
+      await hs(claims, { exp: now() - 30 }),
+      await hs({ ...claims, nbf: now() + 60 }),
+      await hs({ ...claims, aud: 'other' }),
+      await hs({ ...claims, iss: 'https://elsewhere' }),
+      await hs(claims, { exp: null }),
+      await sign({ alg: 'HS256', typ: 'JWT', kid: 'k1' }, { ...claims, exp: now() + 60 }),
+      await sign({ alg: 'HS256', crit: ['exp'], exp: 1 }, { ...claims, exp: now() + 60 }),
+      await sign({ alg: 'HS256', b64: false, crit: ['b64'] }, { ...claims, exp: now() + 60 }),
+      await sign({ alg: 'HS256' }, new TextEncoder().encode('[1,2]')),
+      await sign({ alg: 'HS256' }, new TextEncoder().encode('not json')),
+      await sign({ alg: 'HS256' }, { ...claims, exp: now() + 60 }, 'another-secret-another-secret-another'),
+      `${h}.${p}.${sig.slice(0, -1)}${sig.at(-1) === 'A' ? 'B' : 'A'}`,
+      `${h}.${p}x.${sig}`,
+      `${h}.${p}.${sig}.`,
+      `${h}.${p}.${sig}=`,
+      `${h}=.${p}.${sig}`,
+      `${h}.${p}`,
+    ];
+    for (const token of tokens) {
+      const ours = await verifier.verify(token).then((user) => ({ ok: user.userId }), (error: ChatError) => ({ refused: (error.details as { reason: string }).reason }));
+      const jose = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp'], issuer: options.issuer, audience: options.audience, clockTolerance: 5 }).then(
+        () => 'ok',
+        () => 'refused',
+      );
+      expect({ token, outcome: 'ok' in ours ? 'ok' : 'refused' }).toEqual({ token, outcome: jose });
+    }
   });
 });
 

@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
+import { createRemoteJWKSet, errors, jwtVerify, UnsecuredJWT } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions, JWTVerifyResult } from 'jose';
 import { ChatError, UserIdSchema } from '@chat/contracts';
 import type { AuthFailureReason, UserId } from '@chat/contracts';
@@ -92,8 +93,45 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
 
 type VerifyJwt = (token: string) => Promise<JWTVerifyResult>;
 
+/** The protected header of an unsigned JWT (`{"alg":"none"}`), for jose's claims checks of a token checked here. */
+const UNSIGNED_HEADER = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
+const CHECKED_CLAIMS = ({ algorithms: _algorithms, ...claims }: JWTVerifyOptions) => claims;
+/** As jose decodes a header: invalid UTF-8 is an error, not a replacement character. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * HS256: the signature checked here with a synchronous HMAC (jose's goes through WebCrypto: a key import and a
+ * thread-pool job per token, the largest part of a connect's CPU at the gateway), the claims by jose as before.
+ * Only a plain header (`alg` HS256, no `crit`/`b64`) with a signature that matches takes this path; every other
+ * token, and every refusal, goes through jose's own verification, so what is accepted and how a token is
+ * refused (the error) are jose's.
+ */
 function secretVerifier(key: Uint8Array, options: JWTVerifyOptions): VerifyJwt {
-  return (token) => jwtVerify(token, key, options);
+  const claimOptions = CHECKED_CLAIMS(options);
+  // A KeyObject made once: `createHmac` with raw bytes checks and wraps them on every call.
+  const hmacKey = createSecretKey(key);
+  const slow: VerifyJwt = (token) => jwtVerify(token, key, options);
+  return async (token) => {
+    const [header, payload, signature, extra] = token.split('.');
+    if (header === undefined || payload === undefined || signature === undefined || extra !== undefined || !plainHs256Header(header)) return slow(token);
+    const expected = createHmac('sha256', hmacKey).update(`${header}.${payload}`).digest('base64url');
+    if (expected.length !== signature.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(signature))) return slow(token);
+    const { payload: claims } = UnsecuredJWT.decode(`${UNSIGNED_HEADER}.${payload}.`, claimOptions);
+    return { payload: claims, protectedHeader: { alg: 'HS256' } };
+  };
+}
+
+function plainHs256Header(encoded: string): boolean {
+  if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return false;
+  let header: unknown;
+  try {
+    header = JSON.parse(strictUtf8.decode(Buffer.from(encoded, 'base64url')));
+  } catch {
+    return false;
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) return false;
+  const fields = header as Record<string, unknown>;
+  return fields['alg'] === 'HS256' && !('crit' in fields) && !('b64' in fields);
 }
 
 function jwksVerifier(url: URL, options: JWTVerifyOptions): VerifyJwt {

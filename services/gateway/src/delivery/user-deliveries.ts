@@ -28,6 +28,15 @@ const CATCH_UPS_AT_ONCE = 8;
 /** A failed catch-up is tried again after 0.5 s, doubling, at most this long apart, while its socket is connected. */
 const CATCH_UP_RETRY_MAX_MS = 8_000;
 
+interface UserEntry {
+  /** Undefined until the batch it was queued in subscribes (`#subscribeSoon`). */
+  sub: Subscription | undefined;
+  sockets: number;
+  recent: Set<string>;
+  /** Settles once NATS has the subscription. */
+  ready: Promise<void>;
+}
+
 /**
  * The gateway's interest on the bus: one subscription per user with a socket here, taken with the user's
  * first socket and dropped with the last. Whatever arrives for a user is emitted to that user's room, which
@@ -38,7 +47,7 @@ const CATCH_UP_RETRY_MAX_MS = 8_000;
  * arriving meanwhile are held for it and emitted after, without the ones the replay already showed.
  */
 export class UserDeliveries {
-  readonly #subscriptions = new Map<UserId, { sub: Subscription; sockets: number; recent: Set<string> }>();
+  readonly #subscriptions = new Map<UserId, UserEntry>();
   /** Sockets replaying missed messages, with the live ones held for them. */
   readonly #catchingUp = new Map<string, { userId: UserId; held: Message[] }>();
   readonly #bus: Bus;
@@ -51,6 +60,9 @@ export class UserDeliveries {
   readonly #catchUpSlots = pLimit(CATCH_UPS_AT_ONCE);
   /** Failed catch-ups per socket, for the backoff of the next try. */
   readonly #catchUpRetries = new Map<string, number>();
+  /** Users whose subscription goes out with the next flush, and that flush (it confirms them). */
+  readonly #toSubscribe: UserId[] = [];
+  #nextFlush: Promise<void> | undefined;
 
   constructor(deps: {
     bus: Bus;
@@ -75,11 +87,34 @@ export class UserDeliveries {
     const entry = this.#subscriptions.get(userId);
     if (entry) {
       entry.sockets++;
+      // The user's first socket may still be waiting for NATS to confirm the subscription.
+      await entry.ready;
       return;
     }
-    const sub = this.#bus.subscribe(this.#names.userDelivery(userId), (delivery) => this.#deliver(userId, delivery));
-    this.#subscriptions.set(userId, { sub, sockets: 1, recent: new Set() });
-    await this.#bus.flush();
+    const created: UserEntry = { sub: undefined, sockets: 1, recent: new Set(), ready: Promise.resolve() };
+    this.#subscriptions.set(userId, created);
+    created.ready = this.#subscribeSoon(userId);
+    await created.ready;
+  }
+
+  /**
+   * Subscribes for the user, together with every other user whose first socket arrives in this turn of the event
+   * loop, and resolves once NATS has all of them: their SUBs and one PING go out in one write (NATS handles a
+   * connection's protocol in order, so its PONG answers for all of them), and what the sockets do next (presence,
+   * `authenticated`, catch-up requests) runs together too. Not a write and a round trip per connecting socket.
+   */
+  #subscribeSoon(userId: UserId): Promise<void> {
+    this.#toSubscribe.push(userId);
+    this.#nextFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#nextFlush = undefined;
+      for (const user of this.#toSubscribe.splice(0)) {
+        const entry = this.#subscriptions.get(user);
+        // Gone already (its sockets went), or subscribed by an earlier turn.
+        if (entry && !entry.sub) entry.sub = this.#bus.subscribe(this.#names.userDelivery(user), (delivery) => this.#deliver(user, delivery));
+      }
+      return this.#bus.flush();
+    });
+    return this.#nextFlush;
   }
 
   release(userId: UserId): void {
@@ -87,12 +122,12 @@ export class UserDeliveries {
     if (!entry) return;
     if (--entry.sockets > 0) return;
     this.#subscriptions.delete(userId);
-    entry.sub.unsubscribe();
+    entry.sub?.unsubscribe();
   }
 
   /** Stops receiving for everyone (at shutdown): what arrives from now on waits for the users' next connect. */
   stopReceiving(): void {
-    for (const { sub } of this.#subscriptions.values()) sub.unsubscribe();
+    for (const { sub } of this.#subscriptions.values()) sub?.unsubscribe();
     this.#subscriptions.clear();
   }
 

@@ -81,6 +81,9 @@ export function setUpConnections(deps: ConnectionDeps): void {
     }
     try {
       socket.data.user = await verifier.verify(token);
+      // Not kept for the socket's life (a few hundred bytes each): the token is verified, and a refresh brings its own.
+      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      if (auth?.token === token) delete auth.token;
       next();
     } catch (error) {
       const chatError = toChatError(error);

@@ -6,6 +6,11 @@ const DUPLICATE_KEY = 11000;
 
 /** Conversations of one user a catch-up looks into at once (the rest: history / sync_messages). */
 const MAX_CATCH_UP_CONVERSATIONS = 1000;
+/**
+ * Conversations one batched lookup of catch-ups reads at most; a batch with more (users with many conversations)
+ * is looked up user by user instead, as before batching.
+ */
+const MAX_BATCHED_CONVERSATIONS = 5000;
 
 function freshConversation(id: ConversationId, now: Date): ConversationDoc {
   return {
@@ -42,6 +47,9 @@ export interface HistoryPage {
 export class MessageStore {
   readonly messages: Collection<MessageDoc>;
   readonly conversations: Collection<ConversationDoc>;
+  /** Users whose first catch-up page waits for the next batched lookup of their conversations. */
+  #waiting = new Map<UserId, Array<{ resolve: (docs: ConversationDoc[]) => void; reject: (error: unknown) => void }>>();
+  #lookingUp = false;
 
   constructor(db: Db) {
     this.messages = db.collection<MessageDoc>('messages');
@@ -254,11 +262,13 @@ export class MessageStore {
     limit: number,
     after?: { conversationId: ConversationId; seq: number },
   ): Promise<{ messages: MessageDoc[]; conversations: Map<ConversationId, ConversationDoc>; hasMore: boolean }> {
-    const conversations = await this.conversations
-      .find({ participants: receiverId, ...(after ? { _id: { $gte: after.conversationId } } : {}) })
-      .sort({ _id: 1 })
-      .limit(MAX_CATCH_UP_CONVERSATIONS)
-      .toArray();
+    const conversations = after
+      ? await this.conversations
+          .find({ participants: receiverId, _id: { $gte: after.conversationId } })
+          .sort({ _id: 1 })
+          .limit(MAX_CATCH_UP_CONVERSATIONS)
+          .toArray()
+      : await this.#conversationsOf(receiverId);
     const byId = new Map(conversations.map((doc) => [doc._id, doc]));
     const branches: Filter<MessageDoc>[] = [];
     const legacy: ConversationId[] = [];
@@ -277,6 +287,64 @@ export class MessageStore {
       .limit(limit + 1)
       .toArray();
     return { messages: docs.slice(0, limit), conversations: byId, hasMore: docs.length > limit };
+  }
+
+  /**
+   * The user's conversations (the first `MAX_CATCH_UP_CONVERSATIONS` by id), looked up together with those of the
+   * other users whose catch-up arrived meanwhile: one query for many users that connect within the same few
+   * milliseconds (a reconnect storm, a gateway's start) instead of one each. A lookup never answers a request
+   * that arrived after it was sent, so each user's conversations are read after their request came, as before.
+   */
+  #conversationsOf(userId: UserId): Promise<ConversationDoc[]> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.#waiting.get(userId);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.#waiting.set(userId, [{ resolve, reject }]);
+      // Gathers what arrives in this turn of the event loop, or while a lookup is in flight.
+      if (!this.#lookingUp) {
+        this.#lookingUp = true;
+        setImmediate(() => void this.#lookUp());
+      }
+    });
+  }
+
+  async #lookUp(): Promise<void> {
+    while (this.#waiting.size > 0) {
+      const batch = this.#waiting;
+      this.#waiting = new Map();
+      const users = [...batch.keys()];
+      try {
+        const byUser = new Map<UserId, ConversationDoc[]>(users.map((user) => [user, []]));
+        let perUser = users.length === 1;
+        if (!perUser) {
+          const docs = await this.conversations
+            .find({ participants: { $in: users } })
+            .sort({ _id: 1 })
+            .limit(MAX_BATCHED_CONVERSATIONS + 1)
+            .toArray();
+          perUser = docs.length > MAX_BATCHED_CONVERSATIONS;
+          if (!perUser) {
+            for (const doc of docs) {
+              for (const participant of new Set(doc.participants)) {
+                const ofUser = byUser.get(participant);
+                if (ofUser && ofUser.length < MAX_CATCH_UP_CONVERSATIONS) ofUser.push(doc);
+              }
+            }
+          }
+        }
+        if (perUser) {
+          await Promise.all(
+            users.map(async (user) => {
+              byUser.set(user, await this.conversations.find({ participants: user }).sort({ _id: 1 }).limit(MAX_CATCH_UP_CONVERSATIONS).toArray());
+            }),
+          );
+        }
+        for (const [user, waiters] of batch) for (const waiter of waiters) waiter.resolve(byUser.get(user) ?? []);
+      } catch (error) {
+        for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+      }
+    }
+    this.#lookingUp = false;
   }
 
   /** The conversation, or NOT_FOUND / NOT_PARTICIPANT for this user. */
