@@ -20,6 +20,8 @@ import { Worker } from 'node:worker_threads';
 import { fork, type ChildProcess } from 'node:child_process';
 import { MongoClient, type Collection } from 'mongodb';
 import { Redis } from 'ioredis';
+import { conversationIdOf, participantsOf, type UserId } from '@chat/contracts';
+import { startInfra } from '@chat/testing';
 import { accountMessages, bytesPerConnection, mergeOutcomes, ratePerSecond, summarizeLatency, topFrames, type LatencySummary } from './stats.ts';
 import { cleanup, cpuPercent, mongoCommandsOf, mongoUrlFor, pidsNamed, rssOf, sampleCpu, startBaseline, startOurs, type CpuGroups, type Infra, type Started } from './system.ts';
 import type { FinalResult, PhaseOptions, WorkerInit, WorkerRequest } from './worker.ts';
@@ -109,11 +111,8 @@ if (Number.isFinite(softLimit) && softLimit < needFds && !process.env.BENCH_REEX
   process.exit(raised.status ?? 1);
 }
 
-const infra: Infra = {
-  natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-  mongoUrl: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017',
-  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-};
+// The servers the tests use: given (NATS_URL, MONGO_URL, REDIS_URL), else this machine's (scripts/local-infra.sh).
+const infra: Infra = (await startInfra()).urls;
 for (const url of [infra.natsUrl, infra.mongoUrl, infra.redisUrl]) {
   const host = new URL(url).hostname;
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') throw new Error(`the bench only loads local services, not ${host}`);
@@ -483,8 +482,8 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
       const docs = [];
       for (let w = 0; w < config.workers; w++) {
         for (let n = 0; n < load.share(config.pairs, w); n++) {
-          const ids = [`${runId}w${w}a${n}`, `${runId}w${w}b${n}`].sort();
-          docs.push({ _id: ids.join('_') as never, participants: ids, unreadCount: {}, createdAt: new Date(), updatedAt: new Date() });
+          const id = conversationIdOf(`${runId}w${w}a${n}` as UserId, `${runId}w${w}b${n}` as UserId);
+          docs.push({ _id: id as never, participants: participantsOf(id), unreadCount: {}, createdAt: new Date(), updatedAt: new Date() });
         }
       }
       await mongo.db().collection('conversations').insertMany(docs);

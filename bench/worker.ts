@@ -6,7 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { SignJWT } from 'jose';
+import { conversationIdOf, type UserId } from '@chat/contracts';
+import { signToken } from '@chat/testing';
 import { io, type Socket } from 'socket.io-client';
 
 export interface WorkerInit {
@@ -109,16 +110,8 @@ let userCounter = 0;
 let signed: { users: string[]; tokens: string[] } | undefined;
 let pairCounter = 0;
 
-const secretKey = new TextEncoder().encode(init.secret);
-
-async function token(userId: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ userId, email: `${userId}@bench.test`, role: 'customer', name: userId })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuedAt(now)
-    .setExpirationTime(now + 6 * 3600)
-    .sign(secretKey);
-}
+/** A token as the surrounding app issues it, valid for longer than any run. */
+const token = (userId: string): Promise<string> => signToken({ userId, secret: init.secret, expiresIn: 6 * 3600, claims: { name: userId } });
 
 /** Reconnections after a dropped connection (`--gateways` storm): how many, how long each took, failures. */
 const reconnects = { dropped: 0, reconnected: 0, attempts: 0, failedAttempts: 0, errors: {} as Record<string, number>, ms: [] as number[] };
@@ -268,7 +261,7 @@ async function connectPairs(count: number): Promise<void> {
     const b = await connect(`${init.prefix}b${n}`, urls, n + 1);
     a.peer = b;
     b.peer = a;
-    a.conversationId = b.conversationId = [a.userId, b.userId].sort().join('_');
+    a.conversationId = b.conversationId = conversationIdOf(a.userId as UserId, b.userId as UserId);
     for (const client of [a, b]) {
       client.socket.on('new_message', (message: { content?: { text?: unknown } }) => onNewMessage(client, message));
       client.socket.emit('join_conversation', { conversationId: client.conversationId, userId: client.userId });
