@@ -34,7 +34,8 @@ const DEADLINE = Date.now() + 20 * 60_000;
 
 // MongoDB and Redis as the tests find them (given, or this machine's: scripts/local-infra.sh); NATS is its own.
 const { mongoUrl, redisUrl } = (await startInfra()).urls;
-for (const url of [mongoUrl, redisUrl]) if (!/\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) throw new Error('chaos targets local servers only');
+for (const url of [mongoUrl, redisUrl])
+  if (!/\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) throw new Error('chaos targets local servers only');
 
 const log = (msg: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${msg}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -116,7 +117,12 @@ class Device {
     const url = urls[this.#preferred % urls.length]!;
     this.#preferred++;
     this.url = url.replace(/^.*:/, ':');
-    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token, [DELIVERY_ACKS_AUTH_FIELD]: true } });
+    const socket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      auth: { token, [DELIVERY_ACKS_AUTH_FIELD]: true },
+    });
     this.socket = socket;
     const generation = ++this.generation;
     this.opened.push(Date.now());
@@ -170,16 +176,22 @@ async function sendAll(pair: (typeof pairs)[number], index: number): Promise<voi
       const socket = pair.sender.socket;
       const attemptAt = Date.now();
       const answer = socket?.connected
-        ? await new Promise<{ ok: boolean; data?: Message; error?: { code: string; details?: { reason?: string } } } | undefined>((resolve) => {
-            socket
-              .timeout(10_000)
-              .emit(
+        ? await new Promise<{ ok: boolean; data?: Message; error?: { code: string; details?: { reason?: string } } } | undefined>(
+            (resolve) => {
+              socket.timeout(10_000).emit(
                 'send_message',
-                { conversationId: pair.conversationId, receiverId: pair.receiver.userId, messageType: 'text', content: { text }, clientMessageId },
+                {
+                  conversationId: pair.conversationId,
+                  receiverId: pair.receiver.userId,
+                  messageType: 'text',
+                  content: { text },
+                  clientMessageId,
+                },
                 (error: Error | null, reply: { ok: boolean; data?: Message; error?: { code: string; details?: { reason?: string } } }) =>
                   resolve(error ? undefined : reply),
               );
-          })
+            },
+          )
         : undefined;
       if (answer?.ok && answer.data) {
         acked.set(clientMessageId, { id: answer.data._id, at: Date.now(), conversationId: pair.conversationId, text });
@@ -314,7 +326,9 @@ try {
     const seen = new Map<string, number>();
     let lastSeq = 0;
     for (const { message } of pair.receiver.received) {
-      (idsByText.get(message.content.text ?? '') ?? idsByText.set(message.content.text ?? '', new Set()).get(message.content.text ?? '')!).add(message._id);
+      (
+        idsByText.get(message.content.text ?? '') ?? idsByText.set(message.content.text ?? '', new Set()).get(message.content.text ?? '')!
+      ).add(message._id);
       seen.set(message._id, (seen.get(message._id) ?? 0) + 1);
       if ((seen.get(message._id) ?? 0) > 1) continue;
       if (message.seq <= lastSeq) report.orderViolations++;
@@ -337,7 +351,9 @@ try {
       if (shown && connectedAtAck && shown.generation > generationAtAck && (nextLoss === undefined || nextLoss - sent.at > 2000)) {
         report.waitedForReconnect++;
         if (report.waitedForReconnect <= 5) {
-          log(`waited: ${sent.text} acked ${sent.at - started} ms, shown ${shown.at - started} ms on connection ${shown.generation}; opened ${pair.receiver.opened.map((t) => t - started).join(',')}`);
+          log(
+            `waited: ${sent.text} acked ${sent.at - started} ms, shown ${shown.at - started} ms on connection ${shown.generation}; opened ${pair.receiver.opened.map((t) => t - started).join(',')}`,
+          );
         }
       }
     }
@@ -346,7 +362,8 @@ try {
     const readSeq = (conversation?.members as Record<string, { readSeq: number }> | undefined)?.[pair.receiver.userId]?.readSeq ?? 0;
     const drift = unread !== stored.filter((d) => d.seq > readSeq).length;
     if (drift) report.unreadDrift++;
-    const deliveredSeq = (conversation?.members as Record<string, { deliveredSeq: number }> | undefined)?.[pair.receiver.userId]?.deliveredSeq ?? 0;
+    const deliveredSeq =
+      (conversation?.members as Record<string, { deliveredSeq: number }> | undefined)?.[pair.receiver.userId]?.deliveredSeq ?? 0;
     const undelivered = stored.filter((d) => d.seq > deliveredSeq);
     report.notDeliveredAtEnd += undelivered.length;
     if (drift || undelivered.length > 0) {
@@ -355,7 +372,10 @@ try {
       log(
         `${pair.conversationId}: ${stored.length} stored (seq ${seqs[0]}–${seqs.at(-1)}${gaps.length ? `, gaps before ${gaps.slice(0, 5).join(',')}` : ''}), ` +
           `appliedSeq ${conversation?.appliedSeq}, unread ${unread}, deliveredSeq ${deliveredSeq}, ` +
-          `undelivered seqs ${undelivered.slice(0, 5).map((d) => d.seq).join(',')}; shown to the receiver: ${undelivered.filter((d) => receivedSet.has(d._id.toHexString())).length}`,
+          `undelivered seqs ${undelivered
+            .slice(0, 5)
+            .map((d) => d.seq)
+            .join(',')}; shown to the receiver: ${undelivered.filter((d) => receivedSet.has(d._id.toHexString())).length}`,
       );
     }
   }
@@ -416,7 +436,12 @@ console.log(JSON.stringify(report, null, 2));
 const slow = Object.entries(report.recoverySeconds).filter(([name, seconds]) => !name.includes('both') && !(seconds <= 5)).length;
 const bad =
   slow +
-  report.lost + report.storedTwice + report.shownTwiceUnderDifferentIds + report.orderViolations + report.unreadDrift + report.waitedForReconnect +
+  report.lost +
+  report.storedTwice +
+  report.shownTwiceUnderDifferentIds +
+  report.orderViolations +
+  report.unreadDrift +
+  report.waitedForReconnect +
   report.notDeliveredAtEnd;
 console.log(
   bad === 0

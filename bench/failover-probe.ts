@@ -22,20 +22,45 @@ const gateway = await spawnGateway(env);
 const s = io(gateway.url, { transports: ['websocket'], auth: { token: await signToken({ userId: 'foa' }) } });
 await new Promise((r) => s.once('authenticated', r));
 // The first replica owns the conversation's partition once it has worked a send of it; then the stand-by starts.
-await new Promise((r) => s.emit('send_message', { conversationId: 'foa_fob', receiverId: 'fob', messageType: 'text', content: { text: 'own' } }, r));
+await new Promise((r) =>
+  s.emit('send_message', { conversationId: 'foa_fob', receiverId: 'fob', messageType: 'text', content: { text: 'own' } }, r),
+);
 const second = await spawnBackend('messages', env);
 const acks: number[] = [];
-let n = 0; let stop = false;
+let n = 0;
+let stop = false;
 const t0 = performance.now();
-const loop = (async () => { while (!stop) { const k = n++; await new Promise((r) => s.emit('send_message', { conversationId: 'foa_fob', receiverId: 'fob', messageType: 'text', content: { text: String(k) }, clientMessageId: `c${k}` }, r)); acks.push(performance.now() - t0); await new Promise((r) => setTimeout(r, 20)); } })();
+const loop = (async () => {
+  while (!stop) {
+    const k = n++;
+    await new Promise((r) =>
+      s.emit(
+        'send_message',
+        { conversationId: 'foa_fob', receiverId: 'fob', messageType: 'text', content: { text: String(k) }, clientMessageId: `c${k}` },
+        r,
+      ),
+    );
+    acks.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+})();
 await new Promise((r) => setTimeout(r, 2000));
 const killedAt = performance.now() - t0;
 await first.kill('SIGKILL');
 await new Promise((r) => setTimeout(r, 12000));
-stop = true; await loop;
+stop = true;
+await loop;
 const before = acks.filter((a) => a < killedAt).at(-1)!;
 const gaps = acks.map((a, i) => (i ? a - acks[i - 1]! : 0));
-console.log(JSON.stringify({ killedAtMs: Math.round(killedAt), lastAckBeforeKill: Math.round(before), firstAckAfterKill: Math.round(acks.find((a) => a > killedAt)!), longestGapMs: Math.round(Math.max(...gaps)), acks: acks.length }));
+console.log(
+  JSON.stringify({
+    killedAtMs: Math.round(killedAt),
+    lastAckBeforeKill: Math.round(before),
+    firstAckAfterKill: Math.round(acks.find((a) => a > killedAt)!),
+    longestGapMs: Math.round(Math.max(...gaps)),
+    acks: acks.length,
+  }),
+);
 s.close();
 await gateway.kill();
 await second.kill();

@@ -32,7 +32,13 @@ export class Inspector {
   private constructor(socket: WebSocket) {
     this.#socket = socket;
     socket.addEventListener('message', (event) => {
-      const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: unknown };
+      const message = JSON.parse(String(event.data)) as {
+        id?: number;
+        result?: unknown;
+        error?: { message: string };
+        method?: string;
+        params?: unknown;
+      };
       if (message.id !== undefined) {
         const waiter = this.#waiting.get(message.id);
         this.#waiting.delete(message.id);
@@ -98,11 +104,7 @@ export class Inspector {
       const type = types[snapshot.nodes[i + typeAt]!]!;
       const rawName = snapshot.strings[snapshot.nodes[i + nameAt]!]!;
       const name =
-        type === 'object' || type === 'native'
-          ? rawName
-          : type === 'closure'
-            ? `(closure) ${rawName || 'anonymous'}`
-            : `(${type})`;
+        type === 'object' || type === 'native' ? rawName : type === 'closure' ? `(closure) ${rawName || 'anonymous'}` : `(${type})`;
       const group = groups.get(name) ?? { name, count: 0, selfBytes: 0 };
       group.count++;
       group.selfBytes += snapshot.nodes[i + sizeAt]!;

@@ -13,7 +13,11 @@ import { startNatsServer } from '@chat/testing';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
-  options: { messages: { type: 'string', default: '5000' }, window: { type: 'string', default: '64' }, bytes: { type: 'string', default: '512' } },
+  options: {
+    messages: { type: 'string', default: '5000' },
+    window: { type: 'string', default: '64' },
+    bytes: { type: 'string', default: '512' },
+  },
 });
 const messages = Math.min(Number(values.messages), 200_000);
 const window = Math.min(Number(values.window), 1024);
@@ -50,7 +54,13 @@ async function measure(policy: string, jetstreamConfig: string): Promise<Phase[]
       await Promise.all(Array.from({ length: inFlight }, lane));
       const seconds = (performance.now() - started) / 1000;
       latencies.sort((a, b) => a - b);
-      return { policy, phase, msgsPerSecond: Math.round(messages / seconds), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+      return {
+        policy,
+        phase,
+        msgsPerSecond: Math.round(messages / seconds),
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+      };
     };
     // A short warm-up, not counted.
     for (let i = 0; i < 200; i += 1) await js.publish('bench.warmup', payload);

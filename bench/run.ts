@@ -22,8 +22,29 @@ import { MongoClient, type Collection } from 'mongodb';
 import { Redis } from 'ioredis';
 import { conversationIdOf, participantsOf, type UserId } from '@chat/contracts';
 import { startInfra } from '@chat/testing';
-import { accountMessages, bytesPerConnection, mergeOutcomes, ratePerSecond, summarizeLatency, topFrames, type LatencySummary } from './stats.ts';
-import { cleanup, cpuPercent, mongoCommandsOf, mongoUrlFor, pidsNamed, rssOf, sampleCpu, startBaseline, startOurs, type CpuGroups, type Infra, type Started } from './system.ts';
+import {
+  accountMessages,
+  bytesPerConnection,
+  mergeOutcomes,
+  ratePerSecond,
+  summarizeLatency,
+  topFrames,
+  type LatencySummary,
+} from './stats.ts';
+import {
+  cleanup,
+  cpuPercent,
+  mongoCommandsOf,
+  mongoUrlFor,
+  pidsNamed,
+  rssOf,
+  sampleCpu,
+  startBaseline,
+  startOurs,
+  type CpuGroups,
+  type Infra,
+  type Started,
+} from './system.ts';
 import type { FinalResult, PhaseOptions, WorkerInit, WorkerRequest } from './worker.ts';
 import { Inspector, type HeapGroup } from './inspector.ts';
 
@@ -42,10 +63,19 @@ const flags = {
   partitions: { default: '16', help: 'MESSAGE_PARTITIONS of ours' },
   'slice-seconds': { default: '10', help: 'persisted msg/s is also reported per slice of this many seconds' },
   profile: { default: 'false', help: 'run every service with --cpu-prof and summarise the top frames' },
-  gateways: { default: '1', help: 'gateways of ours; more than 1 runs the many-gateways mode (ours only): --idle connections over all, a reconnect storm' },
+  gateways: {
+    default: '1',
+    help: 'gateways of ours; more than 1 runs the many-gateways mode (ours only): --idle connections over all, a reconnect storm',
+  },
   'connect-concurrency': { default: '20', help: 'connections each load generator opens at once' },
-  'profile-connect': { default: 'false', help: 'a CPU profile of the gateway while the idle connections connect (through the inspector), top frames in the JSON, the .cpuprofile beside it' },
-  'heap-snapshot': { default: 'false', help: 'after the idle connections, a heap snapshot of the gateway summarised by constructor (slow at many connections)' },
+  'profile-connect': {
+    default: 'false',
+    help: 'a CPU profile of the gateway while the idle connections connect (through the inspector), top frames in the JSON, the .cpuprofile beside it',
+  },
+  'heap-snapshot': {
+    default: 'false',
+    help: 'after the idle connections, a heap snapshot of the gateway summarised by constructor (slow at many connections)',
+  },
   'gateway-env': { default: '', help: 'extra env for the gateways, K=V,K=V (settings under test, NODE_OPTIONS heap flags)' },
   'storm-seconds': { default: '30', help: '--gateways: how long the chat load runs after a gateway is killed' },
   out: { default: 'bench/results', help: 'where the JSON goes' },
@@ -56,7 +86,8 @@ const { values } = parseArgs({
   options: Object.fromEntries(Object.keys(flags).map((name) => [name, { type: 'string' }])) as Record<Flag, { type: 'string' }>,
   strict: true,
 });
-const option = (name: Flag): string => values[name] ?? process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`] ?? flags[name].default;
+const option = (name: Flag): string =>
+  values[name] ?? process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`] ?? flags[name].default;
 const num = (name: Flag): number => {
   const value = Number(option(name));
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number`);
@@ -72,7 +103,9 @@ const config = {
   throughputSeconds: num('throughput-seconds'),
   window: Math.max(1, num('window')),
   idle: num('idle'),
-  systems: option('systems').split(',').map((s) => s.trim()) as Array<'ours' | 'baseline'>,
+  systems: option('systems')
+    .split(',')
+    .map((s) => s.trim()) as Array<'ours' | 'baseline'>,
   partitions: num('partitions'),
   sliceSeconds: Math.max(1, num('slice-seconds')),
   profile: option('profile') === 'true' || option('profile') === '1',
@@ -91,15 +124,17 @@ const config = {
 };
 // Bounded: this is a benchmark of one machine, not a load test of someone else's.
 const LIMITS = { pairs: 5000, rate: 20_000, seconds: 600, idle: 50_000 };
-if (config.pairs > LIMITS.pairs || config.rate > LIMITS.rate || config.idle > LIMITS.idle) throw new Error(`bounds: ${JSON.stringify(LIMITS)}`);
-if (Math.max(config.latencySeconds, config.throughputSeconds, config.warmupSeconds) > LIMITS.seconds) throw new Error(`phases are at most ${LIMITS.seconds} s`);
+if (config.pairs > LIMITS.pairs || config.rate > LIMITS.rate || config.idle > LIMITS.idle)
+  throw new Error(`bounds: ${JSON.stringify(LIMITS)}`);
+if (Math.max(config.latencySeconds, config.throughputSeconds, config.warmupSeconds) > LIMITS.seconds)
+  throw new Error(`phases are at most ${LIMITS.seconds} s`);
 
 // Each connection is a file descriptor here and one in the edge process: raise the limit (children inherit it).
 // Load-generator processes (not threads) when one process could not hold every client's descriptor.
 const PER_LOAD_PROCESS = 12_000;
 const loadProcesses = config.gateways > 1 || config.idle + config.pairs * 2 > 18_000;
 if (loadProcesses) config.workers = Math.max(config.workers, Math.ceil((config.idle + config.pairs * 2) / PER_LOAD_PROCESS));
-const needFds = loadProcesses ? 20_000 : (config.idle + config.pairs * 2) + 4096;
+const needFds = loadProcesses ? 20_000 : config.idle + config.pairs * 2 + 4096;
 const softLimit = Number(spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim());
 if (Number.isFinite(softLimit) && softLimit < needFds && !process.env.BENCH_REEXEC) {
   // Up to the hard limit when the wanted one is not permitted (a container without CAP_SYS_RESOURCE).
@@ -254,7 +289,13 @@ interface SystemReport {
   idle: IdleReport | null;
   latency: PhaseReport;
   throughput: PhaseReport;
-  accounting: ReturnType<typeof accountMessages> & { unexpectedReceived: number; orderViolations: number; errorEvents: number; disconnects: number; stored: number };
+  accounting: ReturnType<typeof accountMessages> & {
+    unexpectedReceived: number;
+    orderViolations: number;
+    errorEvents: number;
+    disconnects: number;
+    stored: number;
+  };
   profiles?: Record<string, ReturnType<typeof topFrames>>;
 }
 
@@ -267,7 +308,11 @@ interface PhaseContext {
 }
 type PhaseMeasure = Awaited<ReturnType<typeof measurePhase>>;
 
-async function measurePhase({ load, cpuGroups, started, messages, label }: PhaseContext, name: string, options: Omit<PhaseOptions, 'name' | 'ackTimeoutMs'>) {
+async function measurePhase(
+  { load, cpuGroups, started, messages, label }: PhaseContext,
+  name: string,
+  options: Omit<PhaseOptions, 'name' | 'ackTimeoutMs'>,
+) {
   const cpuBefore = sampleCpu(cpuGroups);
   const commandsBefore = await mongoCommandsOf(started.metricsUrls);
   const countBefore = await messages.countDocuments({});
@@ -304,7 +349,10 @@ async function measurePhase({ load, cpuGroups, started, messages, label }: Phase
   const cpu = cpuPercent(cpuBefore, cpuAfter, elapsed);
   const persisted = countAfter - countBefore;
   const cpuMsPerMessage = Object.fromEntries(
-    Object.keys(cpuAfter).map((group) => [group, persisted > 0 ? (((cpuAfter[group] ?? 0) - (cpuBefore[group] ?? 0)) * 1000) / persisted : Number.NaN]),
+    Object.keys(cpuAfter).map((group) => [
+      group,
+      persisted > 0 ? (((cpuAfter[group] ?? 0) - (cpuBefore[group] ?? 0)) * 1000) / persisted : Number.NaN,
+    ]),
   );
   const commandsAfter = await mongoCommandsOf(started.metricsUrls);
   const mongoCommands = Object.fromEntries(Object.keys(commandsAfter).map((c) => [c, (commandsAfter[c] ?? 0) - (commandsBefore[c] ?? 0)]));
@@ -325,7 +373,14 @@ async function measurePhase({ load, cpuGroups, started, messages, label }: Phase
 }
 
 function reportPhase(p: PhaseMeasure, finals: FinalResult[]): PhaseReport {
-  const merged = { sent: 0, acked: 0, failed: 0, errors: {} as Record<string, number>, latencies: [] as number[], ackLatencies: [] as number[] };
+  const merged = {
+    sent: 0,
+    acked: 0,
+    failed: 0,
+    errors: {} as Record<string, number>,
+    latencies: [] as number[],
+    ackLatencies: [] as number[],
+  };
   for (const final of finals) {
     const r = final.phases[p.name];
     if (!r) continue;
@@ -408,12 +463,18 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
     }
     if (commandsBefore && commandsAfter) {
       report.mongoCommandsPerConnection = Object.fromEntries(
-        Object.keys(commandsAfter).map((c) => [c, Math.round((((commandsAfter[c] ?? 0) - (commandsBefore[c] ?? 0)) / Math.max(1, connected)) * 1000) / 1000]),
+        Object.keys(commandsAfter).map((c) => [
+          c,
+          Math.round((((commandsAfter[c] ?? 0) - (commandsBefore[c] ?? 0)) / Math.max(1, connected)) * 1000) / 1000,
+        ]),
       );
     }
     if (cpuBefore && cpuAfter) {
       report.cpuUsPerConnection = Object.fromEntries(
-        Object.keys(cpuAfter).map((group) => [group, Math.round((((cpuAfter[group] ?? 0) - (cpuBefore[group] ?? 0)) * 1e6) / Math.max(1, connected))]),
+        Object.keys(cpuAfter).map((group) => [
+          group,
+          Math.round((((cpuAfter[group] ?? 0) - (cpuBefore[group] ?? 0)) * 1e6) / Math.max(1, connected)),
+        ]),
       );
     }
     if (inspector && gcBefore) {
@@ -432,7 +493,11 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
         const before = new Map(heapBefore.map((g) => [g.name, g]));
         const after = await inspector.heapByConstructor(Number.POSITIVE_INFINITY);
         report.heapByConstructor = after
-          .map((g) => ({ name: g.name, count: (g.count - (before.get(g.name)?.count ?? 0)) / connected, selfBytes: (g.selfBytes - (before.get(g.name)?.selfBytes ?? 0)) / connected }))
+          .map((g) => ({
+            name: g.name,
+            count: (g.count - (before.get(g.name)?.count ?? 0)) / connected,
+            selfBytes: (g.selfBytes - (before.get(g.name)?.selfBytes ?? 0)) / connected,
+          }))
           .sort((a, b) => b.selfBytes - a.selfBytes)
           .slice(0, 40);
       }
@@ -440,9 +505,17 @@ async function measureIdle(started: Started, load: Load, count: number, label: s
     const kib = (v: number) => (v / 1024).toFixed(1);
     log(
       `${label}: ${connected} idle connections (${failed} failed) in ${connectSeconds.toFixed(1)} s (${report.connectionsPerSecond.toFixed(0)}/s), ${kib(report.bytesPerConnection)} KiB RSS each` +
-        (report.afterGc ? `; after GC: RSS ${kib(report.afterGc.rss)}, heap ${kib(report.afterGc.heapUsed)}, external ${kib(report.afterGc.external)}, RSS beyond the heap ${kib(report.afterGc.offHeapRss)} KiB` : '') +
-        (report.cpuUsPerConnection ? `; CPU µs per connection: ${Object.entries(report.cpuUsPerConnection).map(([g, us]) => `${g} ${us}`).join(', ')}` : '') +
-        (report.mongoCommandsPerConnection ? `; MongoDB commands per connection: ${JSON.stringify(report.mongoCommandsPerConnection)}` : ''),
+        (report.afterGc
+          ? `; after GC: RSS ${kib(report.afterGc.rss)}, heap ${kib(report.afterGc.heapUsed)}, external ${kib(report.afterGc.external)}, RSS beyond the heap ${kib(report.afterGc.offHeapRss)} KiB`
+          : '') +
+        (report.cpuUsPerConnection
+          ? `; CPU µs per connection: ${Object.entries(report.cpuUsPerConnection)
+              .map(([g, us]) => `${g} ${us}`)
+              .join(', ')}`
+          : '') +
+        (report.mongoCommandsPerConnection
+          ? `; MongoDB commands per connection: ${JSON.stringify(report.mongoCommandsPerConnection)}`
+          : ''),
     );
     return report;
   } finally {
@@ -457,7 +530,16 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
   log(`${system}: starting`);
   const started: Started =
     system === 'ours'
-      ? await startOurs({ infra, namespace, database, secret, partitions: config.partitions, extraEnv: profileEnv, inspect: true, gatewayEnv: config.gatewayEnv })
+      ? await startOurs({
+          infra,
+          namespace,
+          database,
+          secret,
+          partitions: config.partitions,
+          extraEnv: profileEnv,
+          inspect: true,
+          gatewayEnv: config.gatewayEnv,
+        })
       : await startBaseline({ infra, database, secret, extraEnv: profileEnv('baseline') });
   const mongo = new MongoClient(mongoUrlFor(infra, database));
   const load = new Load([started.url], system === 'ours' ? 'authenticated' : 'connect');
@@ -492,7 +574,11 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
     // 1. Memory per idle authenticated connection, on a fresh edge process.
     let idle: SystemReport['idle'] = null;
     if (config.idle > 0) {
-      idle = await measureIdle(started, load, config.idle, system, { ...cpuGroups, redis: () => pidsNamed('redis-server'), bench: () => [process.pid, ...load.pids()] });
+      idle = await measureIdle(started, load, config.idle, system, {
+        ...cpuGroups,
+        redis: () => pidsNamed('redis-server'),
+        bench: () => [process.pid, ...load.pids()],
+      });
       await load.all((id) => ({ id, type: 'closeIdle' }));
       await sleep(1000);
     }
@@ -502,11 +588,22 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
     log(`${system}: ${config.pairs} pairs connected`);
     const ctx: PhaseContext = { load, cpuGroups, started, messages, label: system };
     const phase = (name: string, options: Omit<PhaseOptions, 'name' | 'ackTimeoutMs'>) => measurePhase(ctx, name, options);
-    if (config.warmupSeconds > 0) await phase('warmup', { mode: 'rate', ratePerSecond: config.rate, window: 1, durationMs: config.warmupSeconds * 1000 });
+    if (config.warmupSeconds > 0)
+      await phase('warmup', { mode: 'rate', ratePerSecond: config.rate, window: 1, durationMs: config.warmupSeconds * 1000 });
     log(`${system}: latency phase, ${config.rate} msg/s for ${config.latencySeconds} s`);
-    const latency = await phase('latency', { mode: 'rate', ratePerSecond: config.rate, window: 1, durationMs: config.latencySeconds * 1000 });
+    const latency = await phase('latency', {
+      mode: 'rate',
+      ratePerSecond: config.rate,
+      window: 1,
+      durationMs: config.latencySeconds * 1000,
+    });
     log(`${system}: throughput phase, window ${config.window} per client for ${config.throughputSeconds} s`);
-    const throughput = await phase('throughput', { mode: 'window', ratePerSecond: 0, window: config.window, durationMs: config.throughputSeconds * 1000 });
+    const throughput = await phase('throughput', {
+      mode: 'window',
+      ratePerSecond: 0,
+      window: config.window,
+      durationMs: config.throughputSeconds * 1000,
+    });
 
     // 3. What was acked, received and stored.
     log(`${system}: collecting results`);
@@ -579,7 +676,11 @@ function printTable(reports: SystemReport[]): Record<string, number> {
     [`gateway CPU µs / msg @${config.rate}/s`, (r) => r.latency.gatewayCpuUsPerMessage, 0],
     ['throughput: gateway CPU µs / msg', (r) => r.throughput.gatewayCpuUsPerMessage, 0],
     ['throughput: CPU ms / msg (all)', (r) => Object.values(r.throughput.cpuMsPerMessage).reduce((a, b) => a + b, 0), 2],
-    ['throughput: last slice / first slice', (r) => (r.throughput.persistedPerSlice.at(-1) ?? Number.NaN) / (r.throughput.persistedPerSlice[0] ?? Number.NaN), 2],
+    [
+      'throughput: last slice / first slice',
+      (r) => (r.throughput.persistedPerSlice.at(-1) ?? Number.NaN) / (r.throughput.persistedPerSlice[0] ?? Number.NaN),
+      2,
+    ],
     ['throughput latency p50 ms', (r) => r.throughput.latencyMs.p50, 1],
     ['throughput latency p99 ms', (r) => r.throughput.latencyMs.p99, 1],
     ['sent', (r) => r.accounting.sent, 0],
@@ -692,7 +793,12 @@ async function runGateways(): Promise<GatewaysReport> {
     const ctx: PhaseContext = { load, cpuGroups, started, messages: mongo.db().collection('messages'), label };
     const chat = { mode: 'rate' as const, ratePerSecond: config.rate, window: 1, durationMs: config.latencySeconds * 1000 };
     const connectIdle = async (count: number) => {
-      const results = await load.all<{ failed: number; errors: Record<string, number>; seconds: number }>((id, i) => ({ id, type: 'connectIdle', count: load.share(count, i), offset: i }));
+      const results = await load.all<{ failed: number; errors: Record<string, number>; seconds: number }>((id, i) => ({
+        id,
+        type: 'connectIdle',
+        count: load.share(count, i),
+        offset: i,
+      }));
       const failures: Record<string, number> = {};
       for (const r of results) for (const [k, v] of Object.entries(r.errors)) failures[k] = (failures[k] ?? 0) + v;
       return { seconds: Math.max(...results.map((r) => r.seconds)), failed: results.reduce((n, r) => n + r.failed, 0), failures };
@@ -712,7 +818,9 @@ async function runGateways(): Promise<GatewaysReport> {
     log(`${label}: opening ${rest} more connections`);
     const connect = await connectIdle(rest);
     const total = config.pairs * 2 + config.idle - connect.failed;
-    log(`${label}: ${rest - connect.failed} connected in ${connect.seconds.toFixed(1)} s (${((rest - connect.failed) / connect.seconds).toFixed(0)}/s), ${connect.failed} failed`);
+    log(
+      `${label}: ${rest - connect.failed} connected in ${connect.seconds.toFixed(1)} s (${((rest - connect.failed) / connect.seconds).toFixed(0)}/s), ${connect.failed} failed`,
+    );
     const settled = await waitOnline(total, 30_000);
     log(`${label}: users online in Redis ${settled.inRedis} of ${total} (${settled.seconds.toFixed(1)} s)`);
     await sleep(2000);
@@ -725,7 +833,9 @@ async function runGateways(): Promise<GatewaysReport> {
     const fits = (config.gateways - 1) * (FD_LIMIT - FD_RESERVE);
     let before = total;
     if (before > fits) {
-      log(`${label}: closing ${before - fits} idle connections so that ${config.gateways - 1} gateways can hold all (${FD_LIMIT} descriptors each)`);
+      log(
+        `${label}: closing ${before - fits} idle connections so that ${config.gateways - 1} gateways can hold all (${FD_LIMIT} descriptors each)`,
+      );
       await load.all((id, i) => ({ id, type: 'closeIdle', count: load.share(before - fits, i) }));
       before = fits;
       await waitOnline(before, 30_000);
@@ -753,10 +863,18 @@ async function runGateways(): Promise<GatewaysReport> {
     sampling = false;
     await sampler;
     const afterTtl = await waitOnline(before, 10_000);
-    const reconnects = await load.all<{ dropped: number; reconnected: number; failedAttempts: number; errors: Record<string, number>; ms: number[] }>((id) => ({ id, type: 'reconnects' }));
+    const reconnects = await load.all<{
+      dropped: number;
+      reconnected: number;
+      failedAttempts: number;
+      errors: Record<string, number>;
+      ms: number[];
+    }>((id) => ({ id, type: 'reconnects' }));
     const reconnectErrors: Record<string, number> = {};
     for (const r of reconnects) for (const [k, v] of Object.entries(r.errors)) reconnectErrors[k] = (reconnectErrors[k] ?? 0) + v;
-    log(`${label}: storm: ${reconnects.reduce((n, r) => n + r.reconnected, 0)} of ${reconnects.reduce((n, r) => n + r.dropped, 0)} reconnected in ${allReconnectedAt.toFixed(1)} s; users online lowest ${minOnline}, after the TTL ${afterTtl.inRedis} of ${before}`);
+    log(
+      `${label}: storm: ${reconnects.reduce((n, r) => n + r.reconnected, 0)} of ${reconnects.reduce((n, r) => n + r.dropped, 0)} reconnected in ${allReconnectedAt.toFixed(1)} s; users online lowest ${minOnline}, after the TTL ${afterTtl.inRedis} of ${before}`,
+    );
 
     const finals = await load.all<FinalResult>((id) => ({ id, type: 'final' }));
     const { outcomes } = mergeOutcomes(finals);
@@ -771,7 +889,12 @@ async function runGateways(): Promise<GatewaysReport> {
       gateways: config.gateways,
       connections: total,
       pairs: config.pairs,
-      connect: { seconds: connect.seconds, perSecond: (rest - connect.failed) / connect.seconds, failed: connect.failed, failures: connect.failures },
+      connect: {
+        seconds: connect.seconds,
+        perSecond: (rest - connect.failed) / connect.seconds,
+        failed: connect.failed,
+        failures: connect.failures,
+      },
       online: { expected: total, inRedis: settled.inRedis, settledSeconds: settled.seconds },
       rssPerConnectionKiB,
       reference: referenceReport,
@@ -813,14 +936,21 @@ if (config.gateways > 1) {
   } finally {
     await cleanup(infra, namespace, Object.values(databases)).catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
   }
-  const p = (r: PhaseReport) => `p50 ${fmt(r.latencyMs.p50, 2)} / p99 ${fmt(r.latencyMs.p99, 2)} ms, ${r.failed} failed, gateway CPU ${fmt(r.gatewayCpuUsPerMessage, 0)} µs/msg`;
-  console.log(`connections: ${report.connections} over ${report.gateways} gateways, opened at ${fmt(report.connect.perSecond, 0)}/s, ${report.connect.failed} failed; RSS KiB/connection per gateway: ${report.rssPerConnectionKiB.map((v) => fmt(v)).join(', ')}`);
+  const p = (r: PhaseReport) =>
+    `p50 ${fmt(r.latencyMs.p50, 2)} / p99 ${fmt(r.latencyMs.p99, 2)} ms, ${r.failed} failed, gateway CPU ${fmt(r.gatewayCpuUsPerMessage, 0)} µs/msg`;
+  console.log(
+    `connections: ${report.connections} over ${report.gateways} gateways, opened at ${fmt(report.connect.perSecond, 0)}/s, ${report.connect.failed} failed; RSS KiB/connection per gateway: ${report.rssPerConnectionKiB.map((v) => fmt(v)).join(', ')}`,
+  );
   console.log(`users online in Redis: ${report.online.inRedis} of ${report.online.expected}`);
   console.log(`reference (${report.reference.connections} connections): ${p(report.reference)}`);
   console.log(`loaded (${report.loaded.connections} connections): ${p(report.loaded)}; p99 ratio ${fmt(report.p99Ratio, 2)}`);
   const st = report.storm;
-  console.log(`storm: ${st.reconnected} of ${st.dropped} reconnected (${st.failedAttempts} failed attempts ${JSON.stringify(st.reconnectErrors)}) in ${fmt(st.allReconnectedSeconds)} s, reconnect p50/p99 ${fmt(st.reconnectMs.p50, 0)}/${fmt(st.reconnectMs.p99, 0)} ms; online lowest ${st.minOnline}, after TTL ${st.onlineAfterTtl} of ${st.expected}; chat during it: ${p(st.chat)}`);
-  console.log(`sent ${report.accounting.sent}, lost ${report.accounting.lost}, duplicated ${report.accounting.duplicated}, order violations ${report.accounting.orderViolations}, error events ${report.accounting.errorEvents}`);
+  console.log(
+    `storm: ${st.reconnected} of ${st.dropped} reconnected (${st.failedAttempts} failed attempts ${JSON.stringify(st.reconnectErrors)}) in ${fmt(st.allReconnectedSeconds)} s, reconnect p50/p99 ${fmt(st.reconnectMs.p50, 0)}/${fmt(st.reconnectMs.p99, 0)} ms; online lowest ${st.minOnline}, after TTL ${st.onlineAfterTtl} of ${st.expected}; chat during it: ${p(st.chat)}`,
+  );
+  console.log(
+    `sent ${report.accounting.sent}, lost ${report.accounting.lost}, duplicated ${report.accounting.duplicated}, order violations ${report.accounting.orderViolations}, error events ${report.accounting.errorEvents}`,
+  );
   mkdirSync(join(ROOT, config.out), { recursive: true });
   const file = join(ROOT, config.out, `${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}-gateways.json`);
   writeFileSync(file, `${JSON.stringify({ runId, config, report }, null, 2)}\n`);
@@ -853,7 +983,9 @@ const targets = ours
       p99AtMost1_5xBaseline: base ? ours.latency.latencyMs.p99 <= 1.5 * base.latency.latencyMs.p99 : null,
       mongoCommandsPerMessageAtMost0_5: ours.throughput.mongoCommandsPerMessage <= 0.5,
       lastSliceAtLeast80PercentOfFirst:
-        ours.throughput.persistedPerSlice.length > 1 ? ours.throughput.persistedPerSlice.at(-1)! >= 0.8 * ours.throughput.persistedPerSlice[0]! : null,
+        ours.throughput.persistedPerSlice.length > 1
+          ? ours.throughput.persistedPerSlice.at(-1)! >= 0.8 * ours.throughput.persistedPerSlice[0]!
+          : null,
       zeroOrderViolations: ours.accounting.orderViolations === 0,
       zeroLostAndDuplicated: ours.accounting.lost === 0 && ours.accounting.duplicated === 0,
       latencyMeasuredAtRate: config.rate,
@@ -865,9 +997,13 @@ const targets = ours
     }
   : {};
 for (const r of reports) {
-  const per = Object.entries(r.throughput.cpuMsPerMessage).map(([group, ms]) => `${group} ${fmt(ms, 2)}`).join(', ');
+  const per = Object.entries(r.throughput.cpuMsPerMessage)
+    .map(([group, ms]) => `${group} ${fmt(ms, 2)}`)
+    .join(', ');
   console.log(`${r.system}: throughput CPU ms/msg: ${per}`);
-  console.log(`${r.system}: persisted msg/s per ${config.sliceSeconds} s: ${r.throughput.persistedPerSlice.join(', ')}; MongoDB commands: ${JSON.stringify(r.throughput.mongoCommands)}`);
+  console.log(
+    `${r.system}: persisted msg/s per ${config.sliceSeconds} s: ${r.throughput.persistedPerSlice.join(', ')}; MongoDB commands: ${JSON.stringify(r.throughput.mongoCommands)}`,
+  );
 }
 console.log(`targets: ${JSON.stringify(targets)}`);
 const machine = {

@@ -20,8 +20,25 @@ describe('bench statistics', () => {
 
   it('finds lost, duplicated and unexpected messages', () => {
     const { outcomes, unexpectedReceived } = mergeOutcomes([
-      { sent: ['a.0', 'a.1', 'a.2'], acked: ['a.0', 'a.1'], failed: ['a.2'], received: [['a.0', 1], ['b.0', 1]] },
-      { sent: ['b.0', 'b.1'], acked: ['b.0', 'b.1'], failed: [], received: [['a.1', 2], ['b.1', 1], ['zz.9', 1]] },
+      {
+        sent: ['a.0', 'a.1', 'a.2'],
+        acked: ['a.0', 'a.1'],
+        failed: ['a.2'],
+        received: [
+          ['a.0', 1],
+          ['b.0', 1],
+        ],
+      },
+      {
+        sent: ['b.0', 'b.1'],
+        acked: ['b.0', 'b.1'],
+        failed: [],
+        received: [
+          ['a.1', 2],
+          ['b.1', 1],
+          ['zz.9', 1],
+        ],
+      },
     ]);
     expect(unexpectedReceived).toBe(1);
     const stored = new Map([
@@ -67,7 +84,11 @@ describe('bench statistics', () => {
   it('sums self time per frame of a CPU profile', () => {
     const node = (id: number, functionName: string, url = '') => ({ id, callFrame: { functionName, url, lineNumber: 9 } });
     const profile = {
-      nodes: [node(1, '(root)'), node(2, 'insert', 'file:///x/node_modules/mongodb/lib/a.js'), node(3, 'handler', 'file:///w/services/messages/src/b.ts')],
+      nodes: [
+        node(1, '(root)'),
+        node(2, 'insert', 'file:///x/node_modules/mongodb/lib/a.js'),
+        node(3, 'handler', 'file:///w/services/messages/src/b.ts'),
+      ],
       samples: [2, 2, 3, 2],
       timeDeltas: [1000, 1000, 2000, 1000],
     };

@@ -106,7 +106,12 @@ export function accountMessages(outcomes: ReadonlyMap<string, MessageOutcome>, s
 
 /** Merges per-worker outcome lists; a key received that no worker sent is counted as unexpected. */
 export function mergeOutcomes(
-  parts: ReadonlyArray<{ sent: readonly string[]; acked: readonly string[]; failed: readonly string[]; received: ReadonlyArray<readonly [string, number]> }>,
+  parts: ReadonlyArray<{
+    sent: readonly string[];
+    acked: readonly string[];
+    failed: readonly string[];
+    received: ReadonlyArray<readonly [string, number]>;
+  }>,
 ): { outcomes: Map<string, MessageOutcome>; unexpectedReceived: number } {
   const outcomes = new Map<string, MessageOutcome>();
   for (const part of parts) for (const key of part.sent) outcomes.set(key, { acked: false, failed: false, received: 0 });
@@ -171,7 +176,11 @@ export function topFrames(profile: CpuProfile, limit = 15): ProfileFrame[] {
   return [...self]
     .sort((a, b) => b[1] - a[1])
     .slice(0, limit)
-    .map(([frame, micros]) => ({ frame, selfMs: Math.round(micros / 100) / 10, percent: total > 0 ? Math.round((micros / total) * 1000) / 10 : 0 }));
+    .map(([frame, micros]) => ({
+      frame,
+      selfMs: Math.round(micros / 100) / 10,
+      percent: total > 0 ? Math.round((micros / total) * 1000) / 10 : 0,
+    }));
 }
 
 /** A module URL shortened to its package or project path. */

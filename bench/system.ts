@@ -37,7 +37,18 @@ export interface Started {
 }
 
 /** Commands that are not work on data (connection handshakes, health checks). */
-const NOT_DATA = new Set(['ping', 'hello', 'isMaster', 'ismaster', 'buildInfo', 'endSessions', 'saslStart', 'saslContinue', 'createIndexes', 'listIndexes']);
+const NOT_DATA = new Set([
+  'ping',
+  'hello',
+  'isMaster',
+  'ismaster',
+  'buildInfo',
+  'endSessions',
+  'saslStart',
+  'saslContinue',
+  'createIndexes',
+  'listIndexes',
+]);
 
 /** MongoDB data commands sent so far by the processes behind these URLs, by command name. */
 export async function mongoCommandsOf(urls: string[]): Promise<Record<string, number>> {
@@ -68,7 +79,17 @@ export interface OursOptions {
   gatewayEnv?: Record<string, string>;
 }
 
-export async function startOurs({ infra, namespace, database, secret, partitions, extraEnv, gateways = 1, inspect = false, gatewayEnv = {} }: OursOptions): Promise<Started> {
+export async function startOurs({
+  infra,
+  namespace,
+  database,
+  secret,
+  partitions,
+  extraEnv,
+  gateways = 1,
+  inspect = false,
+  gatewayEnv = {},
+}: OursOptions): Promise<Started> {
   const env = {
     NATS_URL: infra.natsUrl,
     // A bounded pool: FerretDB v1 wedges when more operations than its PostgreSQL pool can serve
@@ -116,10 +137,21 @@ export async function startOurs({ infra, namespace, database, secret, partitions
   }
 }
 
-export async function startBaseline(options: { infra: Infra; database: string; secret: string; extraEnv: Record<string, string> }): Promise<Started> {
+export async function startBaseline(options: {
+  infra: Infra;
+  database: string;
+  secret: string;
+  extraEnv: Record<string, string>;
+}): Promise<Started> {
   const child = spawn(process.execPath, ['--conditions=source', 'bench/baseline/server.ts'], {
     cwd: new URL('../', import.meta.url).pathname,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', MONGO_URL: mongoUrlFor(options.infra, options.database), JWT_SECRET: options.secret, ...options.extraEnv },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      MONGO_URL: mongoUrlFor(options.infra, options.database),
+      JWT_SECRET: options.secret,
+      ...options.extraEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -206,4 +238,3 @@ export function cpuPercent(before: Record<string, number>, after: Record<string,
   for (const name of Object.keys(after)) out[name] = Math.round((((after[name] ?? 0) - (before[name] ?? 0)) * 100_000) / elapsedMs);
   return out;
 }
-

@@ -85,11 +85,12 @@ interface Client {
 }
 
 const init = (parentPort ? workerData : JSON.parse(process.env.BENCH_WORKER_INIT ?? 'null')) as WorkerInit;
-const port: { on(event: 'message', listener: (request: WorkerRequest) => void): void; postMessage(message: unknown): void } | undefined = parentPort
-  ? parentPort
-  : process.send
-    ? { on: (event, listener) => process.on(event, listener as never), postMessage: (message) => process.send!(message) }
-    : undefined;
+const port: { on(event: 'message', listener: (request: WorkerRequest) => void): void; postMessage(message: unknown): void } | undefined =
+  parentPort
+    ? parentPort
+    : process.send
+      ? { on: (event, listener) => process.on(event, listener as never), postMessage: (message) => process.send!(message) }
+      : undefined;
 if (!port) throw new Error('worker.ts runs as a worker thread or a child process with IPC');
 
 const pairs: Client[] = [];
@@ -111,7 +112,8 @@ let signed: { users: string[]; tokens: string[] } | undefined;
 let pairCounter = 0;
 
 /** A token as the surrounding app issues it, valid for longer than any run. */
-const token = (userId: string): Promise<string> => signToken({ userId, secret: init.secret, expiresIn: 6 * 3600, claims: { name: userId } });
+const token = (userId: string): Promise<string> =>
+  signToken({ userId, secret: init.secret, expiresIn: 6 * 3600, claims: { name: userId } });
 
 /** Reconnections after a dropped connection (`--gateways` storm): how many, how long each took, failures. */
 const reconnects = { dropped: 0, reconnected: 0, attempts: 0, failedAttempts: 0, errors: {} as Record<string, number>, ms: [] as number[] };
@@ -126,7 +128,16 @@ async function connect(userId: string, urls: string[] = init.urls, urlIndex = 0,
     autoConnect: false,
     auth: { token: signedToken },
   });
-  const client: Client = { userId, token: signedToken, socket, urlIndex: urlIndex % urls.length, urls, nextIndex: 0, inFlight: 0, lastFromPeer: -1 };
+  const client: Client = {
+    userId,
+    token: signedToken,
+    socket,
+    urlIndex: urlIndex % urls.length,
+    urls,
+    nextIndex: 0,
+    inFlight: 0,
+    lastFromPeer: -1,
+  };
   await ready(socket);
   socket.on('error', () => errorEvents++);
   socket.on('disconnect', () => {
@@ -163,7 +174,13 @@ async function reconnect(client: Client): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, reconnectDelay(attempt)));
     if (closing) return;
     if (attempt > 0) client.urlIndex = (client.urlIndex + 1) % client.urls.length;
-    const socket = io(client.urls[client.urlIndex] as string, { transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false, auth: { token: client.token } });
+    const socket = io(client.urls[client.urlIndex] as string, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      autoConnect: false,
+      auth: { token: client.token },
+    });
     reconnects.attempts++;
     try {
       await ready(socket);
@@ -280,32 +297,30 @@ function send(client: Client, options: PhaseOptions, phase: PhaseResult, onDone?
   sentKeys.push(key);
   phase.sent++;
   client.inFlight++;
-  client.socket
-    .timeout(options.ackTimeoutMs)
-    .emit(
-      'send_message',
-      {
-        conversationId: client.conversationId,
-        receiverId: peer.userId,
-        messageType: 'text',
-        content: { text: `bench ${key}` },
-        clientMessageId: `m${index}`,
-      },
-      (error: Error | null, ack?: { ok: boolean; error?: { code?: string } }) => {
-        client.inFlight--;
-        if (!error && ack?.ok) {
-          ackedKeys.push(key);
-          phase.acked++;
-          phase.ackLatencies.push(performance.now() - started);
-        } else {
-          failedKeys.push(key);
-          const code = error ? 'ACK_TIMEOUT' : (ack?.error?.code ?? 'UNKNOWN');
-          phase.failed++;
-          phase.errors[code] = (phase.errors[code] ?? 0) + 1;
-        }
-        onDone?.();
-      },
-    );
+  client.socket.timeout(options.ackTimeoutMs).emit(
+    'send_message',
+    {
+      conversationId: client.conversationId,
+      receiverId: peer.userId,
+      messageType: 'text',
+      content: { text: `bench ${key}` },
+      clientMessageId: `m${index}`,
+    },
+    (error: Error | null, ack?: { ok: boolean; error?: { code?: string } }) => {
+      client.inFlight--;
+      if (!error && ack?.ok) {
+        ackedKeys.push(key);
+        phase.acked++;
+        phase.ackLatencies.push(performance.now() - started);
+      } else {
+        failedKeys.push(key);
+        const code = error ? 'ACK_TIMEOUT' : (ack?.error?.code ?? 'UNKNOWN');
+        phase.failed++;
+        phase.errors[code] = (phase.errors[code] ?? 0) + 1;
+      }
+      onDone?.();
+    },
+  );
 }
 
 /** Sends for the phase's duration; its latencies keep arriving after (collect them with `final`). */
@@ -406,7 +421,8 @@ port.on('message', async (request: WorkerRequest) => {
         return;
       case 'closeIdle':
         closing = true;
-        for (const client of idle.splice(request.count === undefined ? 0 : Math.max(0, idle.length - request.count))) client.socket.disconnect();
+        for (const client of idle.splice(request.count === undefined ? 0 : Math.max(0, idle.length - request.count)))
+          client.socket.disconnect();
         closing = false;
         port.postMessage({ id: request.id, ok: true, result: {} });
         return;

@@ -22,11 +22,17 @@ export function serviceContract(service: ServiceName): string {
   const { channels, endpoints } = busTopology();
   const code = (text: string) => `\`${text}\``;
   const list = (title: string, lines: string[]) => (lines.length === 0 ? [] : [`**${title}**`, '', ...lines, '']);
-  const served = endpoints.filter((e) => e.service === service).map((e) => `- ${code(e.subject)} — ${e.summary} (called by ${e.callers.join(', ')})`);
+  const served = endpoints
+    .filter((e) => e.service === service)
+    .map((e) => `- ${code(e.subject)} — ${e.summary} (called by ${e.callers.join(', ')})`);
   const called = endpoints.filter((e) => e.callers.includes(service)).map((e) => `- ${code(e.subject)} on ${e.service} — ${e.summary}`);
   const where = (stream: string | undefined) => (stream ? `stream ${code(stream)}` : 'core NATS');
-  const published = channels.filter((c) => c.from.includes(service)).map((c) => `- ${code(c.channel.subject)} (${where(c.stream)}) — ${c.summary}; to ${c.to.join(', ')}`);
-  const consumed = channels.filter((c) => c.to.includes(service)).map((c) => `- ${code(c.channel.subject)} (${where(c.stream)}) — ${c.summary}; from ${c.from.join(', ')}`);
+  const published = channels
+    .filter((c) => c.from.includes(service))
+    .map((c) => `- ${code(c.channel.subject)} (${where(c.stream)}) — ${c.summary}; to ${c.to.join(', ')}`);
+  const consumed = channels
+    .filter((c) => c.to.includes(service))
+    .map((c) => `- ${code(c.channel.subject)} (${where(c.stream)}) — ${c.summary}; from ${c.from.join(', ')}`);
   return [
     ...list('Endpoints it serves', served),
     ...list('Endpoints it calls', called),
@@ -76,7 +82,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     for (const [file, sections] of Object.entries(generatedSections())) {
       const path = `${ROOT}${file}`;
       const text = readFileSync(path, 'utf8');
-      writeFileSync(path, Object.entries(sections).reduce((acc, [name, content]) => withSection(acc, name, content), text));
+      writeFileSync(
+        path,
+        Object.entries(sections).reduce((acc, [name, content]) => withSection(acc, name, content), text),
+      );
     }
   }
 }

@@ -25,7 +25,9 @@ if (!env.NATS_URL || !env.MONGO_URL || !env.REDIS_URL) {
 }
 // Each service its own ops port (the defaults differ); one OPS_PORT for all of them would collide.
 if (env.OPS_PORT) {
-  console.warn(`OPS_PORT applies to one service; under npm start set GATEWAY_OPS_PORT, MESSAGES_OPS_PORT, … instead (ignoring ${env.OPS_PORT}).`);
+  console.warn(
+    `OPS_PORT applies to one service; under npm start set GATEWAY_OPS_PORT, MESSAGES_OPS_PORT, … instead (ignoring ${env.OPS_PORT}).`,
+  );
   delete env.OPS_PORT;
 }
 if (!env.JWT_SECRET && !env.JWT_JWKS_URL) {
@@ -37,7 +39,8 @@ if (!env.JWT_SECRET && !env.JWT_JWKS_URL) {
   console.warn('JWT_SECRET is not set: using a development-only secret. Never do this in production.');
 }
 
-const web = env.NODE_ENV === 'production' ? undefined : { port: env.WEB_PORT ?? '5173', origin: `http://localhost:${env.WEB_PORT ?? '5173'}` };
+const web =
+  env.NODE_ENV === 'production' ? undefined : { port: env.WEB_PORT ?? '5173', origin: `http://localhost:${env.WEB_PORT ?? '5173'}` };
 // Socket.IO handshakes from browser origins not in a CLIENT_URL list are refused: let the app's in (`*`, the default, does).
 if (web && env.CLIENT_URL && !env.CLIENT_URL.split(',').some((origin) => ['*', web.origin].includes(origin.trim()))) {
   console.warn(`CLIENT_URL does not list the web app's origin: adding ${web.origin} (development only).`);

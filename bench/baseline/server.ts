@@ -58,27 +58,39 @@ function registerChatHandlers(socket: Socket): void {
     await socket.join(conversationId);
   });
 
-  socket.on('send_message', async (data: { conversationId: string; receiverId: string; messageType: string; content: { text?: string } }, ack: Ack) => {
-    try {
-      const { conversationId, receiverId, messageType, content } = data;
-      const senderId = socket.data.userId as string;
-      const message = { _id: new ObjectId(), conversationId, senderId, receiverId, messageType, content, status: 'sent', timestamp: new Date() };
-      await messages.insertOne(message);
-      await conversations.findOneAndUpdate(
-        { _id: conversationId },
-        {
-          $set: { lastMessage: { text: content.text || 'File', senderId, timestamp: new Date() } },
-          $inc: { [`unreadCount.${receiverId}`]: 1 },
-        },
-      );
-      io.to(conversationId).emit('new_message', message);
-      socket.emit('message_delivered', { messageId: message._id });
-      if (typeof ack === 'function') ack({ ok: true, data: message });
-    } catch (error) {
-      socket.emit('error', { message: 'Failed to send message' });
-      if (typeof ack === 'function') ack({ ok: false, error: { code: 'SEND_FAILED', message: String(error) } });
-    }
-  });
+  socket.on(
+    'send_message',
+    async (data: { conversationId: string; receiverId: string; messageType: string; content: { text?: string } }, ack: Ack) => {
+      try {
+        const { conversationId, receiverId, messageType, content } = data;
+        const senderId = socket.data.userId as string;
+        const message = {
+          _id: new ObjectId(),
+          conversationId,
+          senderId,
+          receiverId,
+          messageType,
+          content,
+          status: 'sent',
+          timestamp: new Date(),
+        };
+        await messages.insertOne(message);
+        await conversations.findOneAndUpdate(
+          { _id: conversationId },
+          {
+            $set: { lastMessage: { text: content.text || 'File', senderId, timestamp: new Date() } },
+            $inc: { [`unreadCount.${receiverId}`]: 1 },
+          },
+        );
+        io.to(conversationId).emit('new_message', message);
+        socket.emit('message_delivered', { messageId: message._id });
+        if (typeof ack === 'function') ack({ ok: true, data: message });
+      } catch (error) {
+        socket.emit('error', { message: 'Failed to send message' });
+        if (typeof ack === 'function') ack({ ok: false, error: { code: 'SEND_FAILED', message: String(error) } });
+      }
+    },
+  );
 }
 
 io.on('connection', (socket) => registerChatHandlers(socket));

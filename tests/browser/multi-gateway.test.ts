@@ -59,7 +59,16 @@ beforeAll(async () => {
   otherSiteUrl = `http://localhost:${port}/`;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -73,11 +82,10 @@ afterAll(async () => {
 async function openChat(pageUrl: string, chatUrl: string, userId: string, options: Record<string, unknown> = {}) {
   const page: Page = await browser.newPage();
   await page.goto(pageUrl);
-  const result = (await page.evaluate(([url, token, opts]) => (globalThis as never as { chat: (...args: unknown[]) => unknown }).chat(url, token, opts), [
-    chatUrl,
-    await signToken({ userId }),
-    options,
-  ] as const)) as { authenticated: boolean; transports: string[]; errors: string[] };
+  const result = (await page.evaluate(
+    ([url, token, opts]) => (globalThis as never as { chat: (...args: unknown[]) => unknown }).chat(url, token, opts),
+    [chatUrl, await signToken({ userId }), options] as const,
+  )) as { authenticated: boolean; transports: string[]; errors: string[] };
   return { page, result };
 }
 
@@ -91,12 +99,19 @@ async function roundTrip(page: Page, browserUser: string, peer: string): Promise
     content: { text: `hello ${browserUser}` },
   });
   expect(ack.ok).toBe(true);
-  await page.waitForFunction((text) => (globalThis as never as { received: string[] }).received.includes(text), `hello ${browserUser}`, { timeout: 10_000 });
+  await page.waitForFunction((text) => (globalThis as never as { received: string[] }).received.includes(text), `hello ${browserUser}`, {
+    timeout: 10_000,
+  });
   // And the browser sends too.
   const echo = nextEvent(sender, 'new_message');
   await page.evaluate(
     ([conversationId, receiverId]) =>
-      (globalThis as never as { socket: { emit: (...args: unknown[]) => unknown } }).socket.emit('send_message', { conversationId, receiverId, messageType: 'text', content: { text: 'from the browser' } }),
+      (globalThis as never as { socket: { emit: (...args: unknown[]) => unknown } }).socket.emit('send_message', {
+        conversationId,
+        receiverId,
+        messageType: 'text',
+        content: { text: 'from the browser' },
+      }),
     [conversationIdOf(peer as UserId, browserUser as UserId), peer] as const,
   );
   expect((await echo).content.text).toBe('from the browser');

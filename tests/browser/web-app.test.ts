@@ -32,15 +32,36 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   outDir = await mkdtemp(join(tmpdir(), 'chat-web-'));
-  await build({ root: APP, configFile: join(APP, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir, emptyOutDir: true, sourcemap: false } });
+  await build({
+    root: APP,
+    configFile: join(APP, 'vite.config.ts'),
+    mode: 'production',
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true, sourcemap: false },
+  });
   const port = await freePort();
-  site = await preview({ root: APP, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port, strictPort: true, open: false } });
+  site = await preview({
+    root: APP,
+    configFile: false,
+    logLevel: 'warn',
+    build: { outDir },
+    preview: { host: '127.0.0.1', port, strictPort: true, open: false },
+  });
   siteUrl = `http://127.0.0.1:${port}/`;
   await rm(ARTIFACTS, { recursive: true, force: true });
   await mkdir(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 120_000);
 
@@ -50,7 +71,10 @@ afterEach(async ({ task }) => {
     for (const [i, page] of contexts.flatMap((context) => context.pages()).entries()) {
       const name = `FAILED-${task.name.slice(0, 40).replace(/[^A-Za-z0-9]+/g, '-')}-${i}`;
       await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) }).catch(() => undefined);
-      await page.content().then((html) => writeFile(join(ARTIFACTS, `${name}.html`), html)).catch(() => undefined);
+      await page
+        .content()
+        .then((html) => writeFile(join(ARTIFACTS, `${name}.html`), html))
+        .catch(() => undefined);
     }
   }
   for (const context of contexts.splice(0)) await context.close();
@@ -121,7 +145,9 @@ const online = (page: Page) => page.locator('#app[data-connection="online"]').wa
 const row = (page: Page, otherId: string) => page.locator(`[data-testid="conversation"][data-user-id="${otherId}"]`);
 /** Own messages' statuses (pending, sent, delivered, read), in order. */
 const myStatuses = (page: Page) =>
-  page.locator('[data-testid="message"][data-mine="true"]').evaluateAll((els) => els.map((el) => (el as unknown as DomElement).getAttribute('data-status')));
+  page
+    .locator('[data-testid="message"][data-mine="true"]')
+    .evaluateAll((els) => els.map((el) => (el as unknown as DomElement).getAttribute('data-status')));
 
 async function startChat(from: User, to: User): Promise<void> {
   await from.page.getByTestId('new-chat-input').fill(to.id);
@@ -153,7 +179,9 @@ async function expectTimeline(page: Page, expected: string[]): Promise<void> {
         status: el.getAttribute('data-status'),
       })),
     );
-  await expect.poll(async () => (await snapshot()).map((m) => (m.id && m.status !== 'pending' ? m.text : `(pending) ${m.text}`)), WAIT).toEqual(expected);
+  await expect
+    .poll(async () => (await snapshot()).map((m) => (m.id && m.status !== 'pending' ? m.text : `(pending) ${m.text}`)), WAIT)
+    .toEqual(expected);
   const rows = await snapshot();
   expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
   expect(rows.map((r) => r.seq - rows[0]!.seq)).toEqual(rows.map((_, i) => i));
@@ -211,7 +239,9 @@ describe('the web app, two users in two browser contexts', () => {
     await send(carol, 'Here are the photos');
     await openConversation(dan, carol.id);
 
-    await carol.page.getByTestId('attach-input').setInputFiles({ name: 'kitchen.png', mimeType: 'image/png', buffer: pngImage(64, 48, [200, 40, 40]) });
+    await carol.page
+      .getByTestId('attach-input')
+      .setInputFiles({ name: 'kitchen.png', mimeType: 'image/png', buffer: pngImage(64, 48, [200, 40, 40]) });
     const image = dan.page.getByTestId('messages').getByTestId('message-image');
     await image.waitFor(WAIT);
     // The picture itself, fetched with Dan's token: decoded at its size.
@@ -230,7 +260,9 @@ describe('the web app, two users in two browser contexts', () => {
     await screenshot(dan, 'upload');
   });
 
-  it('the receiver\u2019s gateway restarts mid-conversation: every message exactly once, in order, on both sides', { timeout: 120_000 }, async () => {
+  it('the receiver\u2019s gateway restarts mid-conversation: every message exactly once, in order, on both sides', {
+    timeout: 120_000,
+  }, async () => {
     const own = await startTestGateway(system.ctx, { UPLOADS_URL: system.uploads!.url });
     gateways.push(own);
     const erin = await signIn('web-erin', 'Erin');
@@ -274,7 +306,9 @@ describe('the web app, two users in two browser contexts', () => {
     await screenshot(erin, 'restart-2-back');
   });
 
-  it('an offline user catches up on reconnect: unread badge, every message once, ticks delivered then read', { timeout: 120_000 }, async () => {
+  it('an offline user catches up on reconnect: unread badge, every message once, ticks delivered then read', {
+    timeout: 120_000,
+  }, async () => {
     const gail = await signIn('web-gail', 'Gail');
     const hugo = await signIn('web-hugo', 'Hugo');
     await startChat(gail, hugo);

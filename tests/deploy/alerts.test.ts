@@ -46,9 +46,14 @@ async function exposedSeries(): Promise<Map<string, Set<string>>> {
     presence,
   ];
   const series = new Map<string, Set<string>>();
-  const add = (name: string, labels: string[]) => series.set(name, new Set([...(series.get(name) ?? []), ...labels, 'service', 'instance', 'job']));
+  const add = (name: string, labels: string[]) =>
+    series.set(name, new Set([...(series.get(name) ?? []), ...labels, 'service', 'instance', 'job']));
   for (const registry of registries) {
-    for (const metric of registry.getMetricsAsArray() as unknown as Array<{ name: string; labelNames?: string[]; constructor: { name: string } }>) {
+    for (const metric of registry.getMetricsAsArray() as unknown as Array<{
+      name: string;
+      labelNames?: string[];
+      constructor: { name: string };
+    }>) {
       const labels = metric.labelNames ?? [];
       if (metric.constructor.name === 'Histogram') {
         add(`${metric.name}_bucket`, [...labels, 'le']);
@@ -65,7 +70,12 @@ async function exposedSeries(): Promise<Map<string, Set<string>>> {
 /** The series a PromQL expression reads, with the labels it matches or groups by (a plain reading, enough here). */
 function seriesUsed(expr: string): Array<{ name: string; labels: string[] }> {
   const used: Array<{ name: string; labels: string[] }> = [];
-  const grouping = [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim()).filter(Boolean));
+  const grouping = [...expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)].flatMap((m) =>
+    m[1]!
+      .split(',')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
   for (const m of expr.matchAll(/\b((?:chat|process|nodejs)_[a-z0-9_]+|up)\b(\{[^}]*\})?/g)) {
     const matchers = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map((l) => l[1]!);
     used.push({ name: m[1]!, labels: [...matchers, ...grouping] });
@@ -106,8 +116,16 @@ describe('alert rules', () => {
     expect(result.stdout + result.stderr).toContain('SUCCESS');
     expect(result.status).toBe(0);
     // Every alert has a unit test.
-    const tested = new Set(readFileSync(ALERTS_TEST, 'utf8').match(/alertname: \w+/g)!.map((m) => m.slice('alertname: '.length)));
-    expect(alertExpressions(groups()).map((r) => r.where).filter((name) => !tested.has(name))).toEqual([]);
+    const tested = new Set(
+      readFileSync(ALERTS_TEST, 'utf8')
+        .match(/alertname: \w+/g)!
+        .map((m) => m.slice('alertname: '.length)),
+    );
+    expect(
+      alertExpressions(groups())
+        .map((r) => r.where)
+        .filter((name) => !tested.has(name)),
+    ).toEqual([]);
   });
 
   it('are loaded by the compose Prometheus (promtool check config, rule file beside it)', () => {
@@ -140,7 +158,10 @@ describe('alert rules', () => {
     // The absence alert names every chat service.
     const absent = groups()[0]!.rules.find((r: Manifest) => r.alert === 'ChatServiceAbsent').expr as string;
     expect([...absent.matchAll(/service="([a-z-]+)"/g)].map((m) => m[1]).sort()).toEqual((await chatServices()).map((s) => s.name).sort());
-    for (const rule of alertExpressions(groups())) expect(rule.where, 'every alert documented in deploy/README.md').toSatisfy((name: string) => readFileSync(join(ROOT, 'deploy/README.md'), 'utf8').includes(`\`${name}\``));
+    for (const rule of alertExpressions(groups()))
+      expect(rule.where, 'every alert documented in deploy/README.md').toSatisfy((name: string) =>
+        readFileSync(join(ROOT, 'deploy/README.md'), 'utf8').includes(`\`${name}\``),
+      );
   });
 
   it('the dashboard charts only exposed metrics and labels, uploads included', () => {
@@ -161,7 +182,9 @@ describe('the alert checks fail on broken copies', () => {
   });
 
   it('a rule whose threshold no longer pages on the tested series', () => {
-    const copy = brokenCopy((rules) => rules.replace('rate(chat_socket_connection_errors_total[5m])) > 5', 'rate(chat_socket_connection_errors_total[5m])) > 50'));
+    const copy = brokenCopy((rules) =>
+      rules.replace('rate(chat_socket_connection_errors_total[5m])) > 5', 'rate(chat_socket_connection_errors_total[5m])) > 50'),
+    );
     const result = promtool('test', 'rules', copy.tests);
     expect(result.status).toBe(1);
     expect(result.stdout + result.stderr).toContain('alertname: ChatConnectionErrorsHigh');

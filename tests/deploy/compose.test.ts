@@ -31,7 +31,10 @@ function composeRuleProblems(file: Manifest): string[] {
     const image = String(service.image ?? '');
     if (!image.startsWith('realtime-chat/')) {
       const [repository, tag = ''] = image.split('@')[0]!.split(':');
-      const exact = /@sha256:[0-9a-f]{64}$/.test(image) || /^v?\d+\.\d+\.\d+(-[a-z0-9.]+)?$/.test(tag) || (TWO_PART_RELEASES.has(repository!) && /^\d+\.\d+$/.test(tag));
+      const exact =
+        /@sha256:[0-9a-f]{64}$/.test(image) ||
+        /^v?\d+\.\d+\.\d+(-[a-z0-9.]+)?$/.test(tag) ||
+        (TWO_PART_RELEASES.has(repository!) && /^\d+\.\d+$/.test(tag));
       if (!exact) problems.push(`${name}: image ${image} is not on an exact version`);
     }
     const logging = service.logging;
@@ -39,7 +42,8 @@ function composeRuleProblems(file: Manifest): string[] {
       problems.push(`${name}: logs are not rotated (logging: *logging: json-file with max-size and max-file)`);
     }
     for (const port of (service.ports ?? []) as string[]) {
-      if (!PUBLIC.has(name) && !String(port).startsWith('127.0.0.1:')) problems.push(`${name}: publishes ${port} beyond this machine (bind it to 127.0.0.1)`);
+      if (!PUBLIC.has(name) && !String(port).startsWith('127.0.0.1:'))
+        problems.push(`${name}: publishes ${port} beyond this machine (bind it to 127.0.0.1)`);
     }
   }
   return problems;
@@ -52,8 +56,21 @@ function composeRuleProblems(file: Manifest): string[] {
 function nginxTest(config: string): Run {
   const dir = mkdtempSync(join(scratch, 'nginx-'));
   let port = 4000;
-  writeFileSync(join(dir, 'nginx.conf'), config.replace(/server gateway(-2)?:4000;/g, () => `server 127.0.0.1:${++port};`));
-  return run('nginx', ['-t', '-e', 'stderr', '-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `pid ${join(dir, 'nginx.pid')}; error_log stderr;`]);
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    config.replace(/server gateway(-2)?:4000;/g, () => `server 127.0.0.1:${++port};`),
+  );
+  return run('nginx', [
+    '-t',
+    '-e',
+    'stderr',
+    '-p',
+    dir,
+    '-c',
+    join(dir, 'nginx.conf'),
+    '-g',
+    `pid ${join(dir, 'nginx.pid')}; error_log stderr;`,
+  ]);
 }
 
 /** The scale profile's nginx: sticky by client address, over both gateways. */
@@ -63,7 +80,8 @@ function nginxProblems(config: string): string[] {
     problems.push('nginx-scale.conf: the upstream is not sticky by client address (hash $remote_addr consistent;)');
   }
   for (const gateway of ['gateway', 'gateway-2']) {
-    if (!new RegExp(`^\\s*server ${gateway}:4000;$`, 'm').test(config)) problems.push(`nginx-scale.conf: the upstream lacks ${gateway}:4000`);
+    if (!new RegExp(`^\\s*server ${gateway}:4000;$`, 'm').test(config))
+      problems.push(`nginx-scale.conf: the upstream lacks ${gateway}:4000`);
   }
   return problems;
 }
@@ -119,7 +137,11 @@ describe('docker-compose.yml', () => {
 
   it('runs uploads on the compose S3 store, with its bucket made before uploads starts', () => {
     const services = compose().services as Record<string, Manifest>;
-    expect(services.uploads!.environment).toMatchObject({ S3_BUCKET: 'chat-uploads', AWS_ENDPOINT_URL_S3: 'http://s3:8333', S3_FORCE_PATH_STYLE: 'true' });
+    expect(services.uploads!.environment).toMatchObject({
+      S3_BUCKET: 'chat-uploads',
+      AWS_ENDPOINT_URL_S3: 'http://s3:8333',
+      S3_FORCE_PATH_STYLE: 'true',
+    });
     expect(services.uploads!.environment.UPLOAD_DIR).toBeUndefined();
     expect(services.uploads!.depends_on['s3-bucket']).toEqual({ condition: 'service_completed_successfully' });
     expect(services['s3-bucket']!.environment).toMatchObject({ S3_BUCKET: 'chat-uploads', AWS_ENDPOINT_URL_S3: 'http://s3:8333' });
@@ -128,7 +150,12 @@ describe('docker-compose.yml', () => {
 
   it('the scale profile runs two gateways behind nginx, sticky by client address like the Ingress', () => {
     const services = compose().services as Record<string, Manifest>;
-    expect(services['gateway-2']).toMatchObject({ profiles: ['scale'], ports: [], environment: services.gateway!.environment, image: services.gateway!.image });
+    expect(services['gateway-2']).toMatchObject({
+      profiles: ['scale'],
+      ports: [],
+      environment: services.gateway!.environment,
+      image: services.gateway!.image,
+    });
     expect(services['gateway-lb']!.profiles).toEqual(['scale']);
     expect(services['gateway-lb']!.volumes).toEqual(['./deploy/compose/nginx-scale.conf:/etc/nginx/nginx.conf:ro']);
     const nginx = readFileSync(join(COMPOSE_FILE, '../deploy/compose/nginx-scale.conf'), 'utf8');
@@ -189,9 +216,7 @@ describe('the compose rules fail on broken copies', () => {
     expect(nginxProblems(nginx.replace('hash $remote_addr consistent;', ''))).toEqual([
       'nginx-scale.conf: the upstream is not sticky by client address (hash $remote_addr consistent;)',
     ]);
-    expect(nginxProblems(nginx.replace('server gateway-2:4000;', ''))).toEqual([
-      'nginx-scale.conf: the upstream lacks gateway-2:4000',
-    ]);
+    expect(nginxProblems(nginx.replace('server gateway-2:4000;', ''))).toEqual(['nginx-scale.conf: the upstream lacks gateway-2:4000']);
     const invalid = nginxTest(nginx.replace('hash $remote_addr consistent;', 'hash $remote_addr sticky;'));
     expect(invalid.status).toBe(1);
     expect(invalid.stderr).toContain('invalid parameter "sticky"');

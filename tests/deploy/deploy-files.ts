@@ -27,7 +27,13 @@ export function tools(): { kustomize: string; deployCheck: string; promtool: str
   const cache = join(process.env.CHAT_CACHE_DIR ?? join(homedir(), '.cache/realtime-chat'), 'deploy-tools');
   const install = readFileSync(join(TOOLS_DIR, 'install.sh'), 'utf8');
   const version = (name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(install)?.[1];
-  const sources = ['go.mod', 'go.sum', ...readdirSync(TOOLS_DIR).filter((name) => name.endsWith('.go')).sort()];
+  const sources = [
+    'go.mod',
+    'go.sum',
+    ...readdirSync(TOOLS_DIR)
+      .filter((name) => name.endsWith('.go'))
+      .sort(),
+  ];
   const hash = createHash('sha256');
   for (const name of sources) hash.update(readFileSync(join(TOOLS_DIR, name)));
   const kustomize = join(cache, `kustomize-${version('KUSTOMIZE_VERSION')}`, 'kustomize');

@@ -6,8 +6,26 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chatServices, COMPOSE_FILE, K8S_DIR, kustomizeBuild, type Manifest, OVERLAYS, parseYamlDocuments, readYaml, SECRET_TEMPLATE } from './deploy-files.ts';
-import { composeDurationMs, composeEnvironments, type Environment, environmentProblems, interpolate, k8sEnvironments, shutdownBudgetProblems } from './environments.ts';
+import {
+  chatServices,
+  COMPOSE_FILE,
+  K8S_DIR,
+  kustomizeBuild,
+  type Manifest,
+  OVERLAYS,
+  parseYamlDocuments,
+  readYaml,
+  SECRET_TEMPLATE,
+} from './deploy-files.ts';
+import {
+  composeDurationMs,
+  composeEnvironments,
+  type Environment,
+  environmentProblems,
+  interpolate,
+  k8sEnvironments,
+  shutdownBudgetProblems,
+} from './environments.ts';
 
 const services = await chatServices();
 const COMPOSE_ENV = { JWT_SECRET: 'compose-test-secret-0123456789', GRAFANA_ADMIN_PASSWORD: 'compose-test-password' };
@@ -62,7 +80,12 @@ const k8sStopProblems = (manifests: Manifest[]) => {
   return shutdownBudgetProblems(services, k8sEnvironments(manifests, templateKeys, devSecretValues).environments, grace);
 };
 const composeStopProblems = (file: Manifest) => {
-  const grace = new Map(Object.entries(file.services as Record<string, Manifest>).map(([name, service]) => [name, composeDurationMs(service.stop_grace_period ?? '10s')]));
+  const grace = new Map(
+    Object.entries(file.services as Record<string, Manifest>).map(([name, service]) => [
+      name,
+      composeDurationMs(service.stop_grace_period ?? '10s'),
+    ]),
+  );
   return shutdownBudgetProblems(services, composeEnvironments(file, COMPOSE_ENV), grace);
 };
 
@@ -76,13 +99,20 @@ describe('a stop fits the grace period', () => {
   });
 
   it('compose durations', () => {
-    expect([composeDurationMs('30s'), composeDurationMs('1m30s'), composeDurationMs('500ms'), composeDurationMs('30')]).toEqual([30_000, 90_000, 500, Number.NaN]);
+    expect([composeDurationMs('30s'), composeDurationMs('1m30s'), composeDurationMs('500ms'), composeDurationMs('30')]).toEqual([
+      30_000,
+      90_000,
+      500,
+      Number.NaN,
+    ]);
   });
 
   it('fails on a grace period too short, a budget too long, a longer delay', () => {
     const short = overlay('prod');
     short.find((m) => m.kind === 'Deployment' && m.metadata.name === 'gateway')!.spec.template.spec.terminationGracePeriodSeconds = 20;
-    expect(k8sStopProblems(short)).toEqual(['gateway: SHUTDOWN_DELAY_MS 5000 + SHUTDOWN_TIMEOUT_MS 20000 + 2000 ms margin exceeds its grace period of 20000 ms']);
+    expect(k8sStopProblems(short)).toEqual([
+      'gateway: SHUTDOWN_DELAY_MS 5000 + SHUTDOWN_TIMEOUT_MS 20000 + 2000 ms margin exceeds its grace period of 20000 ms',
+    ]);
     const long = compose();
     long.services.messages.environment.SHUTDOWN_TIMEOUT_MS = '25000';
     long.services.presence.environment.SHUTDOWN_DELAY_MS = '10000';
@@ -142,6 +172,8 @@ describe('the cross-check fails on broken copies', () => {
     const manifests = overlay('prod');
     const gateway = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'gateway')!.spec.template.spec.containers[0];
     gateway.env.find((v: Manifest) => v.name === 'JWT_SECRET').valueFrom.secretKeyRef.key = 'JWT_KEY';
-    expect(k8sProblems(manifests)).toContain('gateway: JWT_SECRET: Secret chat-secrets (or the Secret template) with key JWT_KEY is not defined');
+    expect(k8sProblems(manifests)).toContain(
+      'gateway: JWT_SECRET: Secret chat-secrets (or the Secret template) with key JWT_KEY is not defined',
+    );
   });
 });

@@ -11,14 +11,17 @@ const SHARED = ['MESSAGE_PARTITIONS', 'CHAT_NAMESPACE', 'NATS_URL'];
 
 /** Compose interpolation: `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `$$`. */
 export function interpolate(value: string, env: Environment): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g, (_match, name?: string, colon?: string, op?: string, arg?: string) => {
-    if (!name) return '$';
-    const set = name in env && (colon !== ':' || env[name] !== '');
-    if (set) return env[name]!;
-    if (op === '-') return arg!;
-    if (op === '?') throw new Error(`compose needs ${name}: ${arg}`);
-    return '';
-  });
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g,
+    (_match, name?: string, colon?: string, op?: string, arg?: string) => {
+      if (!name) return '$';
+      const set = name in env && (colon !== ':' || env[name] !== '');
+      if (set) return env[name]!;
+      if (op === '-') return arg!;
+      if (op === '?') throw new Error(`compose needs ${name}: ${arg}`);
+      return '';
+    },
+  );
 }
 
 /** Each compose service's environment, interpolated with `env` (what .env would hold). */
@@ -165,7 +168,11 @@ const STOP_MARGIN_MS = 2000;
  * Each service's stop against the time the orchestrator gives it after SIGTERM (`graceMs`, before SIGKILL):
  * SHUTDOWN_DELAY_MS (still serving, not ready) + SHUTDOWN_TIMEOUT_MS (the stop's budget) + a margin must fit.
  */
-export function shutdownBudgetProblems(services: ChatService[], environments: Map<string, Environment>, graceMs: Map<string, number>): string[] {
+export function shutdownBudgetProblems(
+  services: ChatService[],
+  environments: Map<string, Environment>,
+  graceMs: Map<string, number>,
+): string[] {
   const problems: string[] = [];
   for (const { name, schema } of services) {
     const env = environments.get(name);

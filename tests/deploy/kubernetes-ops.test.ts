@@ -6,7 +6,19 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chatServices, checkK8s, K8S_DIR, kustomizeBuild, type Manifest, OVERLAYS, parseYamlDocuments, readYaml, ROOT, SECRET_TEMPLATE, toYaml } from './deploy-files.ts';
+import {
+  chatServices,
+  checkK8s,
+  K8S_DIR,
+  kustomizeBuild,
+  type Manifest,
+  OVERLAYS,
+  parseYamlDocuments,
+  readYaml,
+  ROOT,
+  SECRET_TEMPLATE,
+  toYaml,
+} from './deploy-files.ts';
 import { type Environment, k8sEnvironments } from './environments.ts';
 import { type Destination, egressAllows, type Labels } from './network-policies.ts';
 
@@ -25,7 +37,8 @@ function autoscalerProblems(hpa: Manifest): string[] {
   if (connections?.pods.target.type !== 'AverageValue' || !(Number(connections.pods.target.averageValue) > 0)) {
     problems.push('gateway autoscaler: no Pods metric chat_socket_connections with an AverageValue target');
   }
-  if (!metrics.some((m) => m.type === 'Resource' && m.resource?.name === 'cpu')) problems.push('gateway autoscaler: no CPU metric to fall back on');
+  if (!metrics.some((m) => m.type === 'Resource' && m.resource?.name === 'cpu'))
+    problems.push('gateway autoscaler: no CPU metric to fall back on');
   return problems;
 }
 
@@ -37,7 +50,8 @@ function spreadProblems(manifests: Manifest[]): string[] {
     for (const key of ['topology.kubernetes.io/zone', 'kubernetes.io/hostname']) {
       const constraint = constraints.find((c) => c.topologyKey === key);
       if (!constraint) problems.push(`Deployment ${d.metadata.name}: not spread over ${key}`);
-      else if (constraint.whenUnsatisfiable !== 'ScheduleAnyway') problems.push(`Deployment ${d.metadata.name}: ${key} spread is not ScheduleAnyway`);
+      else if (constraint.whenUnsatisfiable !== 'ScheduleAnyway')
+        problems.push(`Deployment ${d.metadata.name}: ${key} spread is not ScheduleAnyway`);
       else if (JSON.stringify(constraint.labelSelector.matchLabels) !== JSON.stringify({ 'app.kubernetes.io/name': d.metadata.name })) {
         problems.push(`Deployment ${d.metadata.name}: ${key} spread does not count its own pods`);
       }
@@ -72,7 +86,11 @@ function destinations(overlay: Overlay, manifests: Manifest[]): Record<string, D
     : {
         ...inCluster,
         // The Helm chart's pods in namespace nats; a managed MongoDB and Redis in the private network; S3 on the internet.
-        nats: { pod: { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'nats' }, namespace: { [NAME]: 'nats' }, port: 4222 },
+        nats: {
+          pod: { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'nats' },
+          namespace: { [NAME]: 'nats' },
+          port: 4222,
+        },
         mongodb: { ip: '10.20.0.5', port: 27017 },
         redis: { ip: '10.20.0.6', port: 6379 },
         s3: { ip: '52.216.0.1', port: 443 },
@@ -169,8 +187,16 @@ describe('Kubernetes operations', () => {
   it("dev runs NATS, MongoDB and Redis at compose's exact versions", () => {
     const manifests = manifestsOf('dev');
     const compose = readYaml(join(ROOT, 'docker-compose.yml'))[0]!.services as Record<string, Manifest>;
-    const images = [find(manifests, 'StatefulSet', 'nats'), find(manifests, 'StatefulSet', 'mongodb'), find(manifests, 'Deployment', 'redis')];
-    expect(images.map((m) => m!.spec.template.spec.containers[0].image)).toEqual([compose.nats!.image, compose.mongodb!.image, compose.redis!.image]);
+    const images = [
+      find(manifests, 'StatefulSet', 'nats'),
+      find(manifests, 'StatefulSet', 'mongodb'),
+      find(manifests, 'Deployment', 'redis'),
+    ];
+    expect(images.map((m) => m!.spec.template.spec.containers[0].image)).toEqual([
+      compose.nats!.image,
+      compose.mongodb!.image,
+      compose.redis!.image,
+    ]);
     expect(imageProblems(images as Manifest[])).toEqual([]);
   });
 
@@ -179,9 +205,14 @@ describe('Kubernetes operations', () => {
     const monitor = find(manifests, 'PodMonitor', 'realtime-chat')!;
     for (const name of services) {
       const labels = podLabels(find(manifests, 'Deployment', name)!);
-      expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => labels[k] === v), name).toBe(true);
+      expect(
+        Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => labels[k] === v),
+        name,
+      ).toBe(true);
       expect(labels[monitor.spec.jobLabel], `${name}: the job the alerts name`).toBe('realtime-chat');
-      expect(find(manifests, 'Deployment', name)!.spec.template.spec.containers[0].ports.map((p: Manifest) => p.name)).toContain(monitor.spec.podMetricsEndpoints[0].port);
+      expect(find(manifests, 'Deployment', name)!.spec.template.spec.containers[0].ports.map((p: Manifest) => p.name)).toContain(
+        monitor.spec.podMetricsEndpoints[0].port,
+      );
     }
     const alerts = readYaml(join(ROOT, 'deploy/compose/prometheus/alerts.yml'))[0]!;
     expect(find(manifests, 'PrometheusRule', 'realtime-chat')!.spec.groups).toEqual(alerts.groups);
@@ -202,7 +233,9 @@ describe('the operations checks fail on broken copies', () => {
     const manifests = manifestsOf('dev');
     delete find(manifests, 'Deployment', 'redis')!.spec.template.spec.topologySpreadConstraints;
     find(manifests, 'Deployment', 'gateway')!.spec.template.spec.topologySpreadConstraints[1].whenUnsatisfiable = 'DoNotSchedule';
-    find(manifests, 'Deployment', 'messages')!.spec.template.spec.topologySpreadConstraints[0].labelSelector.matchLabels = { 'app.kubernetes.io/part-of': 'realtime-chat' };
+    find(manifests, 'Deployment', 'messages')!.spec.template.spec.topologySpreadConstraints[0].labelSelector.matchLabels = {
+      'app.kubernetes.io/part-of': 'realtime-chat',
+    };
     expect(spreadProblems(manifests)).toEqual([
       'Deployment gateway: kubernetes.io/hostname spread is not ScheduleAnyway',
       'Deployment messages: topology.kubernetes.io/zone spread does not count its own pods',
@@ -218,12 +251,17 @@ describe('the operations checks fail on broken copies', () => {
     const prod = manifestsOf('prod');
     find(prod, 'NetworkPolicy', 'egress-s3')!.spec.egress[0].ports = undefined;
     delete podLabels(find(prod, 'Deployment', 'messages')!)['realtime-chat/mongodb-client'];
-    expect(egressProblems('prod', prod)).toEqual(['messages → mongodb: needed but not allowed', 'uploads → internet: allowed but not needed']);
+    expect(egressProblems('prod', prod)).toEqual([
+      'messages → mongodb: needed but not allowed',
+      'uploads → internet: allowed but not needed',
+    ]);
 
     const open = manifestsOf('dev');
     // A rule with neither destinations nor ports admits everything.
     find(open, 'NetworkPolicy', 'egress-dns')!.spec.egress[0] = {};
-    expect(egressProblems('dev', open)).toEqual(expect.arrayContaining(['messages → internet: allowed but not needed', 'otel-collector → mongodb: allowed but not needed']));
+    expect(egressProblems('dev', open)).toEqual(
+      expect.arrayContaining(['messages → internet: allowed but not needed', 'otel-collector → mongodb: allowed but not needed']),
+    );
   });
 
   it('a PrometheusRule or PodMonitor with an unknown field or a wrong type (deploy-check knows their Go types)', () => {
@@ -234,7 +272,9 @@ describe('the operations checks fail on broken copies', () => {
     monitor.spec.podMetricsEndpoints = { port: 'ops' };
     const result = checkK8s({ yaml: toYaml([rule, monitor]) });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/document 1 \(PrometheusRule realtime-chat\): \/spec\/groups\/0\/rules\/0: additional properties 'alrt' not allowed/);
+    expect(result.stderr).toMatch(
+      /document 1 \(PrometheusRule realtime-chat\): \/spec\/groups\/0\/rules\/0: additional properties 'alrt' not allowed/,
+    );
     expect(result.stderr).toMatch(/document 2 \(PodMonitor realtime-chat\): \/spec\/podMetricsEndpoints: got object, want array/);
   });
 
@@ -243,7 +283,8 @@ describe('the operations checks fail on broken copies', () => {
     find(manifests, 'Deployment', 'gateway')!.spec.template.spec.containers[0].image = 'registry.example.com/realtime-chat/gateway:latest';
     find(manifests, 'Deployment', 'messages')!.spec.template.spec.containers[0].image = 'registry.example.com/realtime-chat/messages';
     find(manifests, 'Deployment', 'otel-collector')!.spec.template.spec.containers[0].image = 'otel/opentelemetry-collector-contrib:0.127';
-    find(manifests, 'Deployment', 'presence')!.spec.template.spec.containers[0].image = `registry.example.com/realtime-chat/presence@sha256:${'a'.repeat(64)}`;
+    find(manifests, 'Deployment', 'presence')!.spec.template.spec.containers[0].image =
+      `registry.example.com/realtime-chat/presence@sha256:${'a'.repeat(64)}`;
     expect(imageProblems(manifests)).toEqual([
       'Deployment gateway: image registry.example.com/realtime-chat/gateway:latest is not a release tag or a digest',
       'Deployment messages: image registry.example.com/realtime-chat/messages is not a release tag or a digest',

@@ -7,13 +7,22 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chatServices, checkK8s, K8S_DIR, kustomizeBuild, manifestFiles, type Manifest, OVERLAYS, parseYamlDocuments, toYaml } from './deploy-files.ts';
+import {
+  chatServices,
+  checkK8s,
+  K8S_DIR,
+  kustomizeBuild,
+  manifestFiles,
+  type Manifest,
+  OVERLAYS,
+  parseYamlDocuments,
+  toYaml,
+} from './deploy-files.ts';
 
 const services = (await chatServices()).map((service) => service.name);
 const built = new Map(OVERLAYS.map((overlay) => [overlay, kustomizeBuild(join(K8S_DIR, 'overlays', overlay))]));
 const manifestsOf = (overlay: (typeof OVERLAYS)[number]) => parseYamlDocuments(built.get(overlay)!);
-const find = (manifests: Manifest[], kind: string, name: string) =>
-  manifests.find((m) => m.kind === kind && m.metadata.name === name);
+const find = (manifests: Manifest[], kind: string, name: string) => manifests.find((m) => m.kind === kind && m.metadata.name === name);
 
 const scratch = mkdtempSync(join(tmpdir(), 'deploy-k8s-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -66,8 +75,14 @@ function bodySizeProblems(manifests: Manifest[]): string[] {
   if (!Number.isInteger(maxFileSize)) return ['uploads-config has no MAX_FILE_SIZE'];
   const limit = nginxSize(String(annotation));
   if (Number.isNaN(limit)) return [`proxy-body-size ${annotation} is not an nginx size`];
-  if (limit < maxFileSize + MULTIPART_OVERHEAD) return [`proxy-body-size ${annotation} (${limit} B) is below MAX_FILE_SIZE ${maxFileSize} + multipart overhead: nginx would refuse uploads the service takes`];
-  if (limit > maxFileSize + 2 * 1024 * 1024) return [`proxy-body-size ${annotation} (${limit} B) is more than 2 MiB over MAX_FILE_SIZE ${maxFileSize}: derive it from MAX_FILE_SIZE`];
+  if (limit < maxFileSize + MULTIPART_OVERHEAD)
+    return [
+      `proxy-body-size ${annotation} (${limit} B) is below MAX_FILE_SIZE ${maxFileSize} + multipart overhead: nginx would refuse uploads the service takes`,
+    ];
+  if (limit > maxFileSize + 2 * 1024 * 1024)
+    return [
+      `proxy-body-size ${annotation} (${limit} B) is more than 2 MiB over MAX_FILE_SIZE ${maxFileSize}: derive it from MAX_FILE_SIZE`,
+    ];
   return [];
 }
 
@@ -98,7 +113,9 @@ describe('kustomize overlays', () => {
     expect(find(manifests, 'Service', 'gateway')).toBeDefined();
     expect(find(manifests, 'Deployment', 'otel-collector')).toBeDefined();
     const messagesMax = find(manifests, 'HorizontalPodAutoscaler', 'messages')!.spec.maxReplicas;
-    const partitions = Number(manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('message-partitions'))!.data.MESSAGE_PARTITIONS);
+    const partitions = Number(
+      manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('message-partitions'))!.data.MESSAGE_PARTITIONS,
+    );
     expect(messagesMax, 'messages replicas beyond MESSAGE_PARTITIONS would idle').toBeLessThanOrEqual(partitions);
   });
 
@@ -177,8 +194,12 @@ describe('the checks fail on broken copies', () => {
 
   it('a proxy body size that drifted from MAX_FILE_SIZE, either way, is reported', () => {
     const raised = manifestsOf('prod');
-    raised.find((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('uploads-config'))!.data.MAX_FILE_SIZE = String(20 * 1024 * 1024);
-    expect(bodySizeProblems(raised)).toEqual([expect.stringMatching(/^proxy-body-size 11m \(11534336 B\) is below MAX_FILE_SIZE 20971520/)]);
+    raised.find((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('uploads-config'))!.data.MAX_FILE_SIZE = String(
+      20 * 1024 * 1024,
+    );
+    expect(bodySizeProblems(raised)).toEqual([
+      expect.stringMatching(/^proxy-body-size 11m \(11534336 B\) is below MAX_FILE_SIZE 20971520/),
+    ]);
     const oversized = manifestsOf('prod');
     find(oversized, 'Ingress', 'gateway')!.metadata.annotations['nginx.ingress.kubernetes.io/proxy-body-size'] = '100m';
     expect(bodySizeProblems(oversized)).toEqual([expect.stringMatching(/more than 2 MiB over MAX_FILE_SIZE/)]);

@@ -20,11 +20,13 @@ const COMPOSE_NATS_CONF = join(ROOT, 'deploy/compose/nats.conf');
 const AUTH_CONF = join(ROOT, 'deploy/nats/chat-auth.conf');
 const PROD_VALUES = join(K8S_DIR, 'overlays/prod/nats-values.yaml');
 const devNatsConf = () =>
-  parseYamlDocuments(kustomizeBuild(join(K8S_DIR, 'overlays/dev'))).find((m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('nats-config'))!.data[
-    'nats.conf'
-  ] as string;
+  parseYamlDocuments(kustomizeBuild(join(K8S_DIR, 'overlays/dev'))).find(
+    (m) => m.kind === 'ConfigMap' && m.metadata.name.startsWith('nats-config'),
+  )!.data['nats.conf'] as string;
 /** What the auth configuration reads from its environment: the services' NKey public keys. */
-const nkeyEnv = Object.fromEntries(['GATEWAY', 'MESSAGES', 'PRESENCE', 'UPLOADS'].map((s) => [`CHAT_${s}_NKEY`, createUser().getPublicKey()]));
+const nkeyEnv = Object.fromEntries(
+  ['GATEWAY', 'MESSAGES', 'PRESENCE', 'UPLOADS'].map((s) => [`CHAT_${s}_NKEY`, createUser().getPublicKey()]),
+);
 
 /** `nats-server -t` on a configuration text: its verdict and what it said. */
 function natsCheck(name: string, text: string, env: Record<string, string> = {}): { ok: boolean; output: string } {
@@ -68,12 +70,20 @@ describe('NATS configurations', () => {
     expect(values.config.cluster.replicas).toBeGreaterThanOrEqual(3);
     expect(values.config.merge.$include).toMatch(/chat-auth\.conf$/);
     for (const key of Object.keys(nkeyEnv)) expect(values.container.env[key], key).toBeDefined();
-    const deployments = parseYamlDocuments(kustomizeBuild(join(K8S_DIR, 'overlays/prod'))).filter((m) => m.kind === 'Deployment' && m.metadata.name !== 'otel-collector');
+    const deployments = parseYamlDocuments(kustomizeBuild(join(K8S_DIR, 'overlays/prod'))).filter(
+      (m) => m.kind === 'Deployment' && m.metadata.name !== 'otel-collector',
+    );
     expect(deployments.length).toBeGreaterThanOrEqual(4);
     for (const d of deployments) {
       const env = d.spec.template.spec.containers[0].env as Manifest[];
-      expect(env.find((v) => v.name === 'NATS_NKEY_SEED'), d.metadata.name).toBeDefined();
-      expect(d.spec.template.spec.volumes.find((v: Manifest) => v.secret?.secretName === `nats-nkey-${d.metadata.name}`), d.metadata.name).toBeDefined();
+      expect(
+        env.find((v) => v.name === 'NATS_NKEY_SEED'),
+        d.metadata.name,
+      ).toBeDefined();
+      expect(
+        d.spec.template.spec.volumes.find((v: Manifest) => v.secret?.secretName === `nats-nkey-${d.metadata.name}`),
+        d.metadata.name,
+      ).toBeDefined();
     }
   });
 });
@@ -84,7 +94,11 @@ describe('the NATS checks fail on broken copies', () => {
     expect(typo.ok).toBe(false);
     expect(typo.output).toContain('unknown field "sync_intervall"');
     const auth = `port: 4222\njetstream { store_dir: /data }\n${readFileSync(AUTH_CONF, 'utf8')}`;
-    const misplaced = natsCheck('misplaced.conf', auth.replace('        allow_responses: true\n', '').replace(/(\n\s*)permissions: \{/, '$1allow_response: true$1permissions: {'), nkeyEnv);
+    const misplaced = natsCheck(
+      'misplaced.conf',
+      auth.replace('        allow_responses: true\n', '').replace(/(\n\s*)permissions: \{/, '$1allow_response: true$1permissions: {'),
+      nkeyEnv,
+    );
     expect(misplaced.ok).toBe(false);
     const { CHAT_UPLOADS_NKEY: _, ...withoutUploads } = nkeyEnv;
     const unset = natsCheck('unset.conf', auth, withoutUploads);

@@ -7,7 +7,9 @@ import type { Manifest } from './deploy-files.ts';
 export type Labels = Record<string, string>;
 
 /** Where a connection goes: a pod (its labels, and its namespace's labels: the policy's own namespace when absent) or an address. */
-export type Destination = { pod: Labels; namespace?: Labels; port: number; protocol?: 'TCP' | 'UDP' } | { ip: string; port: number; protocol?: 'TCP' | 'UDP' };
+export type Destination =
+  | { pod: Labels; namespace?: Labels; port: number; protocol?: 'TCP' | 'UDP' }
+  | { ip: string; port: number; protocol?: 'TCP' | 'UDP' };
 
 function selects(selector: Manifest | undefined, labels: Labels): boolean {
   if (!selector) return false;
@@ -51,7 +53,9 @@ export function egressAllows(policies: Manifest[], pod: Labels, to: Destination)
   if (applying.length === 0) return true;
   return applying.some((p) =>
     ((p.spec.egress ?? []) as Manifest[]).some(
-      (rule) => (!rule.to || (rule.to as Manifest[]).some((peer) => peerAdmits(peer, to, p.metadata.namespace ?? 'default'))) && (!rule.ports || (rule.ports as Manifest[]).some((port) => portAdmits(port, to))),
+      (rule) =>
+        (!rule.to || (rule.to as Manifest[]).some((peer) => peerAdmits(peer, to, p.metadata.namespace ?? 'default'))) &&
+        (!rule.ports || (rule.ports as Manifest[]).some((port) => portAdmits(port, to))),
     ),
   );
 }

@@ -26,7 +26,9 @@ function sources(dir: string): string[] {
 /** The packages a source file imports (bare specifiers, reduced to the package name). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? m[2]!);
+  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g)].map(
+    (m) => m[1] ?? m[2]!,
+  );
   return specifiers
     .filter((s) => !s.startsWith('.') && !s.startsWith('node:') && !builtinModules.includes(s))
     .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!));
@@ -34,7 +36,10 @@ function importsOf(file: string): string[] {
 
 describe('package boundaries', () => {
   for (const pkg of packages) {
-    const manifest = JSON.parse(readFileSync(join(ROOT, pkg, 'package.json'), 'utf8')) as { name: string } & Record<string, Record<string, string> | undefined>;
+    const manifest = JSON.parse(readFileSync(join(ROOT, pkg, 'package.json'), 'utf8')) as { name: string } & Record<
+      string,
+      Record<string, string> | undefined
+    >;
     const declared = new Set(Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.devDependencies }));
     const files = sources(join(ROOT, pkg, 'src'));
     const imported = new Set(files.flatMap(importsOf));
@@ -45,7 +50,13 @@ describe('package boundaries', () => {
 
     if (pkg.startsWith('services/')) {
       it(`${pkg} imports no other service and reaches NATS only through @chat/bus`, () => {
-        expect([...imported].filter((name) => name.startsWith('@nats-io/') || (name.startsWith('@chat/') && packages.some((p) => p.startsWith('services/') && `@chat/${p.split('/')[1]}` === name)))).toEqual([]);
+        expect(
+          [...imported].filter(
+            (name) =>
+              name.startsWith('@nats-io/') ||
+              (name.startsWith('@chat/') && packages.some((p) => p.startsWith('services/') && `@chat/${p.split('/')[1]}` === name)),
+          ),
+        ).toEqual([]);
       });
     }
   }

@@ -30,7 +30,9 @@ async function fetchDocument(gateway = system.gateway): Promise<Response> {
 function validatorOf(doc: Document, id: string) {
   const ajv = new Ajv({ strict: false });
   addFormats(ajv);
-  const definitions = JSON.parse(JSON.stringify(doc.components.schemas).replaceAll('"#/components/schemas/', '"components#/definitions/')) as Json;
+  const definitions = JSON.parse(
+    JSON.stringify(doc.components.schemas).replaceAll('"#/components/schemas/', '"components#/definitions/'),
+  ) as Json;
   ajv.addSchema({ $id: 'components', definitions });
   return ajv.compile({ $ref: `components#/definitions/${id}` });
 }
@@ -86,7 +88,13 @@ describe('AsyncAPI document', () => {
     const a = await system.connectAs('aa-alice');
     await system.connectAs('aa-bob');
     const conversationId = 'aa-alice_aa-bob';
-    const payload = { conversationId, receiverId: 'aa-bob', messageType: 'text' as const, content: { text: 'hi' }, clientMessageId: 'aa-1' };
+    const payload = {
+      conversationId,
+      receiverId: 'aa-bob',
+      messageType: 'text' as const,
+      content: { text: 'hi' },
+      clientMessageId: 'aa-1',
+    };
     expect(validatorOf(doc, schemaIdOf(doc, 'send_message'))(payload)).toBe(true);
     const ack = await emitWithAck(a, 'send_message', payload);
     const validateAck = validatorOf(doc, schemaIdOf(doc, 'send_message_ack'));

@@ -8,7 +8,10 @@ const system = useSystem({ messages: false, gateway: { AUTH_TIMEOUT_MS: '1500' }
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** Connects and returns the refusal's `{ message, data }`. */
-async function refusalOf(options: { token?: string; bearer?: string }): Promise<{ message: string; data: { code: string; details?: { reason?: string } } }> {
+async function refusalOf(options: {
+  token?: string;
+  bearer?: string;
+}): Promise<{ message: string; data: { code: string; details?: { reason?: string } } }> {
   try {
     const client = await connectClient(system.gateway.url, options);
     system.track(client);
@@ -32,13 +35,21 @@ describe('authentication at the handshake', () => {
 
   it.each([
     ['a bad signature', () => signToken({ userId: 'u1', secret: 'another-secret-another-secret-1234' }), 'invalid_signature'],
-    ['alg: none', async () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ userId: 'u1', exp: Math.floor(Date.now() / 1000) + 60 })}.`, 'algorithm_not_allowed'],
+    [
+      'alg: none',
+      async () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ userId: 'u1', exp: Math.floor(Date.now() / 1000) + 60 })}.`,
+      'algorithm_not_allowed',
+    ],
     ['an expired token', () => signToken({ userId: 'u1', expiresIn: -60 }), 'token_expired'],
     ['a token without exp', () => signToken({ userId: 'u1', expiresIn: null }), 'missing_exp'],
     ['garbage', async () => 'not-a-jwt', 'malformed_token'],
     [
       'an HS512 token',
-      () => new SignJWT({ userId: 'u1' }).setProtectedHeader({ alg: 'HS512' }).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+      () =>
+        new SignJWT({ userId: 'u1' })
+          .setProtectedHeader({ alg: 'HS512' })
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode(TEST_JWT_SECRET)),
       'algorithm_not_allowed',
     ],
   ])('refuses %s with AUTH_ERROR and the reason', async (_name, makeToken, reason) => {
@@ -65,7 +76,10 @@ describe('connecting without a token', () => {
     expect(ack).toEqual({ ok: true, data: { userId: 'u1', success: true } });
     expect(await authenticated).toEqual({ userId: 'u1', success: true });
 
-    expect(await emitWithAck(client, 'join_conversation', { conversationId: 'u1_u2' })).toEqual({ ok: true, data: { conversationId: 'u1_u2' } });
+    expect(await emitWithAck(client, 'join_conversation', { conversationId: 'u1_u2' })).toEqual({
+      ok: true,
+      data: { conversationId: 'u1_u2' },
+    });
   });
 
   it('is told why and disconnected when it does not authenticate in time', async () => {

@@ -14,7 +14,12 @@ describe('a receiver who was offline', () => {
     const deliveredToSender = collectEvents(s, 'message_delivered');
     const sentIds: string[] = [];
     for (let i = 1; i <= 50; i++) {
-      const ack = await emitWithAck(s, 'send_message', { conversationId, receiverId: receiver, messageType: 'text', content: { text: `#${i}` } });
+      const ack = await emitWithAck(s, 'send_message', {
+        conversationId,
+        receiverId: receiver,
+        messageType: 'text',
+        content: { text: `#${i}` },
+      });
       if (!ack.ok) throw new Error(ack.error.message);
       sentIds.push(ack.data._id);
     }
@@ -28,7 +33,12 @@ describe('a receiver who was offline', () => {
     await waitFor(() => deliveredToSender.length >= 50);
 
     // A live message after the replay arrives after it; anything replayed twice would be before it.
-    const live = await emitWithAck(s, 'send_message', { conversationId, receiverId: receiver, messageType: 'text', content: { text: 'live' } });
+    const live = await emitWithAck(s, 'send_message', {
+      conversationId,
+      receiverId: receiver,
+      messageType: 'text',
+      content: { text: 'live' },
+    });
     await waitFor(() => received.some((m) => m.content.text === 'live'));
     expect(live.ok).toBe(true);
 
@@ -41,7 +51,12 @@ describe('a receiver who was offline', () => {
     const again = await connectClient(system.gateway.url, { token: await signToken({ userId: receiver }), wait: false });
     system.track(again);
     const replayed = collectEvents(again, 'new_message');
-    const barrier = await emitWithAck(s, 'send_message', { conversationId, receiverId: receiver, messageType: 'text', content: { text: 'barrier' } });
+    const barrier = await emitWithAck(s, 'send_message', {
+      conversationId,
+      receiverId: receiver,
+      messageType: 'text',
+      content: { text: 'barrier' },
+    });
     expect(barrier.ok).toBe(true);
     await waitFor(() => replayed.some((m) => m.content.text === 'barrier'));
     expect(replayed.map((m) => m.content.text)).toEqual(['barrier']);
@@ -53,7 +68,9 @@ describe('a receiver who was offline', () => {
     const conversationId = conversationIdOf(a, b);
     const sa = await system.connectAs(a);
     for (let i = 1; i <= 7; i++) {
-      expect((await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: `s${i}` } })).ok).toBe(true);
+      expect(
+        (await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: `s${i}` } })).ok,
+      ).toBe(true);
     }
     const sb = await system.connectAs(b);
     const page = await emitWithAck(sb, 'sync_messages', { conversationId, afterSeq: 4, limit: 2 });
@@ -65,6 +82,9 @@ describe('a receiver who was offline', () => {
     expect(rest.ok && rest.data.hasMore).toBe(false);
 
     const outsider = await system.connectAs('stranger');
-    expect(await emitWithAck(outsider, 'sync_messages', { conversationId, afterSeq: 0 })).toMatchObject({ ok: false, error: { code: 'NOT_PARTICIPANT' } });
+    expect(await emitWithAck(outsider, 'sync_messages', { conversationId, afterSeq: 0 })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_PARTICIPANT' },
+    });
   });
 });

@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChatClient, MemoryStorage, type ChatClientOptions, type ConnectionState, type Message, type PresenceStatus, type TypingEvent } from '@chat/client';
+import {
+  ChatClient,
+  MemoryStorage,
+  type ChatClientOptions,
+  type ConnectionState,
+  type Message,
+  type PresenceStatus,
+  type TypingEvent,
+} from '@chat/client';
 import type { ConversationId } from '@chat/contracts';
 import { signToken, waitFor } from '@chat/testing';
 import { startTestGateway, useSystem } from '../support/system.ts';
@@ -38,7 +46,9 @@ describe('the client SDK', () => {
     const result = await sent.result;
     if (!result.ok) throw new Error(result.error.code);
     expect(result.message).toMatchObject({ clientMessageId: sent.clientMessageId, senderId: 'sdk-alice', receiverId: 'sdk-bob' });
-    expect(alice.timeline(conversationId).items()).toEqual([{ kind: 'message', message: expect.objectContaining({ _id: result.message._id }) }]);
+    expect(alice.timeline(conversationId).items()).toEqual([
+      { kind: 'message', message: expect.objectContaining({ _id: result.message._id }) },
+    ]);
     expect(alice.outbox).toEqual([]);
 
     await waitFor(() => received.length === 1);
@@ -124,7 +134,9 @@ describe('the client SDK', () => {
     }
     expect(new Set(frankSaw).size).toBe(frankSaw.length);
     expect(erin.outbox).toEqual([]);
-    expect(await system.messages!.store.messages.countDocuments({ conversationId: conversationId as ConversationId })).toBe(expected.length);
+    expect(await system.messages!.store.messages.countDocuments({ conversationId: conversationId as ConversationId })).toBe(
+      expected.length,
+    );
   });
 
   it('sends after a reload what the previous session could not', async () => {
@@ -173,13 +185,19 @@ describe('the client SDK', () => {
     expect(contiguous(seqs(ivanLaptop, conversationId))).toBe(true);
   });
 
-  it('refreshes its token before exp, and reconnects with a fresh one after the server ends an expired socket', { timeout: 30_000 }, async () => {
+  it('refreshes its token before exp, and reconnects with a fresh one after the server ends an expired socket', {
+    timeout: 30_000,
+  }, async () => {
     let refreshes = 0;
     const refreshToken = async () => {
       refreshes += 1;
       return signToken({ userId: 'sdk-kate', expiresIn: 3600 });
     };
-    const early = await clientOf('sdk-kate', { token: await signToken({ userId: 'sdk-kate', expiresIn: 3 }), refreshToken, refreshBeforeExpMs: 2_000 });
+    const early = await clientOf('sdk-kate', {
+      token: await signToken({ userId: 'sdk-kate', expiresIn: 3 }),
+      refreshToken,
+      refreshBeforeExpMs: 2_000,
+    });
     const earlyStates: ConnectionState[] = [];
     early.on('state', (state) => earlyStates.push(state));
     await early.connect();
@@ -190,7 +208,11 @@ describe('the client SDK', () => {
     expect((await early.sendText(conversation('sdk-kate', 'sdk-liam'), 'still here').result).ok).toBe(true);
 
     // Asked to refresh only after exp: the server says `token_expired`, disconnects, and the client comes back.
-    const late = await clientOf('sdk-kate', { token: await signToken({ userId: 'sdk-kate', expiresIn: 2 }), refreshToken, refreshBeforeExpMs: -60_000 });
+    const late = await clientOf('sdk-kate', {
+      token: await signToken({ userId: 'sdk-kate', expiresIn: 2 }),
+      refreshToken,
+      refreshBeforeExpMs: -60_000,
+    });
     const lateStates: ConnectionState[] = [];
     const errors: string[] = [];
     late.on('state', (state) => lateStates.push(state));

@@ -17,7 +17,12 @@ describe('a service started with bad configuration', () => {
   });
 
   it('messages: exits non-zero naming every bad variable', async () => {
-    const messages = spawnService('messages', { MONGO_URL: 'postgres://x', MESSAGE_PARTITIONS: '0', CHAT_NAMESPACE: 'UPPER', LOG_LEVEL: 'loud' });
+    const messages = spawnService('messages', {
+      MONGO_URL: 'postgres://x',
+      MESSAGE_PARTITIONS: '0',
+      CHAT_NAMESPACE: 'UPPER',
+      LOG_LEVEL: 'loud',
+    });
     expect(await messages.exited).not.toBe(0);
     for (const variable of ['MONGO_URL', 'MESSAGE_PARTITIONS', 'CHAT_NAMESPACE', 'LOG_LEVEL']) {
       expect(messages.output()).toContain(variable);
@@ -25,7 +30,11 @@ describe('a service started with bad configuration', () => {
   });
 
   it('exits non-zero with a clear message when NATS cannot be reached', async () => {
-    const messages = spawnService('messages', { NATS_URL: 'nats://127.0.0.1:1', LOG_FORMAT: 'json', MONGO_URL: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/x' });
+    const messages = spawnService('messages', {
+      NATS_URL: 'nats://127.0.0.1:1',
+      LOG_FORMAT: 'json',
+      MONGO_URL: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017/x',
+    });
     expect(await messages.exited).not.toBe(0);
     expect(messages.output()).toContain('cannot connect to NATS at nats://127.0.0.1:1');
   });

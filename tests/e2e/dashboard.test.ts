@@ -5,7 +5,9 @@ import { createGatewayMetrics } from '../../services/gateway/src/metrics.ts';
 import { createMessagesMetrics } from '../../services/messages/src/metrics.ts';
 import { createUploadsMetrics } from '../../services/uploads/src/metrics.ts';
 
-const dashboard = JSON.parse(readFileSync(new URL('../../deploy/compose/grafana/dashboards/realtime-chat.json', import.meta.url), 'utf8')) as {
+const dashboard = JSON.parse(
+  readFileSync(new URL('../../deploy/compose/grafana/dashboards/realtime-chat.json', import.meta.url), 'utf8'),
+) as {
   uid: string;
   panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
 };
@@ -13,9 +15,7 @@ const dashboard = JSON.parse(readFileSync(new URL('../../deploy/compose/grafana/
 /** Every metric name a registry exposes, with the series Prometheus derives from histograms. */
 async function exposedNames(metrics: { registry: Registry }) {
   const all = (await metrics.registry.getMetricsAsJSON()) as unknown as Array<{ name: string; type: string }>;
-  return all.flatMap(({ name, type }) =>
-    type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
-  );
+  return all.flatMap(({ name, type }) => (type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name]));
 }
 
 describe('the Grafana dashboard', () => {
@@ -27,7 +27,9 @@ describe('the Grafana dashboard', () => {
       // presence: chat_rpc_requests_total (as messages) and its own flips counter.
       'chat_presence_changes_total',
     ]);
-    const used = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(chat_|process_|nodejs_)[a-z0-9_]+/g) ?? [])));
+    const used = new Set(
+      dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(chat_|process_|nodejs_)[a-z0-9_]+/g) ?? [])),
+    );
     expect([...used].filter((name) => !exposed.has(name))).toEqual([]);
     for (const name of [
       'chat_socket_connections',

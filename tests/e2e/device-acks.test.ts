@@ -7,7 +7,9 @@ const system = useSystem();
 
 /** A device that acknowledges deliveries (handshake `deliveryAcks`); `ack` decides whether it acks each one. */
 async function ackingDevice(userId: UserId, ack: (message: Message) => boolean): Promise<{ socket: ChatClient; shown: Message[] }> {
-  const socket = system.track(await connectClient(system.gateway.url, { token: await signToken({ userId }), auth: { [DELIVERY_ACKS_AUTH_FIELD]: true } }));
+  const socket = system.track(
+    await connectClient(system.gateway.url, { token: await signToken({ userId }), auth: { [DELIVERY_ACKS_AUTH_FIELD]: true } }),
+  );
   const shown: Message[] = [];
   socket.on('new_message', ((message: Message, done?: () => void) => {
     shown.push(message);
@@ -26,7 +28,12 @@ describe('deliveries acknowledged by the device', () => {
 
     // Shown but never acknowledged (the app crashed before it stored it, say).
     const first = await ackingDevice(b, () => false);
-    const unacked = await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: 'lost on the device' } });
+    const unacked = await emitWithAck(sa, 'send_message', {
+      conversationId,
+      receiverId: b,
+      messageType: 'text',
+      content: { text: 'lost on the device' },
+    });
     if (!unacked.ok) throw new Error(unacked.error.message);
     await waitFor(() => first.shown.length === 1);
     first.socket.disconnect();
@@ -50,7 +57,12 @@ describe('deliveries acknowledged by the device', () => {
     const sa = await system.connectAs(a);
     await system.connectAs(b);
     const receipt = nextEvent(sa, 'message_delivered');
-    const ack = await emitWithAck(sa, 'send_message', { conversationId: conversationIdOf(a, b), receiverId: b, messageType: 'text', content: { text: 'hi' } });
+    const ack = await emitWithAck(sa, 'send_message', {
+      conversationId: conversationIdOf(a, b),
+      receiverId: b,
+      messageType: 'text',
+      content: { text: 'hi' },
+    });
     if (!ack.ok) throw new Error(ack.error.message);
     expect(await receipt).toMatchObject({ messageId: ack.data._id });
   });

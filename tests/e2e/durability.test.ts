@@ -69,7 +69,9 @@ describe('across two gateway processes and two messages replicas', () => {
     await waitFor(() => readByA.length === 1);
     expect(readByA[0]).toMatchObject({ readBy: b, upToSeq: 4, conversationId });
 
-    const response = await fetch(`${gatewayB.url}/api/chat/conversations`, { headers: { authorization: `Bearer ${await signToken({ userId: b })}` } });
+    const response = await fetch(`${gatewayB.url}/api/chat/conversations`, {
+      headers: { authorization: `Bearer ${await signToken({ userId: b })}` },
+    });
     const list = (await response.json()) as { data: Array<{ _id: string; unreadCount: number; lastSeq: number }> };
     expect(list.data).toEqual([expect.objectContaining({ _id: conversationId, unreadCount: 1, lastSeq: 5 })]);
 
@@ -140,7 +142,12 @@ describe('1,000 messages in flight while the messages service is killed and rest
 
     // One more message per pair: once it arrives, any repeat of the earlier ones would have arrived too.
     for (const { senderSocket, conversationId, receiver } of pairs) {
-      const barrier = await emitWithAck(senderSocket, 'send_message', { conversationId, receiverId: receiver, messageType: 'text', content: { text: 'end' } });
+      const barrier = await emitWithAck(senderSocket, 'send_message', {
+        conversationId,
+        receiverId: receiver,
+        messageType: 'text',
+        content: { text: 'end' },
+      });
       expect(barrier.ok).toBe(true);
     }
     await waitFor(() => pairs.every((p) => p.received.some((m) => m.content.text === 'end')), { timeoutMs: 60_000 });
@@ -156,8 +163,19 @@ describe('1,000 messages in flight while the messages service is killed and rest
       const seqs = received.map((m) => m.seq);
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
       // Unread count exact (the conversation is written after the deliveries go out).
-      await waitFor(async () => (await mongo.db().collection('conversations').findOne({ _id: conversationId as never }))?.appliedSeq === stored.at(-1)?.seq);
-      const conversation = await mongo.db().collection('conversations').findOne({ _id: conversationId as never });
+      await waitFor(
+        async () =>
+          (
+            await mongo
+              .db()
+              .collection('conversations')
+              .findOne({ _id: conversationId as never })
+          )?.appliedSeq === stored.at(-1)?.seq,
+      );
+      const conversation = await mongo
+        .db()
+        .collection('conversations')
+        .findOne({ _id: conversationId as never });
       expect(conversation?.unreadCount).toEqual({ [receiver]: PER_SENDER + 1 });
     }
     // Each message reached the receiver's device, and each sender heard so.
@@ -169,11 +187,38 @@ describe('1,000 messages in flight while the messages service is killed and rest
         const got = new Set(p.delivered.map((d) => d.messageId));
         const stored = await messages.find({ conversationId: p.conversationId }).sort({ seq: 1 }).toArray();
         const missing = stored.filter((m) => !got.has(m._id.toHexString())).map((m) => m.seq);
-        const conv = await mongo.db().collection('conversations').findOne({ _id: p.conversationId as never });
-        diag.push({ c: p.conversationId, missing, members: conv?.members, applied: conv?.appliedSeq, last: conv?.lastSeq, rev: conv?.rev, delivered: p.delivered.slice(-3) });
+        const conv = await mongo
+          .db()
+          .collection('conversations')
+          .findOne({ _id: p.conversationId as never });
+        diag.push({
+          c: p.conversationId,
+          missing,
+          members: conv?.members,
+          applied: conv?.appliedSeq,
+          last: conv?.lastSeq,
+          rev: conv?.rev,
+          delivered: p.delivered.slice(-3),
+        });
       }
       const { writeFileSync } = await import('node:fs');
-      writeFileSync('/tmp/durability-diag.json', JSON.stringify({ diag, logs: processes.map((p) => p.output().split('\n').filter((l) => /owner|warn|error|WARN|ERROR|"level":[45]/.test(l)).slice(-60)) }, null, 1));
+      writeFileSync(
+        '/tmp/durability-diag.json',
+        JSON.stringify(
+          {
+            diag,
+            logs: processes.map((p) =>
+              p
+                .output()
+                .split('\n')
+                .filter((l) => /owner|warn|error|WARN|ERROR|"level":[45]/.test(l))
+                .slice(-60),
+            ),
+          },
+          null,
+          1,
+        ),
+      );
       throw error;
     }
   });

@@ -15,7 +15,12 @@ describe('a gateway shutting down', () => {
     const conversationId = conversationIdOf(a, b);
     const socket = system.track(await connectClient(gateway.url, { token: await signToken({ userId: a }) }));
     const send = (clientMessageId: string) =>
-      emitWithAck(socket, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: clientMessageId }, clientMessageId }, 30_000);
+      emitWithAck(
+        socket,
+        'send_message',
+        { conversationId, receiverId: b, messageType: 'text', content: { text: clientMessageId }, clientMessageId },
+        30_000,
+      );
 
     // No messages service yet: this send is queued and waits for its stored message.
     const inFlight = send('in-flight');
@@ -27,7 +32,10 @@ describe('a gateway shutting down', () => {
       await bus.close();
     }
     const stopped = gateway.stop();
-    expect(await send('too-late')).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', details: { reason: 'shutting_down' }, clientMessageId: 'too-late' } });
+    expect(await send('too-late')).toMatchObject({
+      ok: false,
+      error: { code: 'UNAVAILABLE', details: { reason: 'shutting_down' }, clientMessageId: 'too-late' },
+    });
 
     const messages = await startTestMessages(system.ctx);
     try {

@@ -19,7 +19,8 @@ async function frozenClient(url: string, token: string): Promise<WebSocket> {
     ws.on('error', reject);
     ws.on('message', (data) => {
       const packet = data.toString();
-      if (packet.startsWith('0')) ws.send(`40${JSON.stringify({ token })}`); // Engine.IO open → Socket.IO connect
+      if (packet.startsWith('0'))
+        ws.send(`40${JSON.stringify({ token })}`); // Engine.IO open → Socket.IO connect
       else if (packet.startsWith('40')) resolve();
       else if (packet.startsWith('44')) reject(new Error(`connect refused: ${packet}`));
     });

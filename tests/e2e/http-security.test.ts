@@ -66,7 +66,7 @@ describe('the Origin of Socket.IO handshakes', () => {
     expect(await handshake(system.gateway, EVIL)).toBe('connected');
   });
 
-  it('with listed origins: a listed one, the gateway\'s own, or none at all (native apps) get in; others do not', async () => {
+  it("with listed origins: a listed one, the gateway's own, or none at all (native apps) get in; others do not", async () => {
     const gateway = await listedGateway();
     expect(await handshake(gateway, EVIL)).toBe('refused');
     expect(await handshake(gateway, 'null')).toBe('refused');
@@ -83,7 +83,11 @@ describe('answers with private data', () => {
     ['a refused history', '/api/chat/conversations/a_b/messages', true, 403],
     ['an unknown route', '/api/chat/nothing-here', true, 404],
   ])('carry Cache-Control: no-store and nosniff (%s)', async (_name, path, withToken, status) => {
-    const response = await get(system.gateway, path, withToken ? { authorization: `Bearer ${await signToken({ userId: 'hs-user' })}` } : {});
+    const response = await get(
+      system.gateway,
+      path,
+      withToken ? { authorization: `Bearer ${await signToken({ userId: 'hs-user' })}` } : {},
+    );
     expect(response.status).toBe(status);
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');

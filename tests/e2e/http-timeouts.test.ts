@@ -84,7 +84,11 @@ describe('HTTP timeouts', () => {
   });
 
   it('cuts off an upload whose body trickles in, at the uploads service', async () => {
-    slowUploads = await startTestUploads(system.ctx, { UPLOAD_DIR: system.uploadDir!, HTTP_HEADERS_TIMEOUT_MS: '300', HTTP_REQUEST_TIMEOUT_MS: '500' });
+    slowUploads = await startTestUploads(system.ctx, {
+      UPLOAD_DIR: system.uploadDir!,
+      HTTP_HEADERS_TIMEOUT_MS: '300',
+      HTTP_REQUEST_TIMEOUT_MS: '500',
+    });
     const token = await signToken({ userId: 'slow-upload' });
     const exchange = rawExchange(
       slowUploads.url,
@@ -98,7 +102,10 @@ describe('HTTP timeouts', () => {
     ['a REST request', '/api/chat/conversations', 'application/json'],
     ['an upload', '/api/common/upload', 'multipart/form-data; boundary=b'],
   ])('answers %s without a token 401 before its body is sent', async (_case, path, contentType) => {
-    const exchange = rawExchange(system.gateway.url, `POST ${path} HTTP/1.1\r\nHost: chat\r\nContent-Type: ${contentType}\r\nContent-Length: 5000\r\n\r\n`);
+    const exchange = rawExchange(
+      system.gateway.url,
+      `POST ${path} HTTP/1.1\r\nHost: chat\r\nContent-Type: ${contentType}\r\nContent-Length: 5000\r\n\r\n`,
+    );
     const head = await exchange.head;
     expect(statusOf(head)).toBe(401);
     expect(head.toLowerCase()).toContain('connection: close');

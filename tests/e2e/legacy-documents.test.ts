@@ -81,7 +81,13 @@ describe('documents written by the first version', () => {
     expect((await read).messageIds).toContain(ids[3]);
     const after = await emitWithAck(sb, 'sync_messages', { conversationId, afterSeq: 0 } as never);
     if (!after.ok) throw new Error(after.error.message);
-    expect((after.data as { messages: Array<{ status: string }> }).messages.map((m) => m.status)).toEqual(['read', 'read', 'read', 'read', 'read']);
+    expect((after.data as { messages: Array<{ status: string }> }).messages.map((m) => m.status)).toEqual([
+      'read',
+      'read',
+      'read',
+      'read',
+      'read',
+    ]);
     expect((await store().conversations.findOne({ _id: conversationId }))?.unreadCount?.[b]).toBe(0);
   });
 });

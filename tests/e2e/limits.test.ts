@@ -38,7 +38,8 @@ describe('per-user limits, shared by every socket and gateway of the user (Redis
     const acks = [];
     for (let i = 0; i < 10; i++) acks.push(await emitWithAck(i % 2 === 0 ? s1 : s2, 'send_message', text(conversationIdOf(a, b), b, i)));
     expect(acks.filter((ack) => ack.ok).length).toBe(5);
-    const limited = async (g: typeof g1) => ((await g.metrics.getSingleMetricAsString('chat_rate_limited_total')).match(/limit="send_message"[^}]*} (\d+)/)?.[1] ?? '0');
+    const limited = async (g: typeof g1) =>
+      (await g.metrics.getSingleMetricAsString('chat_rate_limited_total')).match(/limit="send_message"[^}]*} (\d+)/)?.[1] ?? '0';
     expect(Number(await limited(g1)) + Number(await limited(g2))).toBe(5);
   });
 
@@ -69,13 +70,18 @@ describe('the limits of the policy table', () => {
     const b = 'lim-reader-peer' as UserId;
     const socket = await system.connectAs(a, gateway);
     const acks = [];
-    for (let i = 0; i < 5; i++) acks.push(await emitWithAck(socket, 'mark_as_read', { conversationId: conversationIdOf(a, b), upToSeq: 1 }));
+    for (let i = 0; i < 5; i++)
+      acks.push(await emitWithAck(socket, 'mark_as_read', { conversationId: conversationIdOf(a, b), upToSeq: 1 }));
     expect(acks.map((ack) => (ack.ok ? 'ok' : ack.error.code))).toEqual(['ok', 'ok', 'ok', 'RATE_LIMITED', 'RATE_LIMITED']);
   });
 
   it('get_online_status, sync_messages and join_conversation', async () => {
     const gateway = await system.addGateway({
-      RATE_LIMITS: JSON.stringify({ get_online_status: { perMinute: 1, burst: 2 }, sync_messages: { perMinute: 1, burst: 2 }, join_conversation: { perMinute: 1, burst: 2 } }),
+      RATE_LIMITS: JSON.stringify({
+        get_online_status: { perMinute: 1, burst: 2 },
+        sync_messages: { perMinute: 1, burst: 2 },
+        join_conversation: { perMinute: 1, burst: 2 },
+      }),
     });
     const a = 'lim-various' as UserId;
     const b = 'lim-various-peer' as UserId;
@@ -109,7 +115,9 @@ describe('the limits of the policy table', () => {
   });
 
   it('REST: conversations created and pages read per user', async () => {
-    const gateway = await system.addGateway({ RATE_LIMITS: JSON.stringify({ conversation_create: { perMinute: 1, burst: 2 }, rest_read: { perMinute: 1, burst: 2 } }) });
+    const gateway = await system.addGateway({
+      RATE_LIMITS: JSON.stringify({ conversation_create: { perMinute: 1, burst: 2 }, rest_read: { perMinute: 1, burst: 2 } }),
+    });
     const token = await signToken({ userId: 'lim-rest' });
     const request = (method: string, path: string, body?: unknown) =>
       fetch(`${gateway.url}${path}`, {

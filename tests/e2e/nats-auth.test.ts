@@ -12,7 +12,16 @@ import type { Gateway } from '@chat/gateway';
 import type { MessagesService } from '@chat/messages';
 import type { PresenceService } from '@chat/presence';
 import type { UploadsService } from '@chat/uploads';
-import { connectClient, createTestContext, emitWithAck, nextEvent, signToken, startNatsServer, waitFor, type OwnNatsServer } from '@chat/testing';
+import {
+  connectClient,
+  createTestContext,
+  emitWithAck,
+  nextEvent,
+  signToken,
+  startNatsServer,
+  waitFor,
+  type OwnNatsServer,
+} from '@chat/testing';
 import { startTestGateway, startTestMessages, startTestPresence, startTestUploads, testLogger } from '../support/system.ts';
 import { http, samples, uploadFile } from '../support/uploads.ts';
 
@@ -60,7 +69,9 @@ describe('Bus.connect with credentials', () => {
     await expect(connectsWith(users.url, { user: 'chat', password: 'wrong' })).rejects.toThrow(
       /cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+: .*authorization violation.* \(it refused this service's user chat\)/i,
     );
-    await expect(connectsWith(users.url, { nkeySeed: strangerKey.seed })).rejects.toThrow(/authorization violation.*refused this service's NKey seed/i);
+    await expect(connectsWith(users.url, { nkeySeed: strangerKey.seed })).rejects.toThrow(
+      /authorization violation.*refused this service's NKey seed/i,
+    );
     await expect(connectsWith(tokenServer.url, { token: 'wrong-token' })).rejects.toThrow(/refused this service's token/);
   });
 
@@ -71,9 +82,13 @@ describe('Bus.connect with credentials', () => {
   });
 
   it('fails before connecting on an unreadable seed file or a value that is not a user seed', async () => {
-    await expect(connectsWith(users.url, { nkeySeed: join(users.dir, 'missing.nk') })).rejects.toThrow(/cannot read NATS NKey seed file .*missing\.nk/);
+    await expect(connectsWith(users.url, { nkeySeed: join(users.dir, 'missing.nk') })).rejects.toThrow(
+      /cannot read NATS NKey seed file .*missing\.nk/,
+    );
     await expect(connectsWith(users.url, { nkeySeed: join(users.dir, 'nats.conf') })).rejects.toThrow(/is not a user seed/);
-    await expect(connectsWith(users.url, { credsFile: join(users.dir, 'missing.creds') })).rejects.toThrow(/cannot read NATS credentials file/);
+    await expect(connectsWith(users.url, { credsFile: join(users.dir, 'missing.creds') })).rejects.toThrow(
+      /cannot read NATS credentials file/,
+    );
   });
 });
 
@@ -87,7 +102,23 @@ function makeCertificates(dir: string): void {
   ] as const) {
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`);
     execFileSync('sh', ['-c', `printf '${extensions}\n' > ${name}.ext`], { cwd: dir });
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.pem`,
+    );
   }
 }
 
@@ -114,9 +145,15 @@ describe('Bus.connect over TLS', () => {
       auth: { tls: { caFile: join(certs, 'ca.pem'), certFile: join(certs, 'client.pem'), keyFile: join(certs, 'client-key.pem') } },
     });
     await bus.close();
-    await expect(Bus.connect({ servers: [server.url], name: 'tls-test', logger, auth: { tls: { caFile: join(certs, 'ca.pem') } }, connectTimeoutMs: 3000 })).rejects.toThrow(
-      /cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/,
-    );
+    await expect(
+      Bus.connect({
+        servers: [server.url],
+        name: 'tls-test',
+        logger,
+        auth: { tls: { caFile: join(certs, 'ca.pem') } },
+        connectTimeoutMs: 3000,
+      }),
+    ).rejects.toThrow(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
   });
 });
 
@@ -198,7 +235,9 @@ describe('the services through deploy/nats/chat-auth.conf', () => {
   });
 
   it('refuses a connection without credentials, and a service publishing outside its subjects', async () => {
-    await expect(Bus.connect({ servers: [nats.url], name: 'intruder', logger, connectTimeoutMs: 3000 })).rejects.toThrow(/requires credentials/);
+    await expect(Bus.connect({ servers: [nats.url], name: 'intruder', logger, connectTimeoutMs: 3000 })).rejects.toThrow(
+      /requires credentials/,
+    );
     // The presence service's identity may not queue send commands (only the gateway's may).
     const nc = await connect({ servers: nats.url, authenticator: nkeyAuthenticator(new TextEncoder().encode(keys.presence.seed)) });
     try {

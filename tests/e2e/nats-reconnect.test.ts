@@ -18,7 +18,9 @@ afterAll(async () => {
 });
 
 describe("a gateway's NATS connection lost and back", () => {
-  it('brings its still-connected sockets up to date with what was stored meanwhile, once each, without a reconnect of theirs', { timeout: 60_000 }, async () => {
+  it('brings its still-connected sockets up to date with what was stored meanwhile, once each, without a reconnect of theirs', {
+    timeout: 60_000,
+  }, async () => {
     const gatewayB = await system.addGateway({ NATS_URL: proxiedNatsUrl });
     const a = 'nr-sender' as UserId;
     const b = 'nr-receiver' as UserId;
@@ -29,7 +31,8 @@ describe("a gateway's NATS connection lost and back", () => {
     let disconnects = 0;
     sb.on('disconnect', () => disconnects++);
     const received = collectEvents(sb, 'new_message');
-    const send = (text: string) => emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text } });
+    const send = (text: string) =>
+      emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text } });
 
     expect((await send('before')).ok).toBe(true);
     await waitFor(() => received.length === 1);
@@ -62,7 +65,13 @@ describe("a gateway's NATS connection lost and back", () => {
       const answer = emitWithAck(
         sa,
         'send_message',
-        { conversationId: conversationIdOf(a, b), receiverId: b, messageType: 'text', content: { text: 'while away' }, clientMessageId: 'away-1' },
+        {
+          conversationId: conversationIdOf(a, b),
+          receiverId: b,
+          messageType: 'text',
+          content: { text: 'while away' },
+          clientMessageId: 'away-1',
+        },
         30_000,
       );
       await waitFor(async () => (await queued()) === 1);
@@ -81,17 +90,26 @@ describe("a gateway's NATS connection lost and back", () => {
     }
   });
 
-  it('reports a delivery the device acknowledged while its gateway was off the bus, once the bus is back', { timeout: 60_000 }, async () => {
+  it('reports a delivery the device acknowledged while its gateway was off the bus, once the bus is back', {
+    timeout: 60_000,
+  }, async () => {
     const gatewayB = await system.addGateway({ NATS_URL: proxiedNatsUrl });
     const a = 'nr-receipt-sender' as UserId;
     const b = 'nr-receipt-receiver' as UserId;
     const sa = await system.connectAs(a);
     const delivered = collectEvents(sa, 'message_delivered');
-    const device = system.track(await connectClient(gatewayB.url, { token: await signToken({ userId: b }), auth: { [DELIVERY_ACKS_AUTH_FIELD]: true } }));
+    const device = system.track(
+      await connectClient(gatewayB.url, { token: await signToken({ userId: b }), auth: { [DELIVERY_ACKS_AUTH_FIELD]: true } }),
+    );
     const shown: Array<{ message: Message; ack: () => void }> = [];
     device.on('new_message', ((message: Message, ack: () => void) => shown.push({ message, ack })) as never);
 
-    const sent = await emitWithAck(sa, 'send_message', { conversationId: conversationIdOf(a, b), receiverId: b, messageType: 'text', content: { text: 'ack me' } });
+    const sent = await emitWithAck(sa, 'send_message', {
+      conversationId: conversationIdOf(a, b),
+      receiverId: b,
+      messageType: 'text',
+      content: { text: 'ack me' },
+    });
     if (!sent.ok) throw new Error(sent.error.message);
     await waitFor(() => shown.length === 1);
     // The device acknowledges while its gateway cannot reach NATS: the receipt cannot be sent yet.

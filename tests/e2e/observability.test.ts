@@ -59,7 +59,14 @@ describe('observability of the running services', () => {
     uploadDir = await mkdtemp(join(tmpdir(), 'chat-observability-'));
     messages = await spawnBackend('messages', env, { logLevel: 'debug' });
     presence = await spawnBackend('presence', env);
-    const uploadsProcess = spawnService('uploads', { ...env, UPLOAD_DIR: uploadDir, UPLOADS_PORT: '0', OPS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+    const uploadsProcess = spawnService('uploads', {
+      ...env,
+      UPLOAD_DIR: uploadDir,
+      UPLOADS_PORT: '0',
+      OPS_PORT: '0',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+    });
     processes.push(uploadsProcess);
     await uploadsProcess.waitForLog('"msg":"ready"');
     uploads = Object.assign(uploadsProcess, { opsUrl: `http://127.0.0.1:${/"opsPort":(\d+)/.exec(uploadsProcess.output())![1]}` });
@@ -95,22 +102,29 @@ describe('observability of the running services', () => {
       };
       return chain;
     };
-    const emitIn = (trace: ReceivedSpan[]) => trace.find((s) => s.name === 'socket.io emit new_message' && s.attributes['user.id'] === 'trace-b');
+    const emitIn = (trace: ReceivedSpan[]) =>
+      trace.find((s) => s.name === 'socket.io emit new_message' && s.attributes['user.id'] === 'trace-b');
     // Spans arrive in batches from three exporters: wait until the whole chain is in.
-    await waitFor(() => {
-      const r = root();
-      if (!r) return false;
-      const trace = traceOf(r.traceId);
-      const emit = emitIn(trace);
-      return Boolean(emit && chainIn(trace)(emit)[0] === r);
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      () => {
+        const r = root();
+        if (!r) return false;
+        const trace = traceOf(r.traceId);
+        const emit = emitIn(trace);
+        return Boolean(emit && chainIn(trace)(emit)[0] === r);
+      },
+      { timeoutMs: 15_000 },
+    );
     const trace = traceOf(root()!.traceId);
     const chain = chainIn(trace);
     const emitToReceiver = emitIn(trace)!;
     const path = chain(emitToReceiver).map((s) => `${s.service}: ${s.name}`);
     expect(path[0]).toBe('gateway: socket.io send_message');
     expect(path).toContain('gateway: publish cmd.conv.send');
-    expect(path.some((p) => /^messages: process messages-conversation-\d+$/.test(p)), path.join(' > ')).toBe(true);
+    expect(
+      path.some((p) => /^messages: process messages-conversation-\d+$/.test(p)),
+      path.join(' > '),
+    ).toBe(true);
     expect(path).toContain('messages: publish deliver.user');
     expect(path).toContain('gateway: process deliver.user');
     expect(path.at(-1)).toBe('gateway: socket.io emit new_message');
@@ -119,7 +133,10 @@ describe('observability of the running services', () => {
     const consume = chain(emitToReceiver).find((s) => s.service === 'messages' && s.name.startsWith('process messages-conversation-'))!;
     const storeSpansNow = () =>
       traceOf(root()!.traceId).filter(
-        (s) => s.service === 'messages' && String(s.attributes['db.system'] ?? s.attributes['db.system.name'] ?? '') === 'mongodb' && chainIn(traceOf(root()!.traceId))(s).includes(consume),
+        (s) =>
+          s.service === 'messages' &&
+          String(s.attributes['db.system'] ?? s.attributes['db.system.name'] ?? '') === 'mongodb' &&
+          chainIn(traceOf(root()!.traceId))(s).includes(consume),
       );
     // The conversation write follows the deliveries (it overlaps the next batch): its span may come a moment later.
     await waitFor(() => storeSpansNow().some((s) => s.name === 'update conversations'), { timeoutMs: 15_000 });
@@ -140,17 +157,23 @@ describe('observability of the running services', () => {
       .map((line) => JSON.parse(line) as { trace_id?: string; span_id?: string; messageId?: string });
     const line = stored.find((l) => l.messageId === (ack.ok ? ack.data._id : ''));
     expect(line?.trace_id).toBe(root()!.traceId);
-    expect(trace.map((s) => s.spanId), 'the span of the log line').toContain(line?.span_id);
+    expect(
+      trace.map((s) => s.spanId),
+      'the span of the log line',
+    ).toContain(line?.span_id);
   });
 
   it('traces an upload from the gateway into the uploads service, and counts it', async () => {
     const before = await scrape(uploads.opsUrl);
     const answer = await uploadFile(gateway.url, await signToken({ userId: 'trace-up' }), { name: 'site.png', data: samples.png() });
     expect(answer.status).toBe(200);
-    await waitFor(() => {
-      const uploadSpans = receiver.spans.filter((s) => s.service === 'uploads');
-      return uploadSpans.some((u) => receiver.spans.some((g) => g.service === 'gateway' && g.traceId === u.traceId));
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      () => {
+        const uploadSpans = receiver.spans.filter((s) => s.service === 'uploads');
+        return uploadSpans.some((u) => receiver.spans.some((g) => g.service === 'gateway' && g.traceId === u.traceId));
+      },
+      { timeoutMs: 15_000 },
+    );
     const after = await scrape(uploads.opsUrl);
     expect(sample(after, 'chat_uploads_total', 'outcome="stored"') - sample(before, 'chat_uploads_total', 'outcome="stored"')).toBe(1);
   });
@@ -162,21 +185,40 @@ describe('observability of the running services', () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ status: 'ready' });
     }
-    const before = { gateway: await scrape(gateway.opsUrl), messages: await scrape(messages.opsUrl), presence: await scrape(presence.opsUrl) };
+    const before = {
+      gateway: await scrape(gateway.opsUrl),
+      messages: await scrape(messages.opsUrl),
+      presence: await scrape(presence.opsUrl),
+    };
     const a = await connect(gateway.url, 'metric-a');
     const b = await connect(gateway.url, 'metric-b');
     const received = collectEvents(b, 'new_message');
     for (let i = 0; i < 5; i++) {
-      const ack = await emitWithAck(a, 'send_message', { conversationId: conversationIdOf('metric-a' as UserId, 'metric-b' as UserId), receiverId: 'metric-b', messageType: 'text', content: { text: `m${i}` } });
+      const ack = await emitWithAck(a, 'send_message', {
+        conversationId: conversationIdOf('metric-a' as UserId, 'metric-b' as UserId),
+        receiverId: 'metric-b',
+        messageType: 'text',
+        content: { text: `m${i}` },
+      });
       expect(ack.ok).toBe(true);
     }
     await emitWithAck(a, 'send_message', { conversationId: 'nobody_zed', receiverId: 'zed', messageType: 'text', content: { text: 'x' } });
     await waitFor(() => received.length === 5);
     // The messages service counts a command once it is acked, just after the delivery the client saw.
-    await waitFor(async () => sample(await scrape(messages.opsUrl), 'chat_commands_processed_total', 'type="send",outcome="ok"') - sample(before.messages, 'chat_commands_processed_total', 'type="send",outcome="ok"') >= 5);
-    const after = { gateway: await scrape(gateway.opsUrl), messages: await scrape(messages.opsUrl), presence: await scrape(presence.opsUrl) };
+    await waitFor(
+      async () =>
+        sample(await scrape(messages.opsUrl), 'chat_commands_processed_total', 'type="send",outcome="ok"') -
+          sample(before.messages, 'chat_commands_processed_total', 'type="send",outcome="ok"') >=
+        5,
+    );
+    const after = {
+      gateway: await scrape(gateway.opsUrl),
+      messages: await scrape(messages.opsUrl),
+      presence: await scrape(presence.opsUrl),
+    };
 
-    const moved = (which: 'gateway' | 'messages' | 'presence', name: string, labels = '') => sample(after[which], name, labels) - sample(before[which], name, labels);
+    const moved = (which: 'gateway' | 'messages' | 'presence', name: string, labels = '') =>
+      sample(after[which], name, labels) - sample(before[which], name, labels);
     expect(moved('gateway', 'chat_messages_sent_total', 'type="text"')).toBe(5);
     expect(moved('gateway', 'chat_messages_failed_total', 'code="NOT_PARTICIPANT"')).toBe(1);
     expect(moved('gateway', 'chat_message_delivery_seconds_count')).toBe(5);
@@ -191,7 +233,9 @@ describe('observability of the running services', () => {
 });
 
 describe('graceful shutdown', () => {
-  it('SIGTERM to a gateway and to the messages service while messages flow: readiness drops first, every acknowledged message is stored once and delivered', { timeout: 120_000 }, async () => {
+  it('SIGTERM to a gateway and to the messages service while messages flow: readiness drops first, every acknowledged message is stored once and delivered', {
+    timeout: 120_000,
+  }, async () => {
     const shutdownEnv = { ...env, SHUTDOWN_DELAY_MS: '700' };
     const messagesA = await spawnMessages(shutdownEnv);
     const messagesB = await spawnMessages(shutdownEnv);
@@ -211,7 +255,12 @@ describe('graceful shutdown', () => {
     let sending = true;
     const sendLoop = (async () => {
       for (let i = 0; sending && s.connected && i < 400; i++) {
-        const ack = await emitWithAck(s, 'send_message', { conversationId, receiverId, messageType: 'text', content: { text: `g${i}` }, clientMessageId: `g${i}` }, 60_000).catch(() => undefined);
+        const ack = await emitWithAck(
+          s,
+          'send_message',
+          { conversationId, receiverId, messageType: 'text', content: { text: `g${i}` }, clientMessageId: `g${i}` },
+          60_000,
+        ).catch(() => undefined);
         if (ack?.ok) acked.push(ack.data._id);
       }
     })();
@@ -219,7 +268,14 @@ describe('graceful shutdown', () => {
     await waitFor(() => acked.length >= 10, { timeoutMs: 30_000 });
     // Readiness turns false before the process stops.
     const gatewayExit = gatewayA.kill('SIGTERM');
-    await waitFor(async () => (await fetch(`${gatewayA.opsUrl}/readyz`).then((res) => res.status, () => 0)) === 503, { timeoutMs: 5000 });
+    await waitFor(
+      async () =>
+        (await fetch(`${gatewayA.opsUrl}/readyz`).then(
+          (res) => res.status,
+          () => 0,
+        )) === 503,
+      { timeoutMs: 5000 },
+    );
     const disconnected = new Promise<string>((resolve) => r.once('disconnect', resolve));
     expect(await gatewayExit).toBe(0);
     // Closed transport, not a server-side disconnect: the client would reconnect by itself.
@@ -229,7 +285,14 @@ describe('graceful shutdown', () => {
 
     await waitFor(() => acked.length >= 30, { timeoutMs: 30_000 });
     const messagesExit = messagesA.kill('SIGTERM');
-    await waitFor(async () => (await fetch(`${messagesA.opsUrl}/readyz`).then((res) => res.status, () => 0)) === 503, { timeoutMs: 5000 });
+    await waitFor(
+      async () =>
+        (await fetch(`${messagesA.opsUrl}/readyz`).then(
+          (res) => res.status,
+          () => 0,
+        )) === 503,
+      { timeoutMs: 5000 },
+    );
     expect(await messagesExit).toBe(0);
     await waitFor(() => acked.length >= 50, { timeoutMs: 30_000 });
     sending = false;
@@ -243,7 +306,8 @@ describe('graceful shutdown', () => {
     await waitFor(() => acked.every((id) => shown.has(id) || receivedAfter.some((m) => m._id === id)), { timeoutMs: 30_000 });
     const all = [...received, ...receivedAfter].map((m) => m._id);
     const twice = all.filter((id, i) => all.indexOf(id) !== i);
-    const where = (id: string) => `${id}: before ${received.filter((m) => m._id === id).length}, after ${receivedAfter.filter((m) => m._id === id).length}`;
+    const where = (id: string) =>
+      `${id}: before ${received.filter((m) => m._id === id).length}, after ${receivedAfter.filter((m) => m._id === id).length}`;
     expect(twice.map(where)).toEqual([]);
   });
 });

@@ -30,20 +30,26 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
  * draft-4 boolean `exclusiveMinimum`/`exclusiveMaximum` as numbers. `nullable` is ajv's own (it needs a `type`).
  */
 function forAjv(schema: unknown): Schema {
-  return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"components#/definitions/'), function (this: Schema, _key, value: unknown) {
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      const node = { ...(value as Schema) };
-      for (const [flag, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
-        if (typeof node[flag] === 'boolean') {
-          if (node[flag]) node[flag] = node[bound];
-          else delete node[flag];
-          if (node[flag] !== undefined) delete node[bound];
+  return JSON.parse(
+    JSON.stringify(schema).replaceAll('"#/components/schemas/', '"components#/definitions/'),
+    function (this: Schema, _key, value: unknown) {
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        const node = { ...(value as Schema) };
+        for (const [flag, bound] of [
+          ['exclusiveMinimum', 'minimum'],
+          ['exclusiveMaximum', 'maximum'],
+        ] as const) {
+          if (typeof node[flag] === 'boolean') {
+            if (node[flag]) node[flag] = node[bound];
+            else delete node[flag];
+            if (node[flag] !== undefined) delete node[bound];
+          }
         }
+        return node;
       }
-      return node;
-    }
-    return value;
-  }) as Schema;
+      return value;
+    },
+  ) as Schema;
 }
 
 function ajvWithComponents(doc: Document): Ajv {
@@ -62,7 +68,9 @@ async function fetchDocument(): Promise<Document> {
 }
 
 const operations = (doc: Document) =>
-  Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+  );
 
 describe('OpenAPI document', () => {
   it('passes the OpenAPI validator', async () => {
@@ -82,7 +90,14 @@ describe('OpenAPI document', () => {
   it('shares the message, conversation, envelope and error schemas as components', async () => {
     const doc = await fetchDocument();
     const schemas = doc.components.schemas;
-    for (const id of ['Message', 'ConversationSummary', 'ErrorEnvelope', 'ConversationListEnvelope', 'MessagesPageEnvelope', 'UploadedFileEnvelope']) {
+    for (const id of [
+      'Message',
+      'ConversationSummary',
+      'ErrorEnvelope',
+      'ConversationListEnvelope',
+      'MessagesPageEnvelope',
+      'UploadedFileEnvelope',
+    ]) {
       expect(schemas[id], id).toBeDefined();
     }
     const byId = Object.fromEntries(operations(doc).map(({ operation }) => [operation.operationId, operation]));
@@ -94,7 +109,8 @@ describe('OpenAPI document', () => {
     expect(JSON.stringify(schemas.ConversationListEnvelope)).toContain('"#/components/schemas/ConversationSummary"');
     // No unused copies for generators to turn into types.
     const referenced = JSON.stringify(doc);
-    for (const id of Object.keys(schemas).filter((name) => name.endsWith('Input'))) expect(referenced).toContain(`"#/components/schemas/${id}"`);
+    for (const id of Object.keys(schemas).filter((name) => name.endsWith('Input')))
+      expect(referenced).toContain(`"#/components/schemas/${id}"`);
   });
 
   it('describes the upload body and both download answers', async () => {

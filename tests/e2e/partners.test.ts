@@ -27,13 +27,15 @@ async function open(userId: UserId, participantId: UserId, jobId?: string): Prom
 
 type Row = { _id: string; jobId: string | null; otherUser: { _id: string; isOnline: boolean } };
 async function list(userId: UserId): Promise<Row[]> {
-  const response = await fetch(`${system.gateway.url}/api/chat/conversations`, { headers: { authorization: `Bearer ${await signToken({ userId })}` } });
+  const response = await fetch(`${system.gateway.url}/api/chat/conversations`, {
+    headers: { authorization: `Bearer ${await signToken({ userId })}` },
+  });
   expect(response.status).toBe(200);
   return ((await response.json()) as { data: Row[] }).data;
 }
 
 describe('partners', () => {
-  it('a conversation opened over REST is listed only to its opener and tells nobody anyone\'s status', async () => {
+  it("a conversation opened over REST is listed only to its opener and tells nobody anyone's status", async () => {
     const [mallory, victim] = users('mallory', 'victim');
     const m = await system.connectAs(mallory);
     const v = await system.connectAs(victim);
@@ -41,7 +43,13 @@ describe('partners', () => {
     const conversationId = conversationIdOf(mallory, victim);
 
     // The opener sees it (to send the first message from), without the other's status; the other sees nothing.
-    expect(await list(mallory)).toEqual([expect.objectContaining({ _id: conversationId, jobId: 'planted-job', otherUser: expect.objectContaining({ _id: victim, isOnline: false }) })]);
+    expect(await list(mallory)).toEqual([
+      expect.objectContaining({
+        _id: conversationId,
+        jobId: 'planted-job',
+        otherUser: expect.objectContaining({ _id: victim, isOnline: false }),
+      }),
+    ]);
     expect(await list(victim)).toEqual([]);
     // Neither may watch the other's status: not by asking, not by opening the conversation.
     expect(await emitWithAck(m, 'get_online_status', { userId: victim })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
@@ -50,14 +58,14 @@ describe('partners', () => {
     expect(await emitWithAck(m, 'get_online_status', { userId: victim })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
   });
 
-  it('a stranger with no conversation at all cannot see anyone\'s status', async () => {
+  it("a stranger with no conversation at all cannot see anyone's status", async () => {
     const [stranger, target] = users('stranger', 'target');
     const s = await system.connectAs(stranger);
     await system.connectAs(target);
     expect(await emitWithAck(s, 'get_online_status', { userId: target })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
   });
 
-  it('once a message is stored, both list the conversation and see each other\'s status', async () => {
+  it("once a message is stored, both list the conversation and see each other's status", async () => {
     const [customer, contractor] = users('customer', 'contractor');
     const c = await system.connectAs(customer);
     const k = await system.connectAs(contractor);
@@ -68,11 +76,23 @@ describe('partners', () => {
 
     await waitFor(async () => (await list(contractor)).some((row) => row._id === conversationId));
     expect(await list(contractor)).toEqual([
-      expect.objectContaining({ _id: conversationId, jobId: 'job-42', otherUser: expect.objectContaining({ _id: customer, isOnline: true }) }),
+      expect.objectContaining({
+        _id: conversationId,
+        jobId: 'job-42',
+        otherUser: expect.objectContaining({ _id: customer, isOnline: true }),
+      }),
     ]);
-    expect(await list(customer)).toEqual([expect.objectContaining({ otherUser: expect.objectContaining({ _id: contractor, isOnline: true }) })]);
-    expect(await emitWithAck(c, 'get_online_status', { userId: contractor })).toMatchObject({ ok: true, data: { userId: contractor, isOnline: true } });
-    expect(await emitWithAck(k, 'get_online_status', { userId: customer })).toMatchObject({ ok: true, data: { userId: customer, isOnline: true } });
+    expect(await list(customer)).toEqual([
+      expect.objectContaining({ otherUser: expect.objectContaining({ _id: contractor, isOnline: true }) }),
+    ]);
+    expect(await emitWithAck(c, 'get_online_status', { userId: contractor })).toMatchObject({
+      ok: true,
+      data: { userId: contractor, isOnline: true },
+    });
+    expect(await emitWithAck(k, 'get_online_status', { userId: customer })).toMatchObject({
+      ok: true,
+      data: { userId: customer, isOnline: true },
+    });
   });
 
   it('the receiver of a first message sent without opening the conversation first sees it at once', async () => {

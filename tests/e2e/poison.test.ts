@@ -40,7 +40,12 @@ describe('poison commands', () => {
     const conversationId = conversationIdOf(a, b);
     const sa = await system.connectAs(a);
     for (const offerDetails of [{ $gt: 1 }, { 'a.b': 'x' }, { 'a\u0000b': 'x' }]) {
-      const ack = await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'offer', content: { offerAmount: 10, offerDetails } });
+      const ack = await emitWithAck(sa, 'send_message', {
+        conversationId,
+        receiverId: b,
+        messageType: 'offer',
+        content: { offerAmount: 10, offerDetails },
+      });
       expect(ack, JSON.stringify(offerDetails)).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR' } });
     }
     // Keys a content type does not define never reach the store, whatever they hold.
@@ -51,7 +56,9 @@ describe('poison commands', () => {
       content: { text: 'hi', extra: { deeper: [{ $where: 'x' }] } } as never,
     });
     expect(nested.ok && nested.data.content).toEqual({ text: 'hi' });
-    expect((await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: 'fine' } })).ok).toBe(true);
+    expect(
+      (await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: 'fine' } })).ok,
+    ).toBe(true);
   });
 
   it('parks a queued command the store refuses (from a gateway that did not check), answers its sender, and the partition goes on', async () => {
@@ -80,7 +87,12 @@ describe('poison commands', () => {
           const a = `after${i}` as UserId;
           const b = `other${i}` as UserId;
           const socket = await system.connectAs(a);
-          return emitWithAck(socket, 'send_message', { conversationId: conversationIdOf(a, b), receiverId: b, messageType: 'text', content: { text: 'go' } });
+          return emitWithAck(socket, 'send_message', {
+            conversationId: conversationIdOf(a, b),
+            receiverId: b,
+            messageType: 'text',
+            content: { text: 'go' },
+          });
         }),
       );
       expect(acks.filter((ack) => !ack.ok)).toEqual([]);
@@ -95,7 +107,9 @@ describe('poison commands', () => {
     });
   });
 
-  it('sets aside one command whose store write keeps failing, while 100 others of its partition go through', { timeout: 60_000 }, async () => {
+  it('sets aside one command whose store write keeps failing, while 100 others of its partition go through', {
+    timeout: 60_000,
+  }, async () => {
     const parkedSends = async () =>
       (await system.messages!.metrics.getSingleMetricAsString('chat_commands_processed_total'))
         .split('\n')
@@ -117,7 +131,9 @@ describe('poison commands', () => {
     });
     const acks = await Promise.all(sends.map((payload) => emitWithAck(sa, 'send_message', payload, 30_000)));
     const refused = acks.filter((ack) => !ack.ok);
-    expect(refused).toEqual([expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'MESSAGE_REFUSED', clientMessageId: POISON_ID }) })]);
+    expect(refused).toEqual([
+      expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'MESSAGE_REFUSED', clientMessageId: POISON_ID }) }),
+    ]);
     expect(acks.filter((ack) => ack.ok)).toHaveLength(100);
     expect(errors.map((e) => e.code)).toEqual(['MESSAGE_REFUSED']);
     await withBus(async (bus) => {

@@ -34,7 +34,6 @@ async function connect(url: string, userId: UserId): Promise<ChatClient> {
   return client;
 }
 
-
 describe('a gateway killed with SIGKILL', () => {
   it('has its users taken offline within 30 s and their partners told; other devices keep theirs online', { timeout: 60_000 }, async () => {
     const alice = 'alice-kill' as UserId;

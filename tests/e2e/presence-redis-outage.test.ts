@@ -36,7 +36,6 @@ afterAll(async () => {
   await stopRedis();
 });
 
-
 describe('Redis outage', () => {
   it('keeps chat working, answers PRESENCE_UNAVAILABLE, and recovers by itself', { timeout: 60_000 }, async () => {
     const alice = 'alice-outage' as UserId;

@@ -27,7 +27,6 @@ const users = <const N extends string[]>(...names: N) => {
   return names.map((name) => `${name}-${n}` as UserId) as { [K in keyof N]: UserId };
 };
 
-
 async function statusOf(asker: ChatClient, userId: UserId) {
   const ack = await emitWithAck(asker, 'get_online_status', { userId });
   if (!ack.ok) throw new Error(`get_online_status failed: ${JSON.stringify(ack.error)}`);

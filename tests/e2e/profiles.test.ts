@@ -10,8 +10,13 @@ const profiles = () => system.messages!.profiles.profiles;
 const tokenOf = (userId: string, claims: Record<string, unknown> = {}) => signToken({ userId, claims });
 
 async function listConversations(userId: string) {
-  const response = await fetch(`${system.gateway.url}/api/chat/conversations`, { headers: { authorization: `Bearer ${await tokenOf(userId)}` } });
-  return { status: response.status, body: (await response.json()) as { code?: string; data: Array<{ _id: string; otherUser: Record<string, unknown> }> | null } };
+  const response = await fetch(`${system.gateway.url}/api/chat/conversations`, {
+    headers: { authorization: `Bearer ${await tokenOf(userId)}` },
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as { code?: string; data: Array<{ _id: string; otherUser: Record<string, unknown> }> | null },
+  };
 }
 
 async function openConversation(userId: string, participantId: string): Promise<void> {
@@ -32,7 +37,11 @@ describe('profiles in conversation lists', () => {
     );
     expect(named.connected && pictured.connected).toBe(true);
     await waitFor(async () => (await profiles().countDocuments({ _id: { $in: ['pf-named', 'pf-pictured'] as UserId[] } })) === 2);
-    expect(await profiles().findOne({ _id: 'pf-named' as UserId }, { projection: { updatedAt: 0 } })).toEqual({ _id: 'pf-named', name: 'Ann', avatar: null });
+    expect(await profiles().findOne({ _id: 'pf-named' as UserId }, { projection: { updatedAt: 0 } })).toEqual({
+      _id: 'pf-named',
+      name: 'Ann',
+      avatar: null,
+    });
     expect(await profiles().findOne({ _id: 'pf-pictured' as UserId }, { projection: { updatedAt: 0 } })).toEqual({
       _id: 'pf-pictured',
       name: null,
@@ -44,8 +53,15 @@ describe('profiles in conversation lists', () => {
     const list = await listConversations('pf-partner');
     expect(list.status).toBe(200);
     const others = Object.fromEntries(list.body.data!.map((c) => [c._id, c.otherUser]));
-    expect(others[conversationIdOf('pf-partner' as UserId, 'pf-named' as UserId)]).toMatchObject({ _id: 'pf-named', name: 'Ann', avatar: null });
-    expect(others[conversationIdOf('pf-partner' as UserId, 'pf-pictured' as UserId)]).toMatchObject({ name: null, avatar: 'https://img.example/p.png' });
+    expect(others[conversationIdOf('pf-partner' as UserId, 'pf-named' as UserId)]).toMatchObject({
+      _id: 'pf-named',
+      name: 'Ann',
+      avatar: null,
+    });
+    expect(others[conversationIdOf('pf-partner' as UserId, 'pf-pictured' as UserId)]).toMatchObject({
+      name: null,
+      avatar: 'https://img.example/p.png',
+    });
   });
 
   it('reads a stored profile that lacks fields, or has wrong ones, as null fields', async () => {
@@ -90,7 +106,12 @@ describe('profiles in conversation lists', () => {
     expect(await profiles().findOne({ _id: 'pf-claims' as UserId }, { projection: { updatedAt: 0 } })).toEqual(stored);
 
     // Written by an earlier version, before claims were cleaned: read as cleaned all the same.
-    await profiles().insertOne({ _id: 'pf-old-claims' as UserId, name: 'Mallory\u202E', avatar: 'data:text/html,<script>', updatedAt: new Date() } as never);
+    await profiles().insertOne({
+      _id: 'pf-old-claims' as UserId,
+      name: 'Mallory\u202E',
+      avatar: 'data:text/html,<script>',
+      updatedAt: new Date(),
+    } as never);
     await openConversation('pf-claims-reader', 'pf-claims');
     await openConversation('pf-claims-reader', 'pf-old-claims');
     const list = await listConversations('pf-claims-reader');

@@ -41,7 +41,10 @@ describe('message types', () => {
       { messageType: 'text', content: { text: 'hi\nthere' } },
       { messageType: 'image', content: { ...photo, fileName: 'site.jpg', text: 'the site' } },
       { messageType: 'file', content: { ...quote, fileName: 'quote.pdf' } },
-      { messageType: 'offer', content: { offerAmount: 250.5, currency: 'EUR', offerDetails: { days: 3, materials: ['tiles'], note: 'incl. VAT' } } },
+      {
+        messageType: 'offer',
+        content: { offerAmount: 250.5, currency: 'EUR', offerDetails: { days: 3, materials: ['tiles'], note: 'incl. VAT' } },
+      },
     ];
     for (const body of bodies) {
       const ack = await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, ...body });
@@ -115,7 +118,9 @@ describe('delivery and read receipts', () => {
     const sb = await system.connectAs(b);
     const deliveredToA = collectEvents(sa, 'message_delivered');
     for (let i = 1; i <= 5; i++) {
-      expect((await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: `m${i}` } })).ok).toBe(true);
+      expect(
+        (await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: `m${i}` } })).ok,
+      ).toBe(true);
     }
     await waitFor(() => deliveredToA.length === 5);
     const read = nextEvent(sa, 'message_read');
@@ -167,8 +172,14 @@ describe('delivery and read receipts', () => {
   it('refuses a receipt for a conversation one is not part of, and a receipt with neither ids nor seq', async () => {
     const { a, conversationId } = pair();
     const outsider = await system.connectAs('outsider');
-    expect(await emitWithAck(outsider, 'mark_as_read', { conversationId, upToSeq: 1 })).toMatchObject({ ok: false, error: { code: 'NOT_PARTICIPANT' } });
+    expect(await emitWithAck(outsider, 'mark_as_read', { conversationId, upToSeq: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_PARTICIPANT' },
+    });
     const sa = await system.connectAs(a);
-    expect(await emitWithAck(sa, 'mark_as_read', { conversationId } as never)).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR' } });
+    expect(await emitWithAck(sa, 'mark_as_read', { conversationId } as never)).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_ERROR' },
+    });
   });
 });

@@ -32,7 +32,12 @@ describe('a user who is not a participant', () => {
     ).toMatchObject({ ok: false, error: { code: 'NOT_PARTICIPANT' } });
 
     // Alice's own message travels the same path: once it has arrived, Mallory's would have too.
-    const ok = await emitWithAck(a, 'send_message', { conversationId: aliceAndBob, receiverId: bob, messageType: 'text', content: { text: 'real' } });
+    const ok = await emitWithAck(a, 'send_message', {
+      conversationId: aliceAndBob,
+      receiverId: bob,
+      messageType: 'text',
+      content: { text: 'real' },
+    });
     expect(ok.ok).toBe(true);
     await waitFor(() => seenByBob.length > 0 && seenByAlice.length > 0);
     expect(seenByBob.map((x) => x.content.text)).toEqual(['real']);
@@ -64,12 +69,24 @@ describe('malformed payloads', () => {
     ['an image without its file', { ...valid, messageType: 'image' }, 'VALIDATION_ERROR'],
     ['an offer without an amount', { ...valid, messageType: 'offer', content: { currency: 'USD' } }, 'VALIDATION_ERROR'],
     ['a negative offer', { ...valid, messageType: 'offer', content: { offerAmount: -5 } }, 'VALIDATION_ERROR'],
-    ['a file with a path in its name', { ...valid, messageType: 'file', content: { fileUrl: '/u/1', fileName: '../etc/passwd', fileSize: 10 } }, 'VALIDATION_ERROR'],
-    ['a file url with a scheme we do not serve', { ...valid, messageType: 'file', content: { fileUrl: 'javascript:alert(1)', fileName: 'a.pdf', fileSize: 10 } }, 'VALIDATION_ERROR'],
+    [
+      'a file with a path in its name',
+      { ...valid, messageType: 'file', content: { fileUrl: '/u/1', fileName: '../etc/passwd', fileSize: 10 } },
+      'VALIDATION_ERROR',
+    ],
+    [
+      'a file url with a scheme we do not serve',
+      { ...valid, messageType: 'file', content: { fileUrl: 'javascript:alert(1)', fileName: 'a.pdf', fileSize: 10 } },
+      'VALIDATION_ERROR',
+    ],
     ['1 MB of text', { ...valid, content: { text: 'x'.repeat(1024 * 1024) } }, 'VALIDATION_ERROR'],
     ['4,001 characters', { ...valid, content: { text: 'x'.repeat(4001) } }, 'VALIDATION_ERROR'],
     ['only white space', { ...valid, content: { text: ' \n\t ' } }, 'VALIDATION_ERROR'],
-    ['nothing but control, bidi and zero-width characters', { ...valid, content: { text: '\u0007\u202E\u200B\u0085' } }, 'VALIDATION_ERROR'],
+    [
+      'nothing but control, bidi and zero-width characters',
+      { ...valid, content: { text: '\u0007\u202E\u200B\u0085' } },
+      'VALIDATION_ERROR',
+    ],
     ['an unsorted conversation id', { ...valid, conversationId: 'dave_carol' }, 'VALIDATION_ERROR'],
     ['a subject wildcard in an id', { ...valid, conversationId: 'carol_dave.>', receiverId: 'dave.>' }, 'VALIDATION_ERROR'],
     ['the wrong receiver', { ...valid, receiverId: 'erin' }, 'INVALID_RECEIVER'],
@@ -125,7 +142,14 @@ describe('rate limit', () => {
     const conversationId = conversationIdOf('flooder' as UserId, bob);
     const acks = [];
     for (let i = 0; i < 5; i++) {
-      acks.push(await emitWithAck(sender, 'send_message', { conversationId, receiverId: bob, messageType: 'text', content: { text: `flood ${i}` } }));
+      acks.push(
+        await emitWithAck(sender, 'send_message', {
+          conversationId,
+          receiverId: bob,
+          messageType: 'text',
+          content: { text: `flood ${i}` },
+        }),
+      );
     }
     expect(acks.map((a) => (a.ok ? 'ok' : a.error.code))).toEqual(['ok', 'ok', 'ok', 'RATE_LIMITED', 'RATE_LIMITED']);
     expect(await store().messages.countDocuments({ conversationId })).toBe(3);

@@ -28,7 +28,11 @@ describe('POST /api/chat/conversations', () => {
       status: 201,
       body: { status: 201, message: 'Conversation created successfully', data: { conversationId: 'user123_user456' } },
     });
-    const again = await api('/api/chat/conversations', { token: await tokenOf('user123'), method: 'POST', body: { participantId: 'user456' } });
+    const again = await api('/api/chat/conversations', {
+      token: await tokenOf('user123'),
+      method: 'POST',
+      body: { participantId: 'user456' },
+    });
     expect(again.body.data).toEqual({ conversationId: 'user123_user456' });
     expect(await system.messages!.store.conversations.countDocuments({ _id: 'user123_user456' as never })).toBe(1);
   });
@@ -54,7 +58,9 @@ describe('GET /api/chat/conversations', () => {
     // Quinn's name and avatar come from the claims of their token at connect...
     const quinnSocket = await (async () => {
       const { connectClient } = await import('@chat/testing');
-      return system.track(await connectClient(system.gateway.url, { token: await tokenOf(second!, { name: 'Quinn Q', avatar: '/a/q.png' }) }));
+      return system.track(
+        await connectClient(system.gateway.url, { token: await tokenOf(second!, { name: 'Quinn Q', avatar: '/a/q.png' }) }),
+      );
     })();
     // ...and Pat's from the users-updated subject the surrounding app publishes.
     const bus = await Bus.connect({ servers: [system.ctx.natsUrl], name: 'app', logger: testLogger('app') });
@@ -64,9 +70,20 @@ describe('GET /api/chat/conversations', () => {
     const c1 = conversationIdOf(me as UserId, first!);
     const c2 = conversationIdOf(me as UserId, second!);
     for (const text of ['one', 'two']) {
-      expect((await emitWithAck(sFirst, 'send_message', { conversationId: c1, receiverId: me, messageType: 'text', content: { text } })).ok).toBe(true);
+      expect(
+        (await emitWithAck(sFirst, 'send_message', { conversationId: c1, receiverId: me, messageType: 'text', content: { text } })).ok,
+      ).toBe(true);
     }
-    expect((await emitWithAck(quinnSocket, 'send_message', { conversationId: c2, receiverId: me, messageType: 'text', content: { text: 'newest' } })).ok).toBe(true);
+    expect(
+      (
+        await emitWithAck(quinnSocket, 'send_message', {
+          conversationId: c2,
+          receiverId: me,
+          messageType: 'text',
+          content: { text: 'newest' },
+        })
+      ).ok,
+    ).toBe(true);
 
     const token = await tokenOf(me);
     await waitFor(async () => {
@@ -85,7 +102,11 @@ describe('GET /api/chat/conversations', () => {
       otherUser: { _id: second, name: 'Quinn Q', avatar: '/a/q.png', isOnline: false },
       jobId: null,
     });
-    expect(body.data[1]).toMatchObject({ unreadCount: 2, lastMessage: { text: 'two' }, otherUser: { _id: first, name: 'Pat P', avatar: null } });
+    expect(body.data[1]).toMatchObject({
+      unreadCount: 2,
+      lastMessage: { text: 'two' },
+      otherUser: { _id: first, name: 'Pat P', avatar: null },
+    });
 
     // The other side sees the same conversation with its own unread count.
     const theirs = await api('/api/chat/conversations', { token: await tokenOf(first!) });
@@ -106,7 +127,9 @@ describe('GET /api/chat/conversations/:id/messages', () => {
   it('pages like the spec, newest page first, each page oldest first, and follows sequence cursors', async () => {
     const sa = await system.connectAs(a);
     for (let i = 1; i <= 7; i++) {
-      expect((await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: `h${i}` } })).ok).toBe(true);
+      expect(
+        (await emitWithAck(sa, 'send_message', { conversationId, receiverId: b, messageType: 'text', content: { text: `h${i}` } })).ok,
+      ).toBe(true);
     }
     const token = await tokenOf(b);
     const seqs = (body: { data: { messages: Array<{ seq: number }> } }) => body.data.messages.map((m) => m.seq);
@@ -156,7 +179,12 @@ describe('OpenAPI', () => {
     const response = await fetch(`${system.gateway.url}/openapi.json`);
     const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths).sort()).toEqual(['/api/chat/conversations', '/api/chat/conversations/{id}/messages', '/api/common/files/{fileId}', '/api/common/upload']);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/chat/conversations',
+      '/api/chat/conversations/{id}/messages',
+      '/api/common/files/{fileId}',
+      '/api/common/upload',
+    ]);
     expect(Object.keys(doc.paths['/api/chat/conversations']!).sort()).toEqual(['get', 'post']);
     expect((await fetch(`${system.gateway.url}/docs/`)).status).toBe(200);
   });

@@ -27,7 +27,14 @@ describe('send_message', () => {
     if (!ack.ok) return;
     const message = await received;
     expect(message._id).toBe(ack.data._id);
-    expect(message).toMatchObject({ conversationId, senderId: alice, receiverId: bob, content: { text: 'Hello!' }, status: 'sent', seq: 1 });
+    expect(message).toMatchObject({
+      conversationId,
+      senderId: alice,
+      receiverId: bob,
+      content: { text: 'Hello!' },
+      status: 'sent',
+      seq: 1,
+    });
     expect(Date.parse(message.timestamp)).not.toBeNaN();
 
     const stored = await store().messages.find({ conversationId }).toArray();
@@ -45,7 +52,13 @@ describe('send_message', () => {
     const b = await system.connectAs('dave');
     const conversation = conversationIdOf('carol' as UserId, 'dave' as UserId);
     const seenByDave = collectEvents(b, 'new_message');
-    const payload = { conversationId: conversation, receiverId: 'dave', messageType: 'text' as const, content: { text: 'once' }, clientMessageId: 'c-1' };
+    const payload = {
+      conversationId: conversation,
+      receiverId: 'dave',
+      messageType: 'text' as const,
+      content: { text: 'once' },
+      clientMessageId: 'c-1',
+    };
 
     const first = await emitWithAck(a, 'send_message', payload);
     const second = await emitWithAck(a, 'send_message', payload);
@@ -79,8 +92,18 @@ describe('send_message', () => {
     const sockets = { erinPhone, erinLaptop, frankPhone, frankLaptop };
     const seen = Object.fromEntries(Object.entries(sockets).map(([name, socket]) => [name, collectEvents(socket, 'new_message')]));
 
-    const first = await emitWithAck(erinPhone, 'send_message', { conversationId: conversation, receiverId: frank, messageType: 'text', content: { text: 'one' } });
-    const second = await emitWithAck(frankLaptop, 'send_message', { conversationId: conversation, receiverId: erin, messageType: 'text', content: { text: 'two' } });
+    const first = await emitWithAck(erinPhone, 'send_message', {
+      conversationId: conversation,
+      receiverId: frank,
+      messageType: 'text',
+      content: { text: 'one' },
+    });
+    const second = await emitWithAck(frankLaptop, 'send_message', {
+      conversationId: conversation,
+      receiverId: erin,
+      messageType: 'text',
+      content: { text: 'two' },
+    });
     expect(first.ok && second.ok).toBe(true);
 
     await waitFor(() => Object.values(seen).every((list) => list.length >= 2));

@@ -9,7 +9,7 @@ const system = useSystem();
 const disconnected = (client: ChatClient) => new Promise<string>((resolve) => client.once('disconnect', resolve));
 
 describe('a socket whose token expires', () => {
-  it('is told why and disconnected at the token\'s exp (handshake token)', async () => {
+  it("is told why and disconnected at the token's exp (handshake token)", async () => {
     const client = system.track(await connectClient(system.gateway.url, { token: await signToken({ userId: 'te-short', expiresIn: 2 }) }));
     const error = nextEvent(client, 'error', 10_000);
     const gone = disconnected(client);

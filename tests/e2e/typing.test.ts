@@ -48,9 +48,18 @@ describe('typing', () => {
     const r = await system.connectAs(reader);
     const seen = collectEvents(r, 'user_typing');
     const notMine = conversationIdOf(reader, 'someone-else' as UserId);
-    expect(await emitWithAck(t, 'typing_start', { conversationId: notMine })).toMatchObject({ ok: false, error: { code: 'NOT_PARTICIPANT' } });
-    expect(await emitWithAck(t, 'typing_stop', { conversationId: notMine })).toMatchObject({ ok: false, error: { code: 'NOT_PARTICIPANT' } });
-    expect(await emitWithAck(t, 'typing_start', { conversationId: 'nope' as never })).toMatchObject({ ok: false, error: { code: 'VALIDATION_ERROR' } });
+    expect(await emitWithAck(t, 'typing_start', { conversationId: notMine })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_PARTICIPANT' },
+    });
+    expect(await emitWithAck(t, 'typing_stop', { conversationId: notMine })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_PARTICIPANT' },
+    });
+    expect(await emitWithAck(t, 'typing_start', { conversationId: 'nope' as never })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_ERROR' },
+    });
     // The reader would have had them before this ack on its own socket.
     await emitWithAck(r, 'typing_stop', { conversationId: conversationIdOf(reader, typist) });
     expect(seen).toEqual([]);

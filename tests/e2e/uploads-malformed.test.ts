@@ -14,7 +14,8 @@ import { http, multipart, samples } from '../support/uploads.ts';
 /** What a service logged, parsed. */
 type Line = { level: number; msg: string; service?: string; [key: string]: unknown };
 const lines: Line[] = [];
-const recordingLogger = (service: string) => pino({ level: 'info', base: { service } }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+const recordingLogger = (service: string) =>
+  pino({ level: 'info', base: { service } }, { write: (line: string) => void lines.push(JSON.parse(line)) });
 const errorsLogged = (since = 0) => lines.slice(since).filter((line) => line.level >= 50);
 
 const ctx = createTestContext();
@@ -24,8 +25,14 @@ let uploadDir: string;
 
 beforeAll(async () => {
   uploadDir = await mkdtemp(join(tmpdir(), 'chat-uploads-'));
-  uploads = await startUploadsService(loadUploadsConfig(serviceEnv(ctx, { UPLOADS_PORT: '0', UPLOAD_DIR: uploadDir, LOG_LEVEL: 'info' })), recordingLogger('uploads'));
-  gateway = await startGateway(loadGatewayConfig(serviceEnv(ctx, { UPLOADS_URL: uploads.url, LOG_LEVEL: 'info' })), recordingLogger('gateway'));
+  uploads = await startUploadsService(
+    loadUploadsConfig(serviceEnv(ctx, { UPLOADS_PORT: '0', UPLOAD_DIR: uploadDir, LOG_LEVEL: 'info' })),
+    recordingLogger('uploads'),
+  );
+  gateway = await startGateway(
+    loadGatewayConfig(serviceEnv(ctx, { UPLOADS_URL: uploads.url, LOG_LEVEL: 'info' })),
+    recordingLogger('gateway'),
+  );
 });
 afterAll(async () => {
   await gateway?.stop();
@@ -60,7 +67,9 @@ describe('a client that goes away mid-upload', () => {
     const before = lines.length;
     const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
     socket.on('error', () => undefined);
-    const large = multipart([{ name: 'file', filename: 'big.png', contentType: 'image/png', data: Buffer.concat([samples.png(), randomBytes(256 * 1024)]) }]);
+    const large = multipart([
+      { name: 'file', filename: 'big.png', contentType: 'image/png', data: Buffer.concat([samples.png(), randomBytes(256 * 1024)]) },
+    ]);
     socket.write(
       `POST /api/common/upload HTTP/1.1\r\nHost: chat\r\nAuthorization: Bearer ${token}\r\nContent-Type: multipart/form-data; boundary=----chat-test-boundary-7d1f3a\r\nContent-Length: ${large.length}\r\n\r\n`,
     );
@@ -68,7 +77,9 @@ describe('a client that goes away mid-upload', () => {
     // Gone once the uploads service is storing the file (its partial file exists).
     await waitFor(async () => (await readdir(uploadDir, { recursive: true })).some((name) => String(name).endsWith('.partial')));
     socket.destroy();
-    await waitFor(() => lines.slice(before).some((line) => line.service === 'uploads' && line.level >= 30 && /abort/i.test(JSON.stringify(line))));
+    await waitFor(() =>
+      lines.slice(before).some((line) => line.service === 'uploads' && line.level >= 30 && /abort/i.test(JSON.stringify(line))),
+    );
     expect(errorsLogged(before)).toEqual([]);
   });
 });

@@ -76,7 +76,9 @@ describe.each(['disk', 's3'] as const)('large uploads to %s', (storage) => {
     gatewayUrl = gateway.url;
     pids = { gateway: gateway.child.pid!, uploads: uploads.child.pid! };
     // Warm up (lazy modules, first connections) before any resting figure is taken.
-    expect((await uploadFile(gatewayUrl, await signToken({ userId: 'alice' }), { name: 'warm.pdf', data: samples.pdf() })).status).toBe(200);
+    expect((await uploadFile(gatewayUrl, await signToken({ userId: 'alice' }), { name: 'warm.pdf', data: samples.pdf() })).status).toBe(
+      200,
+    );
     baseline = { gateway: await rssOf(pids.gateway), uploads: await rssOf(pids.uploads) };
   });
   afterAll(async () => {
@@ -84,38 +86,44 @@ describe.each(['disk', 's3'] as const)('large uploads to %s', (storage) => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(SIZES)('of %d bytes are stored whole, with both processes holding far less than the file', async (size) => {
-    const resting = { gateway: await rssOf(pids.gateway), uploads: await rssOf(pids.uploads) };
-    const sent = createHash('sha256');
-    const file = streamedFile('big.pdf', samples.pdf(), size, (chunk) => sent.update(chunk));
-    const sampler = sampleRss(pids);
-    const answer = await http(`${gatewayUrl}/api/common/upload`, {
-      method: 'POST',
-      token: await signToken({ userId: 'alice' }),
-      contentType: MULTIPART_TYPE,
-      body: file,
-    });
-    const peaks = await sampler.stop();
-    expect(answer.status).toBe(200);
-    const { fileId, fileSize } = answer.json().data;
-    expect(fileSize).toBe(size);
+  it.each(SIZES)(
+    'of %d bytes are stored whole, with both processes holding far less than the file',
+    async (size) => {
+      const resting = { gateway: await rssOf(pids.gateway), uploads: await rssOf(pids.uploads) };
+      const sent = createHash('sha256');
+      const file = streamedFile('big.pdf', samples.pdf(), size, (chunk) => sent.update(chunk));
+      const sampler = sampleRss(pids);
+      const answer = await http(`${gatewayUrl}/api/common/upload`, {
+        method: 'POST',
+        token: await signToken({ userId: 'alice' }),
+        contentType: MULTIPART_TYPE,
+        body: file,
+      });
+      const peaks = await sampler.stop();
+      expect(answer.status).toBe(200);
+      const { fileId, fileSize } = answer.json().data;
+      expect(fileSize).toBe(size);
 
-    // What was stored is what was sent: both hashed in pieces, never held whole here either.
-    const key = `${fileId.slice(0, 2)}/${fileId}`;
-    const stored: Readable =
-      storage === 'disk' ? createReadStream(join(dir, key)) : ((await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body as Readable);
-    const storedHash = createHash('sha256');
-    for await (const chunk of stored) storedHash.update(chunk as Buffer);
-    expect(storedHash.digest('hex')).toBe(sent.digest('hex'));
+      // What was stored is what was sent: both hashed in pieces, never held whole here either.
+      const key = `${fileId.slice(0, 2)}/${fileId}`;
+      const stored: Readable =
+        storage === 'disk'
+          ? createReadStream(join(dir, key))
+          : ((await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body as Readable);
+      const storedHash = createHash('sha256');
+      for await (const chunk of stored) storedHash.update(chunk as Buffer);
+      expect(storedHash.digest('hex')).toBe(sent.digest('hex'));
 
-    const growth = { gateway: peaks.gateway! - resting.gateway, uploads: peaks.uploads! - resting.uploads };
-    console.log(
-      `RSS, ${mb(size)} upload to ${storage}: gateway ${mb(resting.gateway)} → peak ${mb(peaks.gateway!)} (+${mb(growth.gateway)}), ` +
-        `uploads ${mb(resting.uploads)} → peak ${mb(peaks.uploads!)} (+${mb(growth.uploads)})`,
-    );
-    if (size >= 300 * MB) {
-      expect(peaks.gateway! - baseline.gateway, 'gateway RSS above its baseline').toBeLessThan(size / 2);
-      expect(peaks.uploads! - baseline.uploads, 'uploads RSS above its baseline').toBeLessThan(size / 2);
-    }
-  }, 120_000);
+      const growth = { gateway: peaks.gateway! - resting.gateway, uploads: peaks.uploads! - resting.uploads };
+      console.log(
+        `RSS, ${mb(size)} upload to ${storage}: gateway ${mb(resting.gateway)} → peak ${mb(peaks.gateway!)} (+${mb(growth.gateway)}), ` +
+          `uploads ${mb(resting.uploads)} → peak ${mb(peaks.uploads!)} (+${mb(growth.uploads)})`,
+      );
+      if (size >= 300 * MB) {
+        expect(peaks.gateway! - baseline.gateway, 'gateway RSS above its baseline').toBeLessThan(size / 2);
+        expect(peaks.uploads! - baseline.uploads, 'uploads RSS above its baseline').toBeLessThan(size / 2);
+      }
+    },
+    120_000,
+  );
 });

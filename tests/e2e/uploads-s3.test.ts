@@ -22,12 +22,15 @@ afterAll(async () => {
 uploadSuite(system, {
   kind: 's3',
   contents: () => s3.contents(),
-  read: async (key) => Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToByteArray()),
+  read: async (key) =>
+    Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body!.transformToByteArray()),
 });
 
 describe('presigned downloads', () => {
   it('are refused by S3 once tampered with', async () => {
-    const { fileUrl } = (await uploadFile(system.gateway.url, await signToken({ userId: 'alice' }), { name: 'a.png', data: samples.png() })).json().data;
+    const { fileUrl } = (
+      await uploadFile(system.gateway.url, await signToken({ userId: 'alice' }), { name: 'a.png', data: samples.png() })
+    ).json().data;
     const redirect = await http(`${system.gateway.url}${fileUrl}`, { token: await signToken({ userId: 'alice' }) });
     expect(redirect.status).toBe(302);
     const location = new URL(String(redirect.headers.location));

@@ -12,7 +12,11 @@ const system = useSystem({ uploads: { MAX_FILE_SIZE: String(SUITE_MAX_FILE_SIZE)
 uploadSuite(system, {
   kind: 'disk',
   // Every file under UPLOAD_DIR, `.partial` ones included: a refused upload must leave none.
-  contents: async () => (await readdir(system.uploadDir!, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort(),
+  contents: async () =>
+    (await readdir(system.uploadDir!, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name))
+      .sort(),
   read: (key) => readFile(join(system.uploadDir!, key)),
 });
 

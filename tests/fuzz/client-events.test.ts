@@ -126,7 +126,8 @@ class FuzzSocket {
     client.on('disconnect', (reason, description) => {
       const told = this.#lastError as { code?: string; details?: { limit?: string } } | undefined;
       if (reason === 'io server disconnect' && told?.code === 'RATE_LIMITED' && told.details?.limit === 'invalid_event') this.policyDrops++;
-      else if (reason !== 'io client disconnect') this.drops.push({ reason, description: show(description), lastSent: this.recent.slice(-8) });
+      else if (reason !== 'io client disconnect')
+        this.drops.push({ reason, description: show(description), lastSent: this.recent.slice(-8) });
     });
     this.client = client;
   }
@@ -165,14 +166,21 @@ function ackProblem(family: Family, response: unknown): { problem?: string; code
 }
 
 /** Sends one case from `socket` and checks what comes back. */
-async function send(socket: FuzzSocket, c: Case, tallies: Map<Family, Tally>, problems: Problem[], okSends: Map<string, Message>): Promise<void> {
+async function send(
+  socket: FuzzSocket,
+  c: Case,
+  tallies: Map<Family, Tally>,
+  problems: Problem[],
+  okSends: Map<string, Message>,
+): Promise<void> {
   const tally = tallies.get(c.family)!;
   tally.sent++;
   const client = await socket.ready();
   const payload = 'value' in c.payload ? c.payload.value : c.payload.build(socket.live);
   socket.recent.push(`${show(c.event)} [${c.kind}, ${c.mode}] ${show(payload).slice(0, 160)}`);
   if (socket.recent.length > 64) socket.recent.splice(0, 32);
-  const report = (problem: string): void => void problems.push({ socket: socket.label, event: c.event, kind: c.kind, mode: c.mode, problem, payload: show(payload) });
+  const report = (problem: string): void =>
+    void problems.push({ socket: socket.label, event: c.event, kind: c.kind, mode: c.mode, problem, payload: show(payload) });
   const emit = client.emit.bind(client) as (event: string, ...args: unknown[]) => void;
   if (c.mode === 'no-ack') {
     tally.noAnswerExpected++;
@@ -181,10 +189,14 @@ async function send(socket: FuzzSocket, c: Case, tallies: Map<Family, Tally>, pr
   }
   const args = c.mode === 'no-payload' ? [] : c.mode === 'extra-args' ? [payload, { extra: true }, 7] : [payload];
   // Over the limit the connection is closed, as documented (tested below); here every packet must be under it.
-  if (c.kind.startsWith('near-limit') && Buffer.byteLength(JSON.stringify([c.event, ...args])) > MAX_PAYLOAD_BYTES - 64) return report('the generator made an over-limit payload');
+  if (c.kind.startsWith('near-limit') && Buffer.byteLength(JSON.stringify([c.event, ...args])) > MAX_PAYLOAD_BYTES - 64)
+    return report('the generator made an over-limit payload');
   let response: unknown;
   try {
-    response = await (client.timeout(ACK_TIMEOUT_MS).emitWithAck as (event: string, ...rest: unknown[]) => Promise<unknown>)(c.event, ...args);
+    response = await (client.timeout(ACK_TIMEOUT_MS).emitWithAck as (event: string, ...rest: unknown[]) => Promise<unknown>)(
+      c.event,
+      ...args,
+    );
   } catch (error) {
     const { message } = error as Error;
     if (message === 'operation has timed out') report(`no ack within ${ACK_TIMEOUT_MS} ms`);
@@ -206,7 +218,8 @@ async function send(socket: FuzzSocket, c: Case, tallies: Map<Family, Tally>, pr
       const { messages } = (response as { data: { messages: Message[] } }).data;
       const seqs = messages.map((m) => m.seq);
       const after = (payload as { afterSeq: number }).afterSeq;
-      if (seqs.some((seq, i) => seq <= after || (i > 0 && seq <= seqs[i - 1]!))) report(`sync_messages out of order or not after ${after}: ${seqs.join(',')}`);
+      if (seqs.some((seq, i) => seq <= after || (i > 0 && seq <= seqs[i - 1]!)))
+        report(`sync_messages out of order or not after ${after}: ${seqs.join(',')}`);
     }
   } else {
     tally.codes[code!] = (tally.codes[code!] ?? 0) + 1;
@@ -273,7 +286,9 @@ async function senderOf(me: UserId, anonymous: boolean): Promise<Sender> {
 describe('client events under generated payloads', () => {
   const okSends = new Map<string, Message>();
 
-  it(`answers ${RUNS} generated payloads per client event with an ack or a known error, and drops no socket ${seedNote}`, { timeout: 300_000 }, async () => {
+  it(`answers ${RUNS} generated payloads per client event with an ack or a known error, and drops no socket ${seedNote}`, {
+    timeout: 300_000,
+  }, async () => {
     const url = system.gateway.url;
     const sockets: { socket: FuzzSocket; sender: Sender }[] = [];
     /** Ids of the messages each user's sockets were sent (`new_message`). */
@@ -305,17 +320,28 @@ describe('client events under generated payloads', () => {
       return shuffle(cases, SEED + i);
     });
 
-    const tallies = new Map<Family, Tally>(EVENT_FAMILIES.map((f) => [f, { sent: 0, ok: 0, noAnswerExpected: 0, notEncoded: 0, codes: {} }]));
+    const tallies = new Map<Family, Tally>(
+      EVENT_FAMILIES.map((f) => [f, { sent: 0, ok: 0, noAnswerExpected: 0, notEncoded: 0, codes: {} }]),
+    );
     const problems: Problem[] = [];
     const started = Date.now();
     await Promise.all(sockets.map(({ socket }, i) => drain(socket, casesOf[i]!, (s, c) => send(s, c, tallies, problems, okSends))));
     const seconds = (Date.now() - started) / 1000;
 
-    const summary = Object.fromEntries([...tallies].map(([family, t]) => [family, `${t.sent} sent, ${t.ok} ok, ${t.noAnswerExpected} without ack, ${t.notEncoded} not encodable by the client, ${show(t.codes)}`]));
+    const summary = Object.fromEntries(
+      [...tallies].map(([family, t]) => [
+        family,
+        `${t.sent} sent, ${t.ok} ok, ${t.noAnswerExpected} without ack, ${t.notEncoded} not encodable by the client, ${show(t.codes)}`,
+      ]),
+    );
     console.log(`fuzz ${seedNote}: ${seconds.toFixed(1)} s`, summary, { storedSends: okSends.size });
 
     for (const { socket } of sockets) if (socket.drops.length > 0) console.log(`${socket.label} dropped ${seedNote}:`, socket.drops);
-    if (problems.length > 0) console.log(`first problems ${seedNote}:`, problems.slice(0, 40).map((p) => `${p.socket} ${show(p.event)} [${p.kind}, ${p.mode}]: ${p.problem} — ${p.payload}`));
+    if (problems.length > 0)
+      console.log(
+        `first problems ${seedNote}:`,
+        problems.slice(0, 40).map((p) => `${p.socket} ${show(p.event)} [${p.kind}, ${p.mode}]: ${p.problem} — ${p.payload}`),
+      );
     for (const family of EVENT_FAMILIES) {
       const t = tallies.get(family)!;
       expect(t.sent, family).toBeGreaterThanOrEqual(RUNS);
@@ -331,7 +357,12 @@ describe('client events under generated payloads', () => {
     // Every stored message reached its receiver, whose sockets were all connected (and its sender's).
     const undelivered = () => [...okSends.values()].filter((m) => !seenBy[m.receiverId]?.has(m._id) || !seenBy[m.senderId]?.has(m._id));
     await waitFor(() => undelivered().length === 0, { timeoutMs: 20_000, intervalMs: 100 }).catch(() => undefined);
-    expect(undelivered().map((m) => show(m)).slice(0, 5), `acked messages never delivered ${seedNote}`).toEqual([]);
+    expect(
+      undelivered()
+        .map((m) => show(m))
+        .slice(0, 5),
+      `acked messages never delivered ${seedNote}`,
+    ).toEqual([]);
     // Nothing reached Object.prototype of the process the services run in.
     expect(({} as Record<string, unknown>).polluted, 'Object.prototype was polluted').toBeUndefined();
   });
@@ -345,7 +376,9 @@ describe('client events under generated payloads', () => {
     ] as const) {
       const client = system.track(await connectClient(system.gateway.url, { token: await signToken({ userId: alice }) }));
       const emit = (name: string, body: unknown) =>
-        (client.timeout(10_000).emitWithAck as (event: string, payload: unknown) => Promise<{ ok: boolean; error?: { code: string } }>).call(client.timeout(10_000), name, body);
+        (
+          client.timeout(10_000).emitWithAck as (event: string, payload: unknown) => Promise<{ ok: boolean; error?: { code: string } }>
+        ).call(client.timeout(10_000), name, body);
       const under = await emit(event, payload('x'.repeat(MAX_PAYLOAD_BYTES - 1024)));
       expect(under, event).toMatchObject({ ok: false, error: { code: event === 'no_such_event' ? 'UNKNOWN_EVENT' : 'VALIDATION_ERROR' } });
       const dropped = new Promise<string>((resolve) => client.once('disconnect', resolve));
@@ -366,7 +399,10 @@ describe('client events under generated payloads', () => {
       fc.record(
         {
           auth: fc.record({ token, deliveryAcks: fc.oneof(fc.boolean(), junk), extra: junk }, { requiredKeys: [] }),
-          bearer: fc.oneof(fc.constantFrom(sender.tokens.own, ...sender.tokens.bad), fc.string({ unit: 'binary-ascii', maxLength: 40 }).map((t) => t.replace(/[^\x21-\x7e]/g, ''))),
+          bearer: fc.oneof(
+            fc.constantFrom(sender.tokens.own, ...sender.tokens.bad),
+            fc.string({ unit: 'binary-ascii', maxLength: 40 }).map((t) => t.replace(/[^\x21-\x7e]/g, '')),
+          ),
         },
         { requiredKeys: ['auth'] },
       ),
@@ -391,7 +427,9 @@ describe('client events under generated payloads', () => {
           const outcome = await new Promise<string>((resolve) => {
             client.once('connect_error', (error: Error & { data?: unknown }) => {
               const parsed = ErrorPayloadSchema.safeParse(error.data);
-              resolve(parsed.success ? `refused ${parsed.data.code}` : `connect_error without a known code: ${error.message} ${show(error.data)}`);
+              resolve(
+                parsed.success ? `refused ${parsed.data.code}` : `connect_error without a known code: ${error.message} ${show(error.data)}`,
+              );
             });
             client.once('authenticated', () => resolve('authenticated'));
             // Without a (good) token the socket may still authenticate later: connected is an answer too.
@@ -409,19 +447,29 @@ describe('client events under generated payloads', () => {
     expect(problems.slice(0, 10), `${problems.length} handshakes answered badly ${seedNote}`).toEqual([]);
   });
 
-  it(`under the default limits, answers generated invalid events and then disconnects the flooder, told why ${seedNote}`, { timeout: 60_000 }, async () => {
+  it(`under the default limits, answers generated invalid events and then disconnects the flooder, told why ${seedNote}`, {
+    timeout: 60_000,
+  }, async () => {
     const limited = await system.addGateway({ RATE_LIMITS: '{}' });
     const sender = await senderOf(carol, false);
     const socket = new FuzzSocket('carol (default limits)', { received: new Map(), seen: new Set() }, async () =>
       system.track(await connectClient(limited.url, { token: sender.tokens.own })),
     );
     await socket.connect();
-    const cases = [...fc.sample(unknownCases(), { seed: SEED, numRuns: 60 }), ...fc.sample(eventCases('send_message', sender, MAX_PAYLOAD_BYTES), { seed: SEED, numRuns: 60 })];
-    const tallies = new Map<Family, Tally>(EVENT_FAMILIES.map((f) => [f, { sent: 0, ok: 0, noAnswerExpected: 0, notEncoded: 0, codes: {} }]));
+    const cases = [
+      ...fc.sample(unknownCases(), { seed: SEED, numRuns: 60 }),
+      ...fc.sample(eventCases('send_message', sender, MAX_PAYLOAD_BYTES), { seed: SEED, numRuns: 60 }),
+    ];
+    const tallies = new Map<Family, Tally>(
+      EVENT_FAMILIES.map((f) => [f, { sent: 0, ok: 0, noAnswerExpected: 0, notEncoded: 0, codes: {} }]),
+    );
     const problems: Problem[] = [];
     // One at a time: the ack of the event past the limit comes before the disconnect, so none is lost.
     for (const c of cases) await send(socket, c, tallies, problems, new Map());
-    console.log(`default limits ${seedNote}: ${socket.policyDrops} disconnects by the invalid_event limit`, Object.fromEntries([...tallies].filter(([, t]) => t.sent > 0).map(([f, t]) => [f, t.codes])));
+    console.log(
+      `default limits ${seedNote}: ${socket.policyDrops} disconnects by the invalid_event limit`,
+      Object.fromEntries([...tallies].filter(([, t]) => t.sent > 0).map(([f, t]) => [f, t.codes])),
+    );
     expect(problems.slice(0, 10), `${problems.length} problems ${seedNote}`).toEqual([]);
     expect(socket.drops, `dropped other than by the flood policy ${seedNote}`).toEqual([]);
     expect(socket.policyDrops).toBeGreaterThan(0);
@@ -433,7 +481,11 @@ describe('client events under generated payloads', () => {
     ['an event named by a number', '21[42,{"a":1}]', 'UNKNOWN_EVENT'],
     ['the reserved error event', '21["error",{"a":1}]', 'UNKNOWN_EVENT'],
     ['a __proto__ event', '21["__proto__",{"__proto__":{"polluted":"yes"}}]', 'UNKNOWN_EVENT'],
-    ['own __proto__ keys', '21["send_message",{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}]', 'VALIDATION_ERROR'],
+    [
+      'own __proto__ keys',
+      '21["send_message",{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}]',
+      'VALIDATION_ERROR',
+    ],
     ['many arguments', `21["send_message",${Array.from({ length: 2000 }, (_, i) => i).join(',')}]`, 'VALIDATION_ERROR'],
     ['an ack id out of range', '299999999999999999999["send_message",{}]', 'VALIDATION_ERROR'],
     ['an ack for nothing', '31[{"ok":true}]', 'silent'],
@@ -474,7 +526,12 @@ describe('client events under generated payloads', () => {
     const b = await system.connectAs(bob);
     const conversationId = conversationIdOf(alice, bob);
     const arrived = nextEvent(b, 'new_message', 15_000);
-    const ack = await emitWithAck(a, 'send_message', { conversationId, receiverId: bob, messageType: 'text', content: { text: 'after the fuzz' } }, 30_000);
+    const ack = await emitWithAck(
+      a,
+      'send_message',
+      { conversationId, receiverId: bob, messageType: 'text', content: { text: 'after the fuzz' } },
+      30_000,
+    );
     expect(ack.ok, show(ack)).toBe(true);
     if (ack.ok) okSends.set(ack.data._id, ack.data);
     expect((await arrived).content).toEqual({ text: 'after the fuzz' });
@@ -508,7 +565,10 @@ describe('client events under generated payloads', () => {
       const messages = await store.messages.find({ conversationId: id }).sort({ seq: 1 }).toArray();
       for (const m of messages) stored.set(m._id.toHexString(), { conversationId: m.conversationId, seq: m.seq, content: m.content });
       const n = messages.length;
-      expect(messages.map((m) => m.seq), `${id}: seq 1..${n}`).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      expect(
+        messages.map((m) => m.seq),
+        `${id}: seq 1..${n}`,
+      ).toEqual(Array.from({ length: n }, (_, i) => i + 1));
       const clientIds = messages.map((m) => `${m.senderId}:${m.clientMessageId}`);
       expect(new Set(clientIds).size, `${id}: a clientMessageId stored twice`).toBe(n);
       if (n === 0) continue;
@@ -537,8 +597,17 @@ describe('client events under generated payloads', () => {
     expect(mismatches, `acked messages not stored as acked ${seedNote}`).toEqual([]);
     // Nothing the gateway queued (with an ack or without) was refused or parked by the messages service.
     const commands = await system.messages!.metrics.getSingleMetricAsString('chat_commands_processed_total');
-    expect(commands.split('\n').filter((line) => /outcome="(refused|parked)"/.test(line) && !/ 0$/.test(line)), `commands refused or parked ${seedNote}`).toEqual([]);
-    console.log('commands processed:', commands.split('\n').filter((line) => !line.startsWith('#')).join('; '));
+    expect(
+      commands.split('\n').filter((line) => /outcome="(refused|parked)"/.test(line) && !/ 0$/.test(line)),
+      `commands refused or parked ${seedNote}`,
+    ).toEqual([]);
+    console.log(
+      'commands processed:',
+      commands
+        .split('\n')
+        .filter((line) => !line.startsWith('#'))
+        .join('; '),
+    );
     expect(okSends.size).toBeGreaterThan(0);
   });
 });

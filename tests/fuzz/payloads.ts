@@ -108,15 +108,17 @@ function nested(depth: number, leaf: unknown): unknown {
 const deep = fc.integer({ min: 20, max: 2_500 }).map((depth) => nested(depth, 'leaf'));
 
 /** Keys MongoDB would refuse or that reach for the prototype, as own keys (through JSON.parse, as a server sees them). */
-const pollution = fc.constantFrom(
-  '{"__proto__":{"polluted":"yes"}}',
-  '{"constructor":{"prototype":{"polluted":"yes"}}}',
-  '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}',
-  '{"$set":{"unreadCount":0}}',
-  '{"a.b":1,"$where":"sleep(1000)"}',
-  '{"\\u0000":1}',
-  '{"toString":"x","valueOf":1,"hasOwnProperty":null}',
-).map((json) => JSON.parse(json) as Record<string, unknown>);
+const pollution = fc
+  .constantFrom(
+    '{"__proto__":{"polluted":"yes"}}',
+    '{"constructor":{"prototype":{"polluted":"yes"}}}',
+    '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}',
+    '{"$set":{"unreadCount":0}}',
+    '{"a.b":1,"$where":"sleep(1000)"}',
+    '{"\\u0000":1}',
+    '{"toString":"x","valueOf":1,"hasOwnProperty":null}',
+  )
+  .map((json) => JSON.parse(json) as Record<string, unknown>);
 
 /** Anything: the wrong type for every field, with objects, arrays, boxed values, dates, typed arrays (binary). */
 export const junk: fc.Arbitrary<unknown> = fc.oneof(
@@ -159,24 +161,43 @@ type Obj = Record<string, unknown>;
  * an array, deep, near the size limit. Some stay valid (an optional field removed, an unknown key added): the
  * server strips unknown keys, and such payloads must work as valid ones do.
  */
-function invalidAround(valid: fc.Arbitrary<Obj>, fields: readonly string[], maxPayloadBytes: number): fc.Arbitrary<{ payload: unknown; kind: string }> {
+function invalidAround(
+  valid: fc.Arbitrary<Obj>,
+  fields: readonly string[],
+  maxPayloadBytes: number,
+): fc.Arbitrary<{ payload: unknown; kind: string }> {
   const field = fc.constantFrom(...fields);
   return fc.oneof(
     { weight: 25, arbitrary: junk.map((payload) => ({ payload, kind: 'junk' })) },
     { weight: 30, arbitrary: fc.tuple(valid, field, junk).map(([p, f, j]) => ({ payload: { ...p, [f]: j }, kind: `junk ${f}` })) },
     { weight: 15, arbitrary: fc.tuple(valid, field, nastyString).map(([p, f, s]) => ({ payload: { ...p, [f]: s }, kind: `nasty ${f}` })) },
-    { weight: 8, arbitrary: fc.tuple(valid, field).map(([p, f]) => ({ payload: Object.fromEntries(Object.entries(p).filter(([k]) => k !== f)), kind: `no ${f}` })) },
+    {
+      weight: 8,
+      arbitrary: fc
+        .tuple(valid, field)
+        .map(([p, f]) => ({ payload: Object.fromEntries(Object.entries(p).filter(([k]) => k !== f)), kind: `no ${f}` })),
+    },
     { weight: 4, arbitrary: valid.map((p) => ({ payload: [p], kind: 'array' })) },
     { weight: 4, arbitrary: fc.tuple(valid, field, deep).map(([p, f, d]) => ({ payload: { ...p, [f]: d }, kind: `deep ${f}` })) },
     // Pollution next to a field made wrong, so that few of these are stored; the own `__proto__` survives the spread.
     {
       weight: 2,
-      arbitrary: fc.tuple(valid, pollution, field).map(([p, keys, f]) => ({ payload: Object.assign(JSON.parse(JSON.stringify(p)) as Obj, keys, { [f]: 42 }), kind: `pollution ${Object.keys(keys)[0]}` })),
+      arbitrary: fc.tuple(valid, pollution, field).map(([p, keys, f]) => ({
+        payload: Object.assign(JSON.parse(JSON.stringify(p)) as Obj, keys, { [f]: 42 }),
+        kind: `pollution ${Object.keys(keys)[0]}`,
+      })),
     },
-    { weight: 1, arbitrary: fc.tuple(valid, pollution).map(([p, keys]) => ({ payload: Object.assign(JSON.parse(JSON.stringify(p)) as Obj, keys), kind: 'pollution (valid)' })) },
     {
       weight: 1,
-      arbitrary: fc.tuple(valid, field, fc.integer({ min: 1_024, max: 16_384 })).map(([p, f, margin]) => ({ payload: nearLimit(p, f, maxPayloadBytes, margin), kind: `near-limit ${f}` })),
+      arbitrary: fc
+        .tuple(valid, pollution)
+        .map(([p, keys]) => ({ payload: Object.assign(JSON.parse(JSON.stringify(p)) as Obj, keys), kind: 'pollution (valid)' })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(valid, field, fc.integer({ min: 1_024, max: 16_384 }))
+        .map(([p, f, margin]) => ({ payload: nearLimit(p, f, maxPayloadBytes, margin), kind: `near-limit ${f}` })),
     },
   );
 }
@@ -191,7 +212,20 @@ const visibleText = fc
     { weight: 2, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 80 }) },
     {
       weight: 2,
-      arbitrary: fc.constantFrom('مرحبا بالعالم', '👨‍👩‍👧‍👦🏳️‍🌈', 'e\u0301\u0302', '\u202eRTL override', 'tab\there\nnewline', '\ufeffbom', '𝕏'.repeat(100), 'x'.repeat(MAX_TEXT_LENGTH), '日本語のテキスト', '$where', 'a.b', '__proto__'),
+      arbitrary: fc.constantFrom(
+        'مرحبا بالعالم',
+        '👨‍👩‍👧‍👦🏳️‍🌈',
+        'e\u0301\u0302',
+        '\u202eRTL override',
+        'tab\there\nnewline',
+        '\ufeffbom',
+        '𝕏'.repeat(100),
+        'x'.repeat(MAX_TEXT_LENGTH),
+        '日本語のテキスト',
+        '$where',
+        'a.b',
+        '__proto__',
+      ),
     },
     // Ill-formed UTF-16: accepted or refused, but stored as acknowledged if accepted.
     { weight: 1, arbitrary: fc.constantFrom(...loneSurrogates).map((t) => `lone ${t}`) },
@@ -208,47 +242,83 @@ function validPayloads(event: ClientEventName, s: Sender): fc.Arbitrary<Obj> {
     case 'join_conversation':
       return fc.record({ conversationId, userId: fc.constantFrom(s.me, undefined) }, { requiredKeys: ['conversationId'] });
     case 'send_message':
-      return fc.tuple(
-        peer,
-        fc.oneof(
-          { weight: 6, arbitrary: visibleText.map((text) => ({ messageType: 'text', content: { text } })) },
-          {
-            weight: 2,
-            arbitrary: fc
-              .record(
-                {
-                  offerAmount: fc.double({ min: 0.01, max: 1e9, noNaN: true }),
-                  currency: fc.constantFrom('USD', 'EUR', 'JPY'),
-                  offerDetails: fc.dictionary(fc.stringMatching(/^[a-z]{1,10}$/), fc.oneof(fc.string({ maxLength: 50 }), fc.integer(), fc.boolean(), fc.constant(null)), { maxKeys: 5 }),
-                  text: visibleText,
-                },
-                { requiredKeys: ['offerAmount'] },
-              )
-              .map((content) => ({ messageType: 'offer', content })),
-          },
-          // An upload nobody made: refused before anything is queued.
-          {
-            weight: 1,
-            arbitrary: fc
-              .record({ fileId: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fileName: fc.constantFrom('a.pdf', 'photo.png'), fileSize: fc.integer({ min: 1, max: 1e6 }) })
-              .chain((c) => fc.constantFrom('image', 'file').map((messageType) => ({ messageType, content: { ...c, fileUrl: `/api/common/file/${c.fileId}` } }))),
-          },
-        ),
-        // A few shared client ids: resends, some while the first is still in flight.
-        fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 3, arbitrary: fc.uuid() }, { weight: 1, arbitrary: fc.constantFrom('dup-1', 'dup-2', 'dup-3') }),
-      ).map(([p, body, clientMessageId]) => ({ conversationId: p.conversationId, receiverId: p.userId, ...body, ...(clientMessageId ? { clientMessageId } : {}) }));
+      return fc
+        .tuple(
+          peer,
+          fc.oneof(
+            { weight: 6, arbitrary: visibleText.map((text) => ({ messageType: 'text', content: { text } })) },
+            {
+              weight: 2,
+              arbitrary: fc
+                .record(
+                  {
+                    offerAmount: fc.double({ min: 0.01, max: 1e9, noNaN: true }),
+                    currency: fc.constantFrom('USD', 'EUR', 'JPY'),
+                    offerDetails: fc.dictionary(
+                      fc.stringMatching(/^[a-z]{1,10}$/),
+                      fc.oneof(fc.string({ maxLength: 50 }), fc.integer(), fc.boolean(), fc.constant(null)),
+                      { maxKeys: 5 },
+                    ),
+                    text: visibleText,
+                  },
+                  { requiredKeys: ['offerAmount'] },
+                )
+                .map((content) => ({ messageType: 'offer', content })),
+            },
+            // An upload nobody made: refused before anything is queued.
+            {
+              weight: 1,
+              arbitrary: fc
+                .record({
+                  fileId: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+                  fileName: fc.constantFrom('a.pdf', 'photo.png'),
+                  fileSize: fc.integer({ min: 1, max: 1e6 }),
+                })
+                .chain((c) =>
+                  fc
+                    .constantFrom('image', 'file')
+                    .map((messageType) => ({ messageType, content: { ...c, fileUrl: `/api/common/file/${c.fileId}` } })),
+                ),
+            },
+          ),
+          // A few shared client ids: resends, some while the first is still in flight.
+          fc.oneof(
+            { weight: 3, arbitrary: fc.constant(undefined) },
+            { weight: 3, arbitrary: fc.uuid() },
+            { weight: 1, arbitrary: fc.constantFrom('dup-1', 'dup-2', 'dup-3') },
+          ),
+        )
+        .map(([p, body, clientMessageId]) => ({
+          conversationId: p.conversationId,
+          receiverId: p.userId,
+          ...body,
+          ...(clientMessageId ? { clientMessageId } : {}),
+        }));
     case 'typing_start':
     case 'typing_stop':
       return fc.record({ conversationId });
     case 'mark_as_read':
       return fc.oneof(
         // Mostly within what is stored; some far past it (the watermark must stop at the last stored message).
-        fc.record({ conversationId, upToSeq: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 60 }) }, { weight: 1, arbitrary: fc.constantFrom(10_000, 2 ** 31, Number.MAX_SAFE_INTEGER) }) }),
+        fc.record({
+          conversationId,
+          upToSeq: fc.oneof(
+            { weight: 5, arbitrary: fc.integer({ min: 1, max: 60 }) },
+            { weight: 1, arbitrary: fc.constantFrom(10_000, 2 ** 31, Number.MAX_SAFE_INTEGER) },
+          ),
+        }),
         fc.record({ conversationId, messageIds: fc.array(hex24, { minLength: 1, maxLength: 5 }) }),
       );
     case 'sync_messages':
       return fc.record(
-        { conversationId, afterSeq: fc.oneof({ weight: 5, arbitrary: fc.nat(120) }, { weight: 1, arbitrary: fc.constantFrom(2 ** 31, Number.MAX_SAFE_INTEGER) }), limit: fc.integer({ min: 1, max: 500 }) },
+        {
+          conversationId,
+          afterSeq: fc.oneof(
+            { weight: 5, arbitrary: fc.nat(120) },
+            { weight: 1, arbitrary: fc.constantFrom(2 ** 31, Number.MAX_SAFE_INTEGER) },
+          ),
+          limit: fc.integer({ min: 1, max: 500 }),
+        },
         { requiredKeys: ['conversationId', 'afterSeq'] },
       );
     case 'get_online_status':
@@ -264,9 +334,14 @@ function refusedPayloads(event: ClientEventName, s: Sender): fc.Arbitrary<{ payl
   switch (event) {
     case 'authenticate':
       // Another user's token would authenticate an unauthenticated socket (as that user): only bad ones there.
-      return fc.constantFrom(...(s.anonymous ? [] : [s.tokens.other]), ...s.tokens.bad).map((token) => ({ token })).map(tag('bad token'));
+      return fc
+        .constantFrom(...(s.anonymous ? [] : [s.tokens.other]), ...s.tokens.bad)
+        .map((token) => ({ token }))
+        .map(tag('bad token'));
     case 'join_conversation':
-      return fc.oneof(fc.record({ conversationId: foreign }), fc.record({ conversationId: peer.map((p) => p.conversationId), userId: userIdLike })).map(tag('not yours'));
+      return fc
+        .oneof(fc.record({ conversationId: foreign }), fc.record({ conversationId: peer.map((p) => p.conversationId), userId: userIdLike }))
+        .map(tag('not yours'));
     case 'send_message':
       return fc
         .oneof(
@@ -282,7 +357,10 @@ function refusedPayloads(event: ClientEventName, s: Sender): fc.Arbitrary<{ payl
     case 'mark_as_read':
       return foreign.map((conversationId) => ({ conversationId, afterSeq: 0, upToSeq: 1 })).map(tag('not yours'));
     case 'get_online_status':
-      return fc.oneof(fc.constant(s.stranger), userIdLike).map((userId) => ({ userId })).map(tag('not yours'));
+      return fc
+        .oneof(fc.constant(s.stranger), userIdLike)
+        .map((userId) => ({ userId }))
+        .map(tag('not yours'));
   }
 }
 
@@ -307,20 +385,27 @@ const mode: fc.Arbitrary<Mode> = fc.oneof(
 /** The cases for one client event, sent by `s`: about 2% valid, 3% refused by the handler, the rest invalid. */
 export function eventCases(event: ClientEventName, s: Sender, maxPayloadBytes: number): fc.Arbitrary<Case> {
   const valid = validPayloads(event, s);
-  const readReceived: fc.Arbitrary<{ payload: Payload; kind: string }> = fc.record({ peer: fc.constantFrom(...s.peers), n: fc.integer({ min: 1, max: 5 }) }).map(({ peer, n }) => ({
-    kind: 'valid received ids',
-    payload: {
-      build: (live: Live) => {
-        const ids = live.received.get(peer.conversationId) ?? [];
-        return ids.length > 0 ? { conversationId: peer.conversationId, messageIds: ids.slice(-n) } : { conversationId: peer.conversationId, upToSeq: n };
+  const readReceived: fc.Arbitrary<{ payload: Payload; kind: string }> = fc
+    .record({ peer: fc.constantFrom(...s.peers), n: fc.integer({ min: 1, max: 5 }) })
+    .map(({ peer, n }) => ({
+      kind: 'valid received ids',
+      payload: {
+        build: (live: Live) => {
+          const ids = live.received.get(peer.conversationId) ?? [];
+          return ids.length > 0
+            ? { conversationId: peer.conversationId, messageIds: ids.slice(-n) }
+            : { conversationId: peer.conversationId, upToSeq: n };
+        },
       },
-    },
-  }));
+    }));
   const payloads: fc.Arbitrary<{ payload: Payload; kind: string }> = fc.oneof(
     { weight: 2, arbitrary: valid.map((p) => ({ payload: value(p), kind: 'valid' })) },
     ...(event === 'mark_as_read' ? [{ weight: 1, arbitrary: readReceived }] : []),
     { weight: 3, arbitrary: refusedPayloads(event, s).map(({ payload, kind }) => ({ payload: value(payload), kind })) },
-    { weight: 95, arbitrary: invalidAround(valid, FIELDS[event], maxPayloadBytes).map(({ payload, kind }) => ({ payload: value(payload), kind })) },
+    {
+      weight: 95,
+      arbitrary: invalidAround(valid, FIELDS[event], maxPayloadBytes).map(({ payload, kind }) => ({ payload: value(payload), kind })),
+    },
   );
   return fc.tuple(payloads, mode).map(([{ payload, kind }, m]) => ({ event, family: event, payload, mode: m, kind }));
 }
@@ -361,5 +446,7 @@ export function unknownCases(): fc.Arbitrary<Case> {
       { weight: 1, arbitrary: fc.integer({ min: 100, max: 6_000 }).map((n) => 'e'.repeat(n)) },
     )
     .filter((n) => !(CLIENT_EVENT_NAMES as readonly string[]).includes(n) && !RESERVED.has(n));
-  return fc.tuple(name, junk, mode).map(([event, payload, m]) => ({ event, family: 'unknown' as const, payload: value(payload), mode: m, kind: 'unknown event' }));
+  return fc
+    .tuple(name, junk, mode)
+    .map(([event, payload, m]) => ({ event, family: 'unknown' as const, payload: value(payload), mode: m, kind: 'unknown event' }));
 }

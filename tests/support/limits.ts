@@ -9,6 +9,11 @@ export const NO_LIMITS: Record<string, string> = {
   SEND_RATE_PER_MINUTE: '6000000',
   SEND_RATE_BURST: '100000',
   RATE_LIMITS: JSON.stringify(
-    Object.fromEntries(LIMIT_NAMES.filter((name) => name !== 'send_message' && name !== 'typing').map((name) => [name, { perMinute: 6_000_000, burst: 100_000 }])),
+    Object.fromEntries(
+      LIMIT_NAMES.filter((name) => name !== 'send_message' && name !== 'typing').map((name) => [
+        name,
+        { perMinute: 6_000_000, burst: 100_000 },
+      ]),
+    ),
   ),
 };

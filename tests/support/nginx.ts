@@ -25,7 +25,15 @@ export interface Nginx {
  * Ingress's annotations (`balance: 'ingress'`: its affinity, timeouts and body size), or as a plain round-robin
  * balancer (`balance: 'round-robin'`). Files under `static` are served at `/app/` (a page of the same origin).
  */
-export async function startNginx({ upstreams, balance, static: files = {} }: { upstreams: string[]; balance: 'ingress' | 'round-robin'; static?: Record<string, string> }): Promise<Nginx> {
+export async function startNginx({
+  upstreams,
+  balance,
+  static: files = {},
+}: {
+  upstreams: string[];
+  balance: 'ingress' | 'round-robin';
+  static?: Record<string, string>;
+}): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'chat-nginx-'));
   chmodSync(dir, 0o777);
   mkdirSync(join(dir, 'app'));

@@ -36,7 +36,11 @@ export function spawnScript(script: string, env: Record<string, string>, service
  * nats-server): its output kept, waited for by log line or port, killed when this process exits. Its environment
  * is `env` and PATH only, so that nothing of the caller's leaks in.
  */
-export function spawnProcess(command: string, args: string[], { env = {}, name = command }: { env?: Record<string, string>; name?: string } = {}): ServiceProcess {
+export function spawnProcess(
+  command: string,
+  args: string[],
+  { env = {}, name = command }: { env?: Record<string, string>; name?: string } = {},
+): ServiceProcess {
   const service = name;
   const child = spawn(command, args, {
     cwd: ROOT,

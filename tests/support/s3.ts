@@ -22,8 +22,11 @@ export interface S3Server {
 }
 
 function binary(): string {
-  const bin = process.env.VERSITYGW_BIN ?? join(process.env.CHAT_CACHE_DIR ?? join(homedir(), '.cache/realtime-chat'), `versitygw-${VERSION}`, 'versitygw');
-  if (!existsSync(bin)) throw new Error(`no S3 server at ${bin}: run \`bash .ci/s3-server.sh\` once (it builds it from its Go module), or set VERSITYGW_BIN`);
+  const bin =
+    process.env.VERSITYGW_BIN ??
+    join(process.env.CHAT_CACHE_DIR ?? join(homedir(), '.cache/realtime-chat'), `versitygw-${VERSION}`, 'versitygw');
+  if (!existsSync(bin))
+    throw new Error(`no S3 server at ${bin}: run \`bash .ci/s3-server.sh\` once (it builds it from its Go module), or set VERSITYGW_BIN`);
   return bin;
 }
 

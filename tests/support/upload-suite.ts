@@ -89,12 +89,27 @@ export function uploadSuite(system: TestSystem, probe: StorageProbe): void {
       expect(doc!.createdAt).toBeInstanceOf(Date);
       expect((await probe.read(doc!.storageKey)).equals(data)).toBe(true);
       const names = busNames(system.ctx.namespace);
-      const event = await bus.jsm.streams.getMessage(names.streams.events.name, { last_by_subj: names.uploads.uploadStored(fileId).subject });
-      expect(event?.json()).toEqual({ fileId, ownerId: alice, fileName: name, mimeType, size: data.length, sha256: sha256(data), storage: probe.kind, storageKey: doc!.storageKey, createdAt: doc!.createdAt.toISOString() });
+      const event = await bus.jsm.streams.getMessage(names.streams.events.name, {
+        last_by_subj: names.uploads.uploadStored(fileId).subject,
+      });
+      expect(event?.json()).toEqual({
+        fileId,
+        ownerId: alice,
+        fileName: name,
+        mimeType,
+        size: data.length,
+        sha256: sha256(data),
+        storage: probe.kind,
+        storageKey: doc!.storageKey,
+        createdAt: doc!.createdAt.toISOString(),
+      });
 
       // Before it is sent, only its owner may have it.
       await expectServed(await http(url(answer.json().data.fileUrl), { token: await token(alice!) }), data, mimeType, name);
-      expect((await http(url(answer.json().data.fileUrl), { token: await token(bob!) })).json()).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+      expect((await http(url(answer.json().data.fileUrl), { token: await token(bob!) })).json()).toMatchObject({
+        status: 403,
+        code: 'FORBIDDEN',
+      });
 
       const [sa, sb] = [await system.connectAs(alice!), await system.connectAs(bob!)];
       const received = nextEvent(sb, 'new_message');
@@ -105,7 +120,14 @@ export function uploadSuite(system: TestSystem, probe: StorageProbe): void {
         content: { fileUrl: answer.json().data.fileUrl, fileId, fileName: name, fileSize: data.length, text: 'see attached' },
       });
       expect(ack).toMatchObject({ ok: true, data: { messageType, content: { fileId, mimeType, fileSize: data.length } } });
-      expect((await received).content).toEqual({ fileUrl: `/api/common/files/${fileId}`, fileId, fileName: name, fileSize: data.length, mimeType, text: 'see attached' });
+      expect((await received).content).toEqual({
+        fileUrl: `/api/common/files/${fileId}`,
+        fileId,
+        fileName: name,
+        fileSize: data.length,
+        mimeType,
+        text: 'see attached',
+      });
 
       for (const participant of [alice!, bob!]) {
         await expectServed(await http(url(`/api/common/files/${fileId}`), { token: await token(participant) }), data, mimeType, name);
@@ -116,7 +138,9 @@ export function uploadSuite(system: TestSystem, probe: StorageProbe): void {
       const anonymous = await http(url(`/api/common/files/${fileId}`));
       expect(anonymous.status).toBe(401);
       expect(anonymous.json()).toMatchObject({ status: 401, code: 'AUTH_ERROR', data: null });
-      const forged = await http(url(`/api/common/files/${fileId}`), { token: await signToken({ userId: bob!, secret: 'not-the-secret-but-long-enough-1234' }) });
+      const forged = await http(url(`/api/common/files/${fileId}`), {
+        token: await signToken({ userId: bob!, secret: 'not-the-secret-but-long-enough-1234' }),
+      });
       expect(forged.status).toBe(401);
     });
   });
@@ -227,7 +251,12 @@ export function uploadSuite(system: TestSystem, probe: StorageProbe): void {
       });
       expect(ack).toMatchObject({ ok: false, error: { code, event: 'send_message' } });
       // A text sent after it arrives alone: the refused message was never queued.
-      const text = await emitWithAck(sd, 'send_message', { conversationId, receiverId: erin, messageType: 'text', content: { text: 'after' } });
+      const text = await emitWithAck(sd, 'send_message', {
+        conversationId,
+        receiverId: erin,
+        messageType: 'text',
+        content: { text: 'after' },
+      });
       expect(text.ok).toBe(true);
       await expect.poll(() => toErin.length).toBe(1);
       expect(toErin[0]!.messageType).toBe('text');
@@ -244,7 +273,12 @@ export function uploadSuite(system: TestSystem, probe: StorageProbe): void {
         messageType: 'image',
         content: { fileUrl: '/api/common/files/somebody-elses', fileId, fileName: 'shown.jpg', fileSize: 1, mimeType: 'image/png' },
       });
-      expect(ack).toMatchObject({ ok: true, data: { content: { fileUrl: `/api/common/files/${fileId}`, fileId, fileName: 'shown.jpg', fileSize: data.length, mimeType: 'image/jpeg' } } });
+      expect(ack).toMatchObject({
+        ok: true,
+        data: {
+          content: { fileUrl: `/api/common/files/${fileId}`, fileId, fileName: 'shown.jpg', fileSize: data.length, mimeType: 'image/jpeg' },
+        },
+      });
     });
   });
 

@@ -19,7 +19,12 @@ export function pngImage(width: number, height: number, [r, g, b]: [number, numb
   header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
   const line = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => [r, g, b]).flat())]);
   const pixels = Buffer.concat(Array.from({ length: height }, () => line));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(pixels)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(pixels)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Small real files of each kind the uploads service is asked about, made here (the type is in their bytes). */
@@ -55,12 +60,18 @@ function partHeader({ name, filename, filenameStar, contentType }: Omit<Part, 'd
   let disposition = `form-data; name="${name}"`;
   if (filename !== undefined) disposition += `; filename="${filename}"`;
   if (filenameStar !== undefined) disposition += `; filename*=${filenameStar}`;
-  return Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\n${contentType ? `Content-Type: ${contentType}\r\n` : ''}\r\n`, 'utf8');
+  return Buffer.from(
+    `--${BOUNDARY}\r\nContent-Disposition: ${disposition}\r\n${contentType ? `Content-Type: ${contentType}\r\n` : ''}\r\n`,
+    'utf8',
+  );
 }
 
 /** A multipart/form-data body, byte for byte as given. */
 export function multipart(parts: Part[]): Buffer {
-  return Buffer.concat([...parts.flatMap((part) => [partHeader(part), part.data, Buffer.from('\r\n')]), Buffer.from(`--${BOUNDARY}--\r\n`)]);
+  return Buffer.concat([
+    ...parts.flatMap((part) => [partHeader(part), part.data, Buffer.from('\r\n')]),
+    Buffer.from(`--${BOUNDARY}--\r\n`),
+  ]);
 }
 
 /**
@@ -96,7 +107,10 @@ export interface HttpAnswer {
  * One HTTP request with node:http, which hands over an answer that arrives before the body is sent (as a
  * refused upload's does) instead of failing on the closed connection.
  */
-export function http(url: string, { method = 'GET', token, contentType, body }: { method?: string; token?: string; contentType?: string; body?: Buffer | Readable } = {}): Promise<HttpAnswer> {
+export function http(
+  url: string,
+  { method = 'GET', token, contentType, body }: { method?: string; token?: string; contentType?: string; body?: Buffer | Readable } = {},
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method,
@@ -127,7 +141,11 @@ export function http(url: string, { method = 'GET', token, contentType, body }: 
 }
 
 /** Uploads one file as a well-formed form. */
-export function uploadFile(baseUrl: string, token: string | undefined, file: { name: string; data: Buffer; contentType?: string }): Promise<HttpAnswer> {
+export function uploadFile(
+  baseUrl: string,
+  token: string | undefined,
+  file: { name: string; data: Buffer; contentType?: string },
+): Promise<HttpAnswer> {
   return http(`${baseUrl}/api/common/upload`, {
     method: 'POST',
     ...(token ? { token } : {}),

@@ -38,7 +38,6 @@ export interface ChatAppOptions {
   signedOut: (reason?: string) => void;
 }
 
-
 const otherOf = (conversationId: string, me: string): string => conversationId.split('_').find((id) => id !== me) ?? conversationId;
 
 /** Errors a user need not be told about: they are expected and handled (a watch of a non-partner, a lost answer). */
@@ -85,8 +84,19 @@ export class ChatApp {
   readonly #older = h('div', { class: 'older' });
   readonly #bubbleList = h('div', { class: 'bubbles' });
   readonly #typingLine = h('div', { class: 'typing', 'data-testid': 'typing-indicator', hidden: true });
-  readonly #text = h('textarea', { rows: 1, placeholder: 'Write a message', 'aria-label': 'Message', 'data-testid': 'composer-input', maxlength: MAX_TEXT });
-  readonly #attach = h('input', { type: 'file', accept: 'image/png,image/jpeg,application/pdf', 'data-testid': 'attach-input', class: 'visually-hidden' });
+  readonly #text = h('textarea', {
+    rows: 1,
+    placeholder: 'Write a message',
+    'aria-label': 'Message',
+    'data-testid': 'composer-input',
+    maxlength: MAX_TEXT,
+  });
+  readonly #attach = h('input', {
+    type: 'file',
+    accept: 'image/png,image/jpeg,application/pdf',
+    'data-testid': 'attach-input',
+    class: 'visually-hidden',
+  });
   readonly #uploading = h('div', { class: 'uploading', 'data-testid': 'uploading', hidden: true });
   readonly #toast = h('div', { class: 'toast', role: 'alert', 'data-testid': 'toast', hidden: true });
 
@@ -162,7 +172,13 @@ export class ChatApp {
   #renderShell(): void {
     const signOut = h('button', { type: 'button', class: 'link', 'data-testid': 'sign-out' }, 'Sign out');
     signOut.addEventListener('click', () => void this.#signOut());
-    const peer = h('input', { type: 'text', placeholder: 'Start a chat: user id', pattern: '[A-Za-z0-9\\-]{1,64}', required: true, 'data-testid': 'new-chat-input' });
+    const peer = h('input', {
+      type: 'text',
+      placeholder: 'Start a chat: user id',
+      pattern: '[A-Za-z0-9\\-]{1,64}',
+      required: true,
+      'data-testid': 'new-chat-input',
+    });
     const newChat = h('form', { class: 'new-chat' }, peer, h('button', { type: 'submit' }, 'Chat'));
     newChat.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -172,7 +188,12 @@ export class ChatApp {
     const sidebar = h(
       'aside',
       { class: 'sidebar' },
-      h('header', {}, h('span', { class: 'me' }, myName ? h('strong', {}, myName) : null, h('span', { 'data-testid': 'me' }, this.#me)), signOut),
+      h(
+        'header',
+        {},
+        h('span', { class: 'me' }, myName ? h('strong', {}, myName) : null, h('span', { 'data-testid': 'me' }, this.#me)),
+        signOut,
+      ),
       newChat,
       this.#list,
     );
@@ -193,9 +214,21 @@ export class ChatApp {
     clear(this.#pane);
     const back = h('button', { type: 'button', class: 'back link', 'aria-label': 'Back to conversations' }, '‹');
     back.addEventListener('click', () => this.#closeConversation());
-    const header = h('header', {}, back, h('span', { class: 'avatar' }, this.#headerInitial, this.#headerDot), h('div', { class: 'who' }, this.#title, this.#status));
+    const header = h(
+      'header',
+      {},
+      back,
+      h('span', { class: 'avatar' }, this.#headerInitial, this.#headerDot),
+      h('div', { class: 'who' }, this.#title, this.#status),
+    );
 
-    const attachButton = h('label', { class: 'attach', title: 'Send a photo or file' }, icon('attach'), h('span', { class: 'visually-hidden' }, 'Attach a photo or file'), this.#attach);
+    const attachButton = h(
+      'label',
+      { class: 'attach', title: 'Send a photo or file' },
+      icon('attach'),
+      h('span', { class: 'visually-hidden' }, 'Attach a photo or file'),
+      this.#attach,
+    );
     this.#attach.onchange = () => {
       const file = this.#attach.files?.[0];
       this.#attach.value = '';
@@ -286,7 +319,8 @@ export class ChatApp {
     };
     this.#rows.set(row.id, row);
     const presence = this.#presence.get(row.otherId);
-    if (!presence?.pushed) this.#presence.set(row.otherId, { isOnline: summary.otherUser.isOnline, lastSeen: presence?.lastSeen ?? null, pushed: false });
+    if (!presence?.pushed)
+      this.#presence.set(row.otherId, { isOnline: summary.otherUser.isOnline, lastSeen: presence?.lastSeen ?? null, pushed: false });
     if (row.hasMessages) this.#watch(row.otherId);
     if (row.id === this.#open) this.#renderHeader();
   }
@@ -294,7 +328,16 @@ export class ChatApp {
   #rowOf(conversationId: string): Row {
     let row = this.#rows.get(conversationId);
     if (!row) {
-      row = { id: conversationId, otherId: otherOf(conversationId, this.#me), name: null, lastSeq: 0, unread: 0, preview: '', updatedAt: new Date().toISOString(), hasMessages: false };
+      row = {
+        id: conversationId,
+        otherId: otherOf(conversationId, this.#me),
+        name: null,
+        lastSeq: 0,
+        unread: 0,
+        preview: '',
+        updatedAt: new Date().toISOString(),
+        hasMessages: false,
+      };
       this.#rows.set(conversationId, row);
     }
     return row;
@@ -321,14 +364,34 @@ export class ChatApp {
           'aria-current': row.id === this.#open ? 'true' : undefined,
           tabindex: 0,
         },
-        h('span', { class: 'avatar' }, (row.name ?? row.otherId).slice(0, 1).toUpperCase(), h('span', { class: `dot${online ? ' online' : ''}`, 'data-testid': 'online-dot', 'data-online': String(online), title: online ? 'online' : 'offline' })),
+        h(
+          'span',
+          { class: 'avatar' },
+          (row.name ?? row.otherId).slice(0, 1).toUpperCase(),
+          h('span', {
+            class: `dot${online ? ' online' : ''}`,
+            'data-testid': 'online-dot',
+            'data-online': String(online),
+            title: online ? 'online' : 'offline',
+          }),
+        ),
         h(
           'div',
           { class: 'meta' },
-          h('div', { class: 'top' }, h('span', { class: 'name', 'data-testid': 'conversation-name' }, row.name ?? row.otherId), h('time', {}, time(row.updatedAt))),
-          h('div', { class: `preview${typing ? ' is-typing' : ''}`, 'data-testid': 'conversation-preview' }, typing ? 'typing…' : row.preview),
+          h(
+            'div',
+            { class: 'top' },
+            h('span', { class: 'name', 'data-testid': 'conversation-name' }, row.name ?? row.otherId),
+            h('time', {}, time(row.updatedAt)),
+          ),
+          h(
+            'div',
+            { class: `preview${typing ? ' is-typing' : ''}`, 'data-testid': 'conversation-preview' },
+            typing ? 'typing…' : row.preview,
+          ),
         ),
-        row.unread > 0 && h('span', { class: 'badge', 'data-testid': 'unread-badge', 'aria-label': `${row.unread} unread` }, String(row.unread)),
+        row.unread > 0 &&
+          h('span', { class: 'badge', 'data-testid': 'unread-badge', 'aria-label': `${row.unread} unread` }, String(row.unread)),
       );
     });
     if (items.length === 0) items.push(h('li', { class: 'none' }, 'No conversations yet.'));
@@ -387,7 +450,11 @@ export class ChatApp {
     const had = this.#typing.has(conversationId);
     clearTimeout(this.#typing.get(conversationId));
     this.#typing.delete(conversationId);
-    if (typing) this.#typing.set(conversationId, setTimeout(() => this.#setTyping(conversationId, false), TYPING_SHOWN_MS));
+    if (typing)
+      this.#typing.set(
+        conversationId,
+        setTimeout(() => this.#setTyping(conversationId, false), TYPING_SHOWN_MS),
+      );
     if (had === typing) return;
     this.#renderList();
     if (conversationId === this.#open) this.#renderHeader();
@@ -439,7 +506,13 @@ export class ChatApp {
     this.#headerDot.className = `dot${presence?.isOnline ? ' online' : ''}`;
     this.#headerDot.dataset.online = String(presence?.isOnline ?? false);
     const typing = this.#typing.has(this.#open);
-    this.#status.textContent = typing ? 'typing…' : presence?.isOnline ? 'online' : presence?.lastSeen ? `last seen ${time(presence.lastSeen)}` : '';
+    this.#status.textContent = typing
+      ? 'typing…'
+      : presence?.isOnline
+        ? 'online'
+        : presence?.lastSeen
+          ? `last seen ${time(presence.lastSeen)}`
+          : '';
     this.#typingLine.hidden = !typing;
     this.#typingLine.textContent = typing ? `${name} is typing…` : '';
   }
@@ -476,7 +549,13 @@ export class ChatApp {
     if (!id) return;
     if (this.#olderDone.has(id)) {
       const empty = this.#chat.timeline(id).items().length === 0;
-      this.#older.replaceChildren(h('span', { class: 'start', 'data-testid': 'history-start' }, empty ? 'No messages yet. Say hello!' : 'The beginning of the conversation'));
+      this.#older.replaceChildren(
+        h(
+          'span',
+          { class: 'start', 'data-testid': 'history-start' },
+          empty ? 'No messages yet. Say hello!' : 'The beginning of the conversation',
+        ),
+      );
     } else if (this.#loadingOlder.has(id)) {
       this.#older.replaceChildren(h('span', { class: 'start' }, 'Loading…'));
     } else {
@@ -529,7 +608,8 @@ export class ChatApp {
     this.#readUpTo.set(conversationId, upToSeq);
     void this.#chat.markRead(conversationId, upToSeq).then((answer) => {
       // Queued while offline (sent on reconnect); any other failure: try again on the next render.
-      if (!answer.ok && answer.error.code !== 'DISCONNECTED' && this.#readUpTo.get(conversationId) === upToSeq) this.#readUpTo.delete(conversationId);
+      if (!answer.ok && answer.error.code !== 'DISCONNECTED' && this.#readUpTo.get(conversationId) === upToSeq)
+        this.#readUpTo.delete(conversationId);
     });
   }
 
@@ -542,7 +622,12 @@ export class ChatApp {
     if (!element) {
       element = h(
         'div',
-        { class: `message ${mine ? 'mine' : 'theirs'} ${body.messageType}`, 'data-testid': 'message', 'data-key': key, 'data-mine': String(mine) },
+        {
+          class: `message ${mine ? 'mine' : 'theirs'} ${body.messageType}`,
+          'data-testid': 'message',
+          'data-key': key,
+          'data-mine': String(mine),
+        },
         this.#content(body),
         h('div', { class: 'meta' }, h('time', {}), mine && h('span', { class: 'ticks', 'data-testid': 'ticks' })),
       );
@@ -601,7 +686,8 @@ export class ChatApp {
         image.addEventListener('load', () => {
           image.classList.remove('loading');
           // Keep the newest message in view as the picture takes its height.
-          if (this.#scroller.scrollHeight - this.#scroller.scrollTop - this.#scroller.clientHeight < 400) this.#scroller.scrollTop = this.#scroller.scrollHeight;
+          if (this.#scroller.scrollHeight - this.#scroller.scrollTop - this.#scroller.clientHeight < 400)
+            this.#scroller.scrollTop = this.#scroller.scrollHeight;
         });
         this.#files.objectUrl(fileUrl).then(
           (url) => (image.src = url),
@@ -615,8 +701,17 @@ export class ChatApp {
       }
       case 'file': {
         const { fileUrl, fileName, fileSize: size, text } = body.content;
-        const link = h('button', { type: 'button', class: 'file', 'data-testid': 'message-file' }, icon('file'), h('span', {}, fileName), h('small', {}, fileSize(size)));
-        link.addEventListener('click', () => void this.#files.save(fileUrl, fileName).catch(() => this.#showToast(`Could not download ${fileName}`)));
+        const link = h(
+          'button',
+          { type: 'button', class: 'file', 'data-testid': 'message-file' },
+          icon('file'),
+          h('span', {}, fileName),
+          h('small', {}, fileSize(size)),
+        );
+        link.addEventListener(
+          'click',
+          () => void this.#files.save(fileUrl, fileName).catch(() => this.#showToast(`Could not download ${fileName}`)),
+        );
         return h('div', {}, link, text ? h('p', { class: 'text', 'data-testid': 'message-text' }, text) : null);
       }
     }

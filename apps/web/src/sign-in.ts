@@ -40,7 +40,13 @@ export function renderSignIn(root: HTMLElement, { signedIn, error }: SignInOptio
   });
 
   if (__CHAT_DEV_TOKENS__) {
-    const userId = h('input', { name: 'devUserId', type: 'text', placeholder: 'user id, e.g. alice', pattern: '[A-Za-z0-9\\-]{1,64}', 'data-testid': 'dev-user-id' });
+    const userId = h('input', {
+      name: 'devUserId',
+      type: 'text',
+      placeholder: 'user id, e.g. alice',
+      pattern: '[A-Za-z0-9\\-]{1,64}',
+      'data-testid': 'dev-user-id',
+    });
     const name = h('input', { name: 'devName', type: 'text', placeholder: 'display name (optional)' });
     const button = h('button', { type: 'button' }, 'Sign in as this user');
     button.addEventListener('click', async () => {

@@ -150,10 +150,7 @@ describe('HS256 verifier', () => {
     });
 
     it('refuses a wrong or missing aud', async () => {
-      await expectAuthError(
-        strict.verify(await hs({ userId: 'u', iss: 'https://auth.example', aud: 'other' })),
-        'invalid_claims',
-      );
+      await expectAuthError(strict.verify(await hs({ userId: 'u', iss: 'https://auth.example', aud: 'other' })), 'invalid_claims');
       await expectAuthError(strict.verify(await hs({ userId: 'u', iss: 'https://auth.example' })), 'invalid_claims');
     });
 
@@ -200,8 +197,17 @@ describe('HS256 verifier: the signature checked without WebCrypto', () => {
       `${h}.${p}`,
     ];
     for (const token of tokens) {
-      const ours = await verifier.verify(token).then((user) => ({ ok: user.userId }), (error: ChatError) => ({ refused: (error.details as { reason: string }).reason }));
-      const jose = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp'], issuer: options.issuer, audience: options.audience, clockTolerance: 5 }).then(
+      const ours = await verifier.verify(token).then(
+        (user) => ({ ok: user.userId }),
+        (error: ChatError) => ({ refused: (error.details as { reason: string }).reason }),
+      );
+      const jose = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp'],
+        issuer: options.issuer,
+        audience: options.audience,
+        clockTolerance: 5,
+      }).then(
         () => 'ok',
         () => 'refused',
       );
@@ -300,8 +306,14 @@ describe('JWKS verifier', () => {
 
   it('tries every matching key when the token has no kid', async () => {
     const rotating = createTokenVerifier({ jwksUrl: `${baseUrl}/rotating` });
-    await expect(rotating.verify(await sign({ userId: 'a' }, 'RS256', rotatedA))).resolves.toEqual({ expiresAt: expect.any(Number), userId: 'a' });
-    await expect(rotating.verify(await sign({ userId: 'b' }, 'RS256', rotatedB))).resolves.toEqual({ expiresAt: expect.any(Number), userId: 'b' });
+    await expect(rotating.verify(await sign({ userId: 'a' }, 'RS256', rotatedA))).resolves.toEqual({
+      expiresAt: expect.any(Number),
+      userId: 'a',
+    });
+    await expect(rotating.verify(await sign({ userId: 'b' }, 'RS256', rotatedB))).resolves.toEqual({
+      expiresAt: expect.any(Number),
+      userId: 'b',
+    });
     await expectAuthError(rotating.verify(await sign({ userId: 'c' }, 'RS256', unknownRsKey)), 'invalid_signature');
   });
 

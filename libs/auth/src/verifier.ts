@@ -53,10 +53,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   if (hasSecret === hasJwksUrl) {
     throw new TypeError('AuthConfig needs exactly one of `secret` (HS256) or `jwksUrl` (RS256/ES256)');
   }
-  if (
-    clockToleranceSeconds !== undefined &&
-    (!Number.isFinite(clockToleranceSeconds) || clockToleranceSeconds < 0)
-  ) {
+  if (clockToleranceSeconds !== undefined && (!Number.isFinite(clockToleranceSeconds) || clockToleranceSeconds < 0)) {
     throw new TypeError('AuthConfig.clockToleranceSeconds must be a non-negative number');
   }
 
@@ -113,7 +110,8 @@ function secretVerifier(key: Uint8Array, options: JWTVerifyOptions): VerifyJwt {
   const slow: VerifyJwt = (token) => jwtVerify(token, key, options);
   return async (token) => {
     const [header, payload, signature, extra] = token.split('.');
-    if (header === undefined || payload === undefined || signature === undefined || extra !== undefined || !plainHs256Header(header)) return slow(token);
+    if (header === undefined || payload === undefined || signature === undefined || extra !== undefined || !plainHs256Header(header))
+      return slow(token);
     const expected = createHmac('sha256', hmacKey).update(`${header}.${payload}`).digest('base64url');
     if (expected.length !== signature.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(signature))) return slow(token);
     const { payload: claims } = UnsecuredJWT.decode(`${UNSIGNED_HEADER}.${payload}.`, claimOptions);
@@ -181,10 +179,7 @@ function jwksUrlOf(value: string): URL {
 function userOf(payload: JWTPayload): AuthUser {
   const parsed = UserIdSchema.safeParse(payload.userId ?? payload.sub);
   if (!parsed.success) {
-    throw authError(
-      'invalid_user_id',
-      'The token has no valid user id (the "userId" or "sub" claim must be 1-64 letters, digits or "-")',
-    );
+    throw authError('invalid_user_id', 'The token has no valid user id (the "userId" or "sub" claim must be 1-64 letters, digits or "-")');
   }
   const user: AuthUser = { userId: parsed.data, ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}) };
   for (const claim of PROFILE_CLAIMS) {

@@ -19,7 +19,11 @@ const Greeting = z.object({ name: z.string().min(1) });
 const greetings: Channel<z.infer<typeof Greeting>> = channelOf(`${ctx.namespace}.test.greeting`, Greeting, 'test.greeting');
 const Reply = z.object({ text: z.string() });
 /** The endpoints of a test service `<ns>-<suffix>`. */
-const endpointOf = (suffix: string, name: string) => endpointsOf(ctx.namespace as Namespace, `${ctx.namespace}-${suffix}`)(name, Greeting, Reply, { summary: 'a test endpoint', callers: ['bus-test'] });
+const endpointOf = (suffix: string, name: string) =>
+  endpointsOf(ctx.namespace as Namespace, `${ctx.namespace}-${suffix}`)(name, Greeting, Reply, {
+    summary: 'a test endpoint',
+    callers: ['bus-test'],
+  });
 /** Answers counted by the service wrapper. */
 const answers: Array<[string, string]> = [];
 const countAnswer = (endpoint: string, outcome: string) => void answers.push([endpoint, outcome]);

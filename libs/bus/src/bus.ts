@@ -51,8 +51,15 @@ function readSecretFile(path: string, what: string): Uint8Array {
 }
 
 /** The client's options for `auth`, and a description of it for error messages (never the secret). */
-function connectionAuth(auth: BusAuth): { options: { authenticator?: Authenticator; user?: string; pass?: string; token?: string; tls?: TlsOptions }; method: string } {
-  if (auth.credsFile) return { options: { authenticator: credsAuthenticator(readSecretFile(auth.credsFile, 'NATS credentials file')), ...tlsOf(auth) }, method: `credentials file ${auth.credsFile}` };
+function connectionAuth(auth: BusAuth): {
+  options: { authenticator?: Authenticator; user?: string; pass?: string; token?: string; tls?: TlsOptions };
+  method: string;
+} {
+  if (auth.credsFile)
+    return {
+      options: { authenticator: credsAuthenticator(readSecretFile(auth.credsFile, 'NATS credentials file')), ...tlsOf(auth) },
+      method: `credentials file ${auth.credsFile}`,
+    };
   if (auth.nkeySeed) {
     const inline = NKEY_USER_SEED.test(auth.nkeySeed.trim());
     const seed = inline ? new TextEncoder().encode(auth.nkeySeed.trim()) : readSecretFile(auth.nkeySeed, 'NATS NKey seed file');
@@ -238,11 +245,7 @@ export class Bus {
    * Subscribes with a validated handler. A payload that fails its schema is logged and dropped; a handler
    * that throws is logged: neither stops the subscription.
    */
-  subscribe<T>(
-    channel: Channel<T>,
-    handler: (payload: T, msg: Msg) => void | Promise<void>,
-    options: SubscribeOptions = {},
-  ): Subscription {
+  subscribe<T>(channel: Channel<T>, handler: (payload: T, msg: Msg) => void | Promise<void>, options: SubscribeOptions = {}): Subscription {
     return this.nc.subscribe(channel.subject, {
       ...(options.queue === undefined ? {} : { queue: options.queue }),
       callback: (error, msg) => {
@@ -274,7 +277,9 @@ export class Bus {
     const data = encode(endpoint.request, payload, endpoint.subject);
     let reply: Msg;
     try {
-      reply = await publishSpan(endpoint, data.length, (headers) => this.nc.request(endpoint.subject, data, { timeout: timeoutMs, headers }));
+      reply = await publishSpan(endpoint, data.length, (headers) =>
+        this.nc.request(endpoint.subject, data, { timeout: timeoutMs, headers }),
+      );
     } catch (error) {
       throw new ChatError('UNAVAILABLE', `no answer from ${endpoint.subject}: ${(error as Error).message}`);
     }

@@ -72,7 +72,10 @@ export function processBatchSpan<T>(
     `process ${template}`,
     {
       kind: SpanKind.CONSUMER,
-      attributes: { ...attributes(first?.subject ?? template, template, 'process', size), 'messaging.batch.message_count': messages.length },
+      attributes: {
+        ...attributes(first?.subject ?? template, template, 'process', size),
+        'messaging.batch.message_count': messages.length,
+      },
       parent: traceContextOf(first?.headers),
       ...(links.length > 0 ? { links } : {}),
     },

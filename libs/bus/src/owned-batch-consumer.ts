@@ -133,9 +133,12 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
       kick();
     },
   });
-  const keepAlive = setInterval(() => {
-    for (const msg of held.values()) msg.working();
-  }, Math.max(200, Math.floor(ackWaitMs / 3)));
+  const keepAlive = setInterval(
+    () => {
+      for (const msg of held.values()) msg.working();
+    },
+    Math.max(200, Math.floor(ackWaitMs / 3)),
+  );
 
   void (async () => {
     for await (const status of messages.status()) {
@@ -216,13 +219,17 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
       const started = performance.now();
       let handled: Awaited<ReturnType<typeof handleBatch>> | undefined;
       try {
-        handled = await processBatchSpan(batch.map(({ msg }) => msg), consumer, async () => {
-          const result = await handleBatch(batch.map(({ entry }) => entry));
-          // The finish runs later, but is part of the same work: its spans go under this batch's span.
-          const active = context.active();
-          const { finish } = result;
-          return finish ? { ...result, finish: () => context.with(active, finish) } : result;
-        });
+        handled = await processBatchSpan(
+          batch.map(({ msg }) => msg),
+          consumer,
+          async () => {
+            const result = await handleBatch(batch.map(({ entry }) => entry));
+            // The finish runs later, but is part of the same work: its spans go under this batch's span.
+            const active = context.active();
+            const { finish } = result;
+            return finish ? { ...result, finish: () => context.with(active, finish) } : result;
+          },
+        );
       } catch (error) {
         observe?.failed?.();
         log.warn({ err: error, messages: batch.length }, 'batch failed; retrying it');
@@ -299,8 +306,10 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
       return;
     }
     try {
-      const { outcomes, finish } = await processBatchSpan(batch.map(({ msg }) => msg), consumer, () =>
-        handleBatch(batch.map(({ entry }) => ({ ...entry, redelivered: true }))),
+      const { outcomes, finish } = await processBatchSpan(
+        batch.map(({ msg }) => msg),
+        consumer,
+        () => handleBatch(batch.map(({ entry }) => ({ ...entry, redelivered: true }))),
       );
       await finish?.();
       for (const [i, { msg }] of batch.entries()) settle(msg, outcomes[i] ?? { kind: 'done' });
@@ -376,7 +385,13 @@ export async function consumeOwnedBatches<T>(options: OwnedBatchConsumerOptions<
     }
     observe?.parked?.(reason);
     log.error(
-      { subject: msg.subject, seq: msg.seq, deliveries: msg.info.deliveryCount, reason, ...(payload && options.describe ? options.describe(payload) : {}) },
+      {
+        subject: msg.subject,
+        seq: msg.seq,
+        deliveries: msg.info.deliveryCount,
+        reason,
+        ...(payload && options.describe ? options.describe(payload) : {}),
+      },
       'parked a message in the dead-letter stream',
     );
     options.onGivenUp?.(payload, reason, rawJson(msg.data));

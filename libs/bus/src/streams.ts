@@ -75,7 +75,11 @@ export async function ensureConsumer(
 }
 
 /** Adds a consumer; another replica adding the same one at the same moment is fine. */
-async function addConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+async function addConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+): Promise<void> {
   try {
     await jsm.consumers.add(stream, config);
   } catch (error) {
@@ -104,7 +108,13 @@ export interface WorkConsumerOptions {
  * each acknowledged explicitly and redelivered without limit (a message that keeps failing is parked by its
  * worker, not dropped by the server): what `ensureConsumer` takes.
  */
-export function workConsumer({ durable, filterSubject, ackWaitMs, maxAckPending, owners }: WorkConsumerOptions): Partial<ConsumerConfig> & { durable_name: string } {
+export function workConsumer({
+  durable,
+  filterSubject,
+  ackWaitMs,
+  maxAckPending,
+  owners,
+}: WorkConsumerOptions): Partial<ConsumerConfig> & { durable_name: string } {
   return {
     durable_name: durable,
     filter_subject: filterSubject,
@@ -113,6 +123,8 @@ export function workConsumer({ durable, filterSubject, ackWaitMs, maxAckPending,
     ack_wait: nanos(ackWaitMs),
     max_deliver: -1,
     ...(maxAckPending === undefined ? {} : { max_ack_pending: maxAckPending }),
-    ...(owners ? { priority_groups: [owners.group], priority_policy: 'pinned_client' as const, priority_timeout: nanos(owners.timeoutMs) } : {}),
+    ...(owners
+      ? { priority_groups: [owners.group], priority_policy: 'pinned_client' as const, priority_timeout: nanos(owners.timeoutMs) }
+      : {}),
   };
 }

@@ -193,7 +193,11 @@ export class ChatClient {
    * Sends a message: shown at once as pending, stored in the outbox, sent (again after every reconnect) until the
    * server stores it or refuses it for good. `result` never rejects.
    */
-  send(conversationId: string, body: MessageBody, receiverId = otherOf(conversationId, this.userId)): { clientMessageId: string; result: Promise<SendResult> } {
+  send(
+    conversationId: string,
+    body: MessageBody,
+    receiverId = otherOf(conversationId, this.userId),
+  ): { clientMessageId: string; result: Promise<SendResult> } {
     const clientMessageId = newClientMessageId();
     const result = new Promise<SendResult>((resolve) => this.#waiter(clientMessageId, resolve));
     const entry = this.#outbox.add({ clientMessageId, conversationId, receiverId, body }, Date.now());
@@ -364,7 +368,11 @@ export class ChatClient {
     try {
       exp = claimsOf(this.#token).exp;
     } catch {
-      return this.#emit('error', { code: 'AUTH_ERROR', message: 'the refreshed token is not a JWT', details: { reason: 'malformed_token' } });
+      return this.#emit('error', {
+        code: 'AUTH_ERROR',
+        message: 'the refreshed token is not a JWT',
+        details: { reason: 'malformed_token' },
+      });
     }
     if (exp === undefined) return;
     const delay = Math.max(0, exp * 1000 - Date.now() - (this.#options.refreshBeforeExpMs ?? 60_000));
@@ -497,7 +505,8 @@ export class ChatClient {
     if (conversationId) {
       const timeline = this.timeline(conversationId);
       const upTo = receipt.upToSeq ?? timeline.get(receipt.messageId)?.seq;
-      if (upTo !== undefined && timeline.applyReceipt('delivered', otherOf(conversationId, this.userId), upTo)) this.#emit('timeline', conversationId);
+      if (upTo !== undefined && timeline.applyReceipt('delivered', otherOf(conversationId, this.userId), upTo))
+        this.#emit('timeline', conversationId);
     }
     this.#emit('delivered', receipt);
   }
@@ -543,7 +552,10 @@ export class ChatClient {
     return new Promise((resolve) => {
       socket.timeout(timeoutMs).emit(event, payload, (error: Error | null, answer: Result<T>) => {
         if (!error) return resolve(answer);
-        resolve({ ok: false, error: socket.connected ? { code: 'TIMEOUT', message: `no answer to ${event} within ${timeoutMs} ms` } : disconnected });
+        resolve({
+          ok: false,
+          error: socket.connected ? { code: 'TIMEOUT', message: `no answer to ${event} within ${timeoutMs} ms` } : disconnected,
+        });
       });
     });
   }

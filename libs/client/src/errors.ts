@@ -40,4 +40,6 @@ export function isRetryable(error: ChatErrorPayload): boolean {
 }
 
 /** The codes after which a send is resent. */
-export const RETRYABLE_SEND_CODES: readonly ChatErrorCode[] = (Object.keys(SEND_OUTCOME) as ChatErrorCode[]).filter((code) => SEND_OUTCOME[code] === 'retry');
+export const RETRYABLE_SEND_CODES: readonly ChatErrorCode[] = (Object.keys(SEND_OUTCOME) as ChatErrorCode[]).filter(
+  (code) => SEND_OUTCOME[code] === 'retry',
+);

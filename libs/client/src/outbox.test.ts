@@ -99,7 +99,15 @@ describe('Outbox', () => {
 
 describe('isRetryable', () => {
   it('follows the meaning of each code', () => {
-    for (const code of ['UNAVAILABLE', 'STORE_TIMEOUT', 'SEND_FAILED', 'RATE_LIMITED', 'TIMEOUT', 'DISCONNECTED', 'UNAUTHENTICATED'] as const) {
+    for (const code of [
+      'UNAVAILABLE',
+      'STORE_TIMEOUT',
+      'SEND_FAILED',
+      'RATE_LIMITED',
+      'TIMEOUT',
+      'DISCONNECTED',
+      'UNAUTHENTICATED',
+    ] as const) {
       expect(isRetryable({ code, message: '' }), code).toBe(true);
     }
     for (const code of ['MESSAGE_REFUSED', 'VALIDATION_ERROR', 'NOT_PARTICIPANT', 'INVALID_RECEIVER', 'UPLOAD_NOT_FOUND'] as const) {

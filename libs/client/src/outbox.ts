@@ -84,7 +84,9 @@ export class Outbox {
 
   /** When the earliest head still in backoff is due, for a timer; undefined when none waits. */
   nextWake(now: number): number | undefined {
-    const waiting = this.#heads().filter((e) => e.state === 'queued' && e.notBefore > now).map((e) => e.notBefore);
+    const waiting = this.#heads()
+      .filter((e) => e.state === 'queued' && e.notBefore > now)
+      .map((e) => e.notBefore);
     return waiting.length === 0 ? undefined : Math.min(...waiting);
   }
 

@@ -66,7 +66,9 @@ export class ChatRest {
     } catch {
       return { ok: false, error: { code: 'DISCONNECTED', message: `${method} ${path} did not reach the server` } };
     }
-    const answer = (await response.json().catch(() => undefined)) as { data?: T; code?: ChatErrorPayload['code']; message?: string; details?: unknown } | undefined;
+    const answer = (await response.json().catch(() => undefined)) as
+      | { data?: T; code?: ChatErrorPayload['code']; message?: string; details?: unknown }
+      | undefined;
     if (response.ok && answer && 'data' in answer) return { ok: true, data: answer.data as T };
     return {
       ok: false,

@@ -37,7 +37,10 @@ export class WebStorage implements ClientStorage {
   readonly #storage: WebStorageLike;
   readonly #prefix: string;
 
-  constructor(storage: WebStorageLike = (globalThis as { localStorage?: WebStorageLike }).localStorage as WebStorageLike, prefix = 'chat:') {
+  constructor(
+    storage: WebStorageLike = (globalThis as { localStorage?: WebStorageLike }).localStorage as WebStorageLike,
+    prefix = 'chat:',
+  ) {
     if (!storage) throw new TypeError('no Web Storage available: pass one, or use MemoryStorage');
     this.#storage = storage;
     this.#prefix = prefix;

@@ -105,7 +105,8 @@ export class Timeline {
   }
 
   updatePending(entry: OutboxEntry): void {
-    if (this.#pending.has(entry.clientMessageId)) this.#pending.set(entry.clientMessageId, { kind: 'pending', clientMessageId: entry.clientMessageId, entry });
+    if (this.#pending.has(entry.clientMessageId))
+      this.#pending.set(entry.clientMessageId, { kind: 'pending', clientMessageId: entry.clientMessageId, entry });
   }
 
   removePending(clientMessageId: string): boolean {

@@ -20,7 +20,12 @@ export const urlList = (protocols: readonly string[], fallback: string) =>
   z
     .string()
     .default(fallback)
-    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(url(protocols)).min(1));
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
@@ -55,7 +60,10 @@ export const busEnv = {
 };
 
 type NatsAuthEnv = Partial<
-  Record<'NATS_CREDS' | 'NATS_NKEY_SEED' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TOKEN' | 'NATS_TLS_CA' | 'NATS_TLS_CERT' | 'NATS_TLS_KEY', string | undefined>
+  Record<
+    'NATS_CREDS' | 'NATS_NKEY_SEED' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TOKEN' | 'NATS_TLS_CA' | 'NATS_TLS_CERT' | 'NATS_TLS_KEY',
+    string | undefined
+  >
 >;
 
 /**
@@ -65,7 +73,11 @@ type NatsAuthEnv = Partial<
 const natsAuthProblems = (config: NatsAuthEnv, ctx: z.RefinementCtx): void => {
   const methods = (['NATS_CREDS', 'NATS_NKEY_SEED', 'NATS_USER', 'NATS_TOKEN'] as const).filter((key) => config[key]);
   if (methods.length > 1) {
-    ctx.addIssue({ code: 'custom', path: [methods[1]!], message: `set at most one of NATS_CREDS, NATS_NKEY_SEED, NATS_USER (with NATS_PASSWORD) and NATS_TOKEN; ${methods.join(' and ')} are set` });
+    ctx.addIssue({
+      code: 'custom',
+      path: [methods[1]!],
+      message: `set at most one of NATS_CREDS, NATS_NKEY_SEED, NATS_USER (with NATS_PASSWORD) and NATS_TOKEN; ${methods.join(' and ')} are set`,
+    });
   }
   for (const [first, second] of [
     ['NATS_USER', 'NATS_PASSWORD'],

@@ -6,7 +6,11 @@ const schema = z.object({ ...httpTimeoutsEnv(30_000) }).refine(...headersWithinR
 
 describe('HTTP timeouts', () => {
   it('default to headers 10 s, the service’s request timeout, keep-alive 72 s', () => {
-    expect(loadConfig('svc', schema, {})).toEqual({ HTTP_HEADERS_TIMEOUT_MS: 10_000, HTTP_REQUEST_TIMEOUT_MS: 30_000, HTTP_KEEP_ALIVE_TIMEOUT_MS: 72_000 });
+    expect(loadConfig('svc', schema, {})).toEqual({
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 30_000,
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: 72_000,
+    });
   });
 
   it('refuses a headers timeout longer than the request timeout (Node would)', () => {

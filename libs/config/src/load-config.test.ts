@@ -38,7 +38,9 @@ describe('loadConfig', () => {
 });
 
 describe('bothOrNeither', () => {
-  const paired = z.object({ USER: z.string().optional(), HASH: z.string().optional(), PORT: port(1) }).refine(...bothOrNeither('USER', 'HASH'));
+  const paired = z
+    .object({ USER: z.string().optional(), HASH: z.string().optional(), PORT: port(1) })
+    .refine(...bothOrNeither('USER', 'HASH'));
 
   it('accepts both or neither, and names the missing one with any other problem', () => {
     expect(loadConfig('svc', paired, {}).PORT).toBe(1);
@@ -72,7 +74,16 @@ describe('NATS credentials (busEnv)', () => {
     expect(natsAuth(loadConfig('svc', withAuth, { NATS_USER: 'chat', NATS_PASSWORD: 'pw' }))).toEqual({ user: 'chat', password: 'pw' });
     expect(natsAuth(loadConfig('svc', withAuth, { NATS_TOKEN: 't' }))).toEqual({ token: 't' });
     expect(natsAuth(loadConfig('svc', withAuth, { NATS_CREDS: '/run/chat.creds' }))).toEqual({ credsFile: '/run/chat.creds' });
-    expect(natsAuth(loadConfig('svc', withAuth, { NATS_NKEY_SEED: '/run/seed', NATS_TLS_CA: '/ca.pem', NATS_TLS_CERT: '/c.pem', NATS_TLS_KEY: '/k.pem' }))).toEqual({
+    expect(
+      natsAuth(
+        loadConfig('svc', withAuth, {
+          NATS_NKEY_SEED: '/run/seed',
+          NATS_TLS_CA: '/ca.pem',
+          NATS_TLS_CERT: '/c.pem',
+          NATS_TLS_KEY: '/k.pem',
+        }),
+      ),
+    ).toEqual({
       nkeySeed: '/run/seed',
       tls: { caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem' },
     });

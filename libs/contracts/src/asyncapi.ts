@@ -199,7 +199,8 @@ export function asyncApiDocument({ version, gatewayHost = 'localhost:4000', nats
       const replyId = name(outputs, entry.reply, `${pascal(entry.key)}Response`);
       messages[replyKey] = {
         name: replyKey,
-        summary: 'The answer; an error travels as NATS service error headers (Nats-Service-Error-Code, Nats-Service-Error) carrying a stable error code.',
+        summary:
+          'The answer; an error travels as NATS service error headers (Nats-Service-Error-Code, Nats-Service-Error) carrying a stable error code.',
         payload: ref(`#/components/schemas/${replyId}`),
       };
       channels[replyKey] = {
@@ -208,7 +209,10 @@ export function asyncApiDocument({ version, gatewayHost = 'localhost:4000', nats
         servers: [ref('#/servers/nats')],
         messages: { [replyKey]: ref(`#/components/messages/${replyKey}`) },
       };
-      operation.reply = { channel: ref(`#/channels/${escapePointer(replyKey)}`), messages: [ref(`#/channels/${escapePointer(replyKey)}/messages/${escapePointer(replyKey)}`)] };
+      operation.reply = {
+        channel: ref(`#/channels/${escapePointer(replyKey)}`),
+        messages: [ref(`#/channels/${escapePointer(replyKey)}/messages/${escapePointer(replyKey)}`)],
+      };
       operation['x-nats-micro-service'] = entry.to;
     }
     operations[`nats_${entry.key}`] = operation;
@@ -220,7 +224,7 @@ export function asyncApiDocument({ version, gatewayHost = 'localhost:4000', nats
       title: 'Real-time chat: Socket.IO events and NATS subjects',
       version,
       description:
-        'Generated from libs/contracts. Socket.IO operations are written from the gateway\'s side (receive: a client emits; send: the server emits). NATS operations are written from the publisher\'s side; x-publishers and x-subscribers name the services. Every subject lives under the namespace {ns}; JetStream streams are named after it upper-cased.',
+        "Generated from libs/contracts. Socket.IO operations are written from the gateway's side (receive: a client emits; send: the server emits). NATS operations are written from the publisher's side; x-publishers and x-subscribers name the services. Every subject lives under the namespace {ns}; JetStream streams are named after it upper-cased.",
     },
     defaultContentType: 'application/json',
     servers: {

@@ -8,10 +8,7 @@ import { z } from 'zod';
  */
 export const USER_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 
-export const UserIdSchema = z
-  .string()
-  .regex(USER_ID_PATTERN, 'user ids are 1-64 letters, digits or "-"')
-  .brand<'UserId'>();
+export const UserIdSchema = z.string().regex(USER_ID_PATTERN, 'user ids are 1-64 letters, digits or "-"').brand<'UserId'>();
 export type UserId = z.infer<typeof UserIdSchema>;
 
 /** The separator of the deterministic room id of the spec: `[a, b].sort().join('_')`. */

@@ -52,8 +52,15 @@ export const FileContentSchema = z.object({
   /** The upload's id, as `POST /api/common/upload` answers it. */
   fileId: tokenIdSchema('fileId').optional(),
   fileName: FileNameSchema,
-  fileSize: z.number().int().positive().max(1024 * 1024 * 1024),
-  mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'mimeType must be a type/subtype').optional(),
+  fileSize: z
+    .number()
+    .int()
+    .positive()
+    .max(1024 * 1024 * 1024),
+  mimeType: z
+    .string()
+    .regex(/^[\w.+-]+\/[\w.+-]+$/, 'mimeType must be a type/subtype')
+    .optional(),
   text: TextSchema.optional(),
 });
 export type FileContent = z.infer<typeof FileContentSchema>;
@@ -121,7 +128,10 @@ const OfferDetailKeySchema = z
 /** `offer` content: a positive amount, an optional ISO-4217 currency, small flat details, an optional note. */
 export const OfferContentSchema = z.object({
   offerAmount: z.number().positive().finite().max(1_000_000_000),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as USD').optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'currency is an ISO 4217 code such as USD')
+    .optional(),
   offerDetails: offerDetailsOf(OfferDetailValueSchema),
   text: TextSchema.optional(),
 });
@@ -155,11 +165,11 @@ export const MessageBodySchema = z
   ])
   .superRefine((body, ctx) => {
     const path = unstorableKeyPath(body.content);
-    if (path !== undefined) ctx.addIssue({ code: 'custom', path: ['content'], message: `content key ${path} must not start with "$" or contain "." or NUL` });
+    if (path !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['content'], message: `content key ${path} must not start with "$" or contain "." or NUL` });
   });
 export type MessageBody = z.infer<typeof MessageBodySchema>;
 export type MessageContent = MessageBody['content'];
-
 
 export const MessageStatusSchema = z.enum(['sent', 'delivered', 'read']);
 export type MessageStatus = z.infer<typeof MessageStatusSchema>;

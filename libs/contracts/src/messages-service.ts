@@ -199,12 +199,7 @@ export type FileSharedResponse = z.infer<typeof FileSharedResponseSchema>;
  */
 export const UserUpdatedEventSchema = z.object({
   userId: UserIdSchema,
-  name: z
-    .string()
-    .max(200)
-    .transform(cleanName)
-    .nullable()
-    .optional(),
+  name: z.string().max(200).transform(cleanName).nullable().optional(),
   avatar: z
     .string()
     .max(2048)
@@ -244,7 +239,6 @@ export function partitionOf(conversationId: ConversationId, partitions: number):
   return (hash >>> 0) % partitions;
 }
 
-
 // ---- endpoints ----------------------------------------------------------------------------------------
 
 /** The messages service's request/reply endpoints (a NATS micro service), reached through `busNames(ns)`. */
@@ -264,7 +258,10 @@ export function messagesEndpoints(ns: Namespace) {
       summary: 'Open a conversation (idempotent)',
       callers: ['gateway'],
     }),
-    history: endpoint('history', HistoryRequestSchema, HistoryResponseSchema, { summary: "A page of a conversation's history", callers: ['gateway'] }),
+    history: endpoint('history', HistoryRequestSchema, HistoryResponseSchema, {
+      summary: "A page of a conversation's history",
+      callers: ['gateway'],
+    }),
     undelivered: endpoint('undelivered', UndeliveredRequestSchema, UndeliveredResponseSchema, {
       summary: 'Messages to a user no device of theirs has received, and the receipts of their conversations',
       callers: ['gateway'],

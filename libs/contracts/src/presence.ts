@@ -74,7 +74,6 @@ export type PresenceStatusRequest = z.infer<typeof PresenceStatusRequestSchema>;
 export const PresenceStatusResponseSchema = z.object({ statuses: z.array(UserPresenceSchema) });
 export type PresenceStatusResponse = z.infer<typeof PresenceStatusResponseSchema>;
 
-
 /**
  * Presence subjects of a namespace (reached through `busNames(ns).presence`). Status changes travel on core
  * NATS, one subject per user: only gateways with a socket watching that user subscribe, so a change reaches
@@ -89,8 +88,14 @@ export function presenceNames(ns: Namespace) {
         summary: "Connections that started and ended since a gateway's last report",
         callers: ['gateway'],
       }),
-      heartbeat: endpoint('heartbeat', PresenceHeartbeatSchema, PresenceHeartbeatResponseSchema, { summary: 'A gateway is still alive', callers: ['gateway'] }),
-      status: endpoint('status', PresenceStatusRequestSchema, PresenceStatusResponseSchema, { summary: 'The status of many users', callers: ['gateway'] }),
+      heartbeat: endpoint('heartbeat', PresenceHeartbeatSchema, PresenceHeartbeatResponseSchema, {
+        summary: 'A gateway is still alive',
+        callers: ['gateway'],
+      }),
+      status: endpoint('status', PresenceStatusRequestSchema, PresenceStatusResponseSchema, {
+        summary: 'The status of many users',
+        callers: ['gateway'],
+      }),
     },
     /** presence → gateways: a user went online or offline. */
     statusChanged: (userId: UserId) => channel(`${ns}.presence.status.${userId}`, UserPresenceSchema, 'presence.status'),

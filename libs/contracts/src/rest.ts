@@ -9,8 +9,7 @@ export const CONVERSATIONS_ROUTE = '/api/chat/conversations';
 export const CONVERSATION_MESSAGES_ROUTE = '/api/chat/conversations/:id/messages';
 
 /** The spec's envelope for every REST answer, success or error. */
-export const envelope = <T extends z.ZodType>(data: T) =>
-  z.object({ status: z.number().int(), message: z.string(), data });
+export const envelope = <T extends z.ZodType>(data: T) => z.object({ status: z.number().int(), message: z.string(), data });
 
 /** Errors use the same envelope with `data: null`, plus the stable `code` (additive). */
 export const ErrorEnvelopeSchema = z.object({

@@ -56,7 +56,17 @@ describe('names, file names and avatars', () => {
     expect(safeAvatarUrl('https://cdn.example.com/a.png')).toBe('https://cdn.example.com/a.png');
     expect(safeAvatarUrl('http://cdn.example.com/a.png')).toBe('http://cdn.example.com/a.png');
     expect(safeAvatarUrl('/avatars/a.png')).toBe('/avatars/a.png');
-    for (const bad of ['javascript:alert(1)', ' JavaScript:alert(1)', 'java\tscript:alert(1)', 'data:text/html,<script>', '//evil.example/a.png', '/\\evil.example', 'relative.png', 'not a url', 'ftp://x/y']) {
+    for (const bad of [
+      'javascript:alert(1)',
+      ' JavaScript:alert(1)',
+      'java\tscript:alert(1)',
+      'data:text/html,<script>',
+      '//evil.example/a.png',
+      '/\\evil.example',
+      'relative.png',
+      'not a url',
+      'ftp://x/y',
+    ]) {
       expect(safeAvatarUrl(bad)).toBeNull();
     }
   });
@@ -73,7 +83,9 @@ describe('names, file names and avatars', () => {
 
 describe('message bodies as written', () => {
   it('clean text, captions and offer details before they are checked', () => {
-    expect(MessageBodySchema.parse({ messageType: 'text', content: { text: 'hi\u202E\u0085\uD800' } }).content).toEqual({ text: 'hi\uFFFD' });
+    expect(MessageBodySchema.parse({ messageType: 'text', content: { text: 'hi\u202E\u0085\uD800' } }).content).toEqual({
+      text: 'hi\uFFFD',
+    });
     const offer = MessageBodySchema.parse({
       messageType: 'offer',
       content: { offerAmount: 5, text: 'deal\u2066', offerDetails: { note: 'x\u202Ey', tags: ['a\u0085', 1] } },

@@ -20,8 +20,9 @@
 const REMOVED = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
 
 /** Whitespace and characters that show as nothing (zero-width, fillers, variation selectors, format controls). */
-// biome-ignore lint/suspicious/noMisleadingCharacterClass: each of these code points is matched on its own, on purpose (a variation selector or combining grapheme joiner alone shows nothing)
-const INVISIBLE_OR_SPACE = /[\s\u00AD\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/g;
+const INVISIBLE_OR_SPACE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each code point is matched on its own, on purpose (a variation selector or combining grapheme joiner alone shows nothing)
+  /[\s\u00AD\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/g;
 
 /** Zero-width and bidi characters a file name never needs (a name is one word-like token, not prose). */
 const INVISIBLE_IN_NAMES = /[\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/g;
@@ -41,7 +42,9 @@ export function hasVisibleText(text: string): boolean {
  * nothing visible is left. Markup is left as it is: names are text, and clients render them as text.
  */
 export function cleanName(name: string): string | null {
-  const cleaned = cleanText(name).replace(/[\n\t]+/g, ' ').trim();
+  const cleaned = cleanText(name)
+    .replace(/[\n\t]+/g, ' ')
+    .trim();
   return hasVisibleText(cleaned) ? cleaned : null;
 }
 

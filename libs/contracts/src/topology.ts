@@ -24,7 +24,10 @@ export interface TopologyChannel {
 export const SERVICES = ['gateway', 'messages', 'presence', 'uploads'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
-export function busTopology(ns: Namespace = '{ns}' as Namespace): { channels: TopologyChannel[]; endpoints: Array<Endpoint<unknown, unknown>> } {
+export function busTopology(ns: Namespace = '{ns}' as Namespace): {
+  channels: TopologyChannel[];
+  endpoints: Array<Endpoint<unknown, unknown>>;
+} {
   const names = busNames(ns);
   const conversationId = '{conversationId}' as ConversationId;
   const userId = '{userId}' as UserId;
@@ -32,16 +35,65 @@ export function busTopology(ns: Namespace = '{ns}' as Namespace): { channels: To
   const command = names.conversationCommand(partition, conversationId, '{type}' as 'send');
   const { streams } = names;
   const channels: TopologyChannel[] = [
-    { key: 'conversationCommand', channel: command, from: ['gateway'], to: ['messages'], stream: streams.commands.name, summary: 'Send, delivered and read commands of a conversation, consumed in order per partition' },
-    { key: 'deadLetter', channel: { ...command, subject: names.deadLetter(command.subject), template: `dlq.${command.template}` }, from: ['messages'], to: ['operator'], stream: streams.deadLetter.name, summary: 'A command set aside after repeated failures' },
-    { key: 'messageCreated', channel: names.messageCreated(conversationId), from: ['messages'], to: ['anyone'], stream: streams.events.name, summary: 'A message was stored' },
-    { key: 'userUpdated', channel: names.userUpdated(userId), from: ['gateway', 'the surrounding app'], to: ['messages'], stream: streams.events.name, summary: "A user's name or avatar changed (may also be published on core NATS)" },
-    { key: 'uploadStored', channel: names.uploads.uploadStored('{fileId}' as FileId), from: ['uploads'], to: ['anyone'], stream: streams.events.name, summary: 'An upload was stored' },
-    { key: 'userDelivery', channel: names.userDelivery(userId), from: ['messages', 'gateway'], to: ['gateway'], summary: "Anything for one user's sockets, on whichever gateways hold them (core NATS)" },
-    { key: 'presenceStatusChanged', channel: names.presence.statusChanged(userId), from: ['presence'], to: ['gateway'], summary: 'A user went online or offline (core NATS)' },
+    {
+      key: 'conversationCommand',
+      channel: command,
+      from: ['gateway'],
+      to: ['messages'],
+      stream: streams.commands.name,
+      summary: 'Send, delivered and read commands of a conversation, consumed in order per partition',
+    },
+    {
+      key: 'deadLetter',
+      channel: { ...command, subject: names.deadLetter(command.subject), template: `dlq.${command.template}` },
+      from: ['messages'],
+      to: ['operator'],
+      stream: streams.deadLetter.name,
+      summary: 'A command set aside after repeated failures',
+    },
+    {
+      key: 'messageCreated',
+      channel: names.messageCreated(conversationId),
+      from: ['messages'],
+      to: ['anyone'],
+      stream: streams.events.name,
+      summary: 'A message was stored',
+    },
+    {
+      key: 'userUpdated',
+      channel: names.userUpdated(userId),
+      from: ['gateway', 'the surrounding app'],
+      to: ['messages'],
+      stream: streams.events.name,
+      summary: "A user's name or avatar changed (may also be published on core NATS)",
+    },
+    {
+      key: 'uploadStored',
+      channel: names.uploads.uploadStored('{fileId}' as FileId),
+      from: ['uploads'],
+      to: ['anyone'],
+      stream: streams.events.name,
+      summary: 'An upload was stored',
+    },
+    {
+      key: 'userDelivery',
+      channel: names.userDelivery(userId),
+      from: ['messages', 'gateway'],
+      to: ['gateway'],
+      summary: "Anything for one user's sockets, on whichever gateways hold them (core NATS)",
+    },
+    {
+      key: 'presenceStatusChanged',
+      channel: names.presence.statusChanged(userId),
+      from: ['presence'],
+      to: ['gateway'],
+      summary: 'A user went online or offline (core NATS)',
+    },
   ];
   const endpoints = [names.messagesService, names.uploads.service, names.presence.service].flatMap((service) =>
-    Object.values(service).filter((member): member is Endpoint<unknown, unknown> => typeof member === 'object' && member !== null && 'reply' in member),
+    Object.values(service).filter(
+      (member): member is Endpoint<unknown, unknown> => typeof member === 'object' && member !== null && 'reply' in member,
+    ),
   );
   return { channels, endpoints };
 }

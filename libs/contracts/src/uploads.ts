@@ -35,7 +35,9 @@ export const UploadContentTypeSchema = z.string().refine(
   (value) => {
     const [type, ...params] = value.split(';');
     if (type?.trim().toLowerCase() !== 'multipart/form-data') return false;
-    const boundaries = params.map((param) => /^\s*boundary\s*=\s*(?:"([^"]*)"|([^\s"]*))\s*$/i.exec(param)).filter((match) => match !== null);
+    const boundaries = params
+      .map((param) => /^\s*boundary\s*=\s*(?:"([^"]*)"|([^\s"]*))\s*$/i.exec(param))
+      .filter((match) => match !== null);
     if (boundaries.length !== 1) return false;
     const boundary = boundaries[0]![1] ?? boundaries[0]![2] ?? '';
     return /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/.test(boundary);
@@ -110,14 +112,16 @@ export type GetUploadRequest = z.infer<typeof GetUploadRequestSchema>;
 export const GetUploadResponseSchema = z.object({ upload: UploadRecordSchema.nullable() });
 export type GetUploadResponse = z.infer<typeof GetUploadResponseSchema>;
 
-
 /** Upload subjects of a namespace (reached through `busNames(ns).uploads`). */
 export function uploadNames(ns: Namespace) {
   const endpoint = endpointsOf(ns, 'uploads');
   return {
     service: {
       name: 'uploads',
-      getUpload: endpoint('get', GetUploadRequestSchema, GetUploadResponseSchema, { summary: 'An upload record by id', callers: ['gateway'] }),
+      getUpload: endpoint('get', GetUploadRequestSchema, GetUploadResponseSchema, {
+        summary: 'An upload record by id',
+        callers: ['gateway'],
+      }),
     },
     /** Stored in the events stream (`<ns>.evt.>`), deduplicated by file id. */
     uploadStored: (fileId: FileId) => channel(`${ns}.evt.upload.stored.${fileId}`, UploadStoredEventSchema, 'evt.upload.stored'),

@@ -29,7 +29,10 @@ export function answerErrors(app: FastifyInstance, { logger, classify, beforeSen
 
 function classifyError(error: FastifyError, request: FastifyRequest, logger: Logger): ChatError {
   if (hasZodFastifySchemaValidationErrors(error)) {
-    const issues = error.validation.map((v) => ({ path: `${error.validationContext ?? ''}${v.instancePath}`, message: v.message ?? 'invalid' }));
+    const issues = error.validation.map((v) => ({
+      path: `${error.validationContext ?? ''}${v.instancePath}`,
+      message: v.message ?? 'invalid',
+    }));
     return new ChatError('VALIDATION_ERROR', `Invalid request: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
   if (error instanceof ChatError) return error;

@@ -64,7 +64,10 @@ export async function startOpsServer({
           await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await runCheck(check)] as const)),
         );
         const ready = !shuttingDown && Object.values(results).every(Boolean);
-        send(ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : shuttingDown ? 'shutting down' : 'not ready', checks: results }));
+        send(
+          ready ? 200 : 503,
+          JSON.stringify({ status: ready ? 'ready' : shuttingDown ? 'shutting down' : 'not ready', checks: results }),
+        );
       })();
       return;
     }

@@ -20,7 +20,7 @@ export interface StartedInfra {
 const HOW_TO_PROVIDE = [
   'The integration tests need NATS with JetStream, MongoDB (or a MongoDB-wire server such as FerretDB) and Redis.',
   'Either set NATS_URL, MONGO_URL and REDIS_URL (e.g. NATS_URL=nats://127.0.0.1:4222 MONGO_URL=mongodb://127.0.0.1:27017',
-  'REDIS_URL=redis://127.0.0.1:6379; `bash .ci/run` starts them on a machine like CI\'s), or run a Docker engine so that',
+  "REDIS_URL=redis://127.0.0.1:6379; `bash .ci/run` starts them on a machine like CI's), or run a Docker engine so that",
   'testcontainers can start them.',
 ].join('\n');
 
@@ -40,7 +40,11 @@ export async function startInfra(env: Record<string, string | undefined> = proce
   if ((!given.natsUrl || !given.mongoUrl || !given.redisUrl) && !hasDockerEngine(env)) {
     const local = localInfra();
     return {
-      urls: { natsUrl: given.natsUrl ?? local.NATS_URL, mongoUrl: mongoServerUrl(given.mongoUrl ?? local.MONGO_URL), redisUrl: given.redisUrl ?? local.REDIS_URL },
+      urls: {
+        natsUrl: given.natsUrl ?? local.NATS_URL,
+        mongoUrl: mongoServerUrl(given.mongoUrl ?? local.MONGO_URL),
+        redisUrl: given.redisUrl ?? local.REDIS_URL,
+      },
       // Left running for the next run (and for `npm start`), as the script says.
       stop: async () => undefined,
     };

@@ -47,12 +47,20 @@ export async function startNatsServer({
   jetstream = '',
   files = {},
   env = {},
-}: { config?: string; jetstream?: string; files?: Record<string, string>; env?: Record<string, string> } = {}): Promise<OwnNatsServer> {
+}: {
+  config?: string;
+  jetstream?: string;
+  files?: Record<string, string>;
+  env?: Record<string, string>;
+} = {}): Promise<OwnNatsServer> {
   const dir = await mkdtemp(join(tmpdir(), 'own-nats-'));
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content, { mode: 0o600 });
   const port = await freePort();
   const conf = join(dir, 'nats.conf');
-  await writeFile(conf, [`listen: 127.0.0.1:${port}`, `jetstream { store_dir: "${join(dir, 'store')}"\n${jetstream}\n}`, config].join('\n'));
+  await writeFile(
+    conf,
+    [`listen: 127.0.0.1:${port}`, `jetstream { store_dir: "${join(dir, 'store')}"\n${jetstream}\n}`, config].join('\n'),
+  );
   const child = spawn(natsServerBin(), ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

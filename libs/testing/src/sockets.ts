@@ -50,11 +50,7 @@ export async function connectClient(url: string, { token, bearer, wait, auth }: 
 }
 
 /** The next `event` the socket receives. */
-export function nextEvent<E extends ServerEventName>(
-  socket: ChatClient,
-  event: E,
-  timeoutMs = 5000,
-): Promise<ServerEventPayload<E>> {
+export function nextEvent<E extends ServerEventName>(socket: ChatClient, event: E, timeoutMs = 5000): Promise<ServerEventPayload<E>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.off(event, listener as never);

@@ -3,7 +3,20 @@ import { z } from 'zod';
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 import { DEFAULT_MESSAGE_PARTITIONS, DEFAULT_PRESENCE_HEARTBEAT_MS } from '@chat/contracts';
 import { RateLimitsSettingSchema } from './limits/policy.ts';
-import { bothOrNeither, busEnv, natsAuthRules, exactlyOneJwtKey, headersWithinRequest, httpTimeoutsEnv, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
+import {
+  bothOrNeither,
+  busEnv,
+  natsAuthRules,
+  exactlyOneJwtKey,
+  headersWithinRequest,
+  httpTimeoutsEnv,
+  jwtEnv,
+  loadConfig,
+  opsEnv,
+  port,
+  positiveInt,
+  url,
+} from '@chat/config';
 
 export const GatewayConfigSchema = z
   .object({
@@ -27,7 +40,12 @@ export const GatewayConfigSchema = z
     CLIENT_URL: z
       .string()
       .default('*')
-      .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+      .transform((value) =>
+        value
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.union([z.literal('*'), url(['http', 'https'])])).min(1)),
     ...jwtEnv,
     /** A socket that has not authenticated within this time is disconnected. */

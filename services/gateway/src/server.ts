@@ -52,7 +52,6 @@ export interface Gateway extends RunningService {
   stop(): Promise<void>;
 }
 
-
 /** Starts the gateway; rejects (having closed what it opened) when NATS is unreachable or the port is taken. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   const verifier = verifierFromEnv(config);
@@ -126,7 +125,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         const found = await bus.request(names.messagesService.findByClientMessageId, { senderId, clientMessageId });
         return found.message;
       })
-      .catch((error: unknown) => logger.warn({ err: error }, 'checking waiting sends after a NATS reconnect failed; they wait for their answer'));
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'checking waiting sends after a NATS reconnect failed; they wait for their answer'),
+      );
   });
   presence = new GatewayPresence({ bus, names, io, logger, heartbeatMs: config.PRESENCE_HEARTBEAT_MS });
   const started = presence;

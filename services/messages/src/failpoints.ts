@@ -24,17 +24,23 @@ type Action = { kind: 'kill' } | { kind: 'error'; subject: string };
 
 function parseAction(name: string, action: string | undefined): Action | undefined {
   if (action === 'kill') return { kind: 'kill' };
-  if (name === 'send.insert' && action?.startsWith('error:') && action.length > 'error:'.length) return { kind: 'error', subject: action.slice(6) };
+  if (name === 'send.insert' && action?.startsWith('error:') && action.length > 'error:'.length)
+    return { kind: 'error', subject: action.slice(6) };
   return undefined;
 }
 
 export function parseFailpoints(spec: string | undefined): Failpoints {
   const armed = new Map<string, Action>();
-  for (const entry of (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of (spec ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name, action] = entry.split('=');
     const parsed = FAILPOINT_NAMES.includes(name as FailpointName) ? parseAction(name as string, action) : undefined;
     if (!parsed) {
-      throw new Error(`unknown failpoint '${entry}': use one of ${FAILPOINT_NAMES.map((n) => `${n}=kill`).join(', ')}, send.insert=error:<clientMessageId>`);
+      throw new Error(
+        `unknown failpoint '${entry}': use one of ${FAILPOINT_NAMES.map((n) => `${n}=kill`).join(', ')}, send.insert=error:<clientMessageId>`,
+      );
     }
     armed.set(name as string, parsed);
   }

@@ -51,10 +51,15 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
   // Everything opened is closed again if the start fails (and, moved to `stop`, when it stops).
   await using opened = new AsyncDisposableStack();
   const openMongo = (appName: string) =>
-    openClient('MongoDB', config.MONGO_URL, new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName, monitorCommands: true }), async (client) => {
-      await client.connect();
-      await client.db().command({ ping: 1 });
-    });
+    openClient(
+      'MongoDB',
+      config.MONGO_URL,
+      new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName, monitorCommands: true }),
+      async (client) => {
+        await client.connect();
+        await client.db().command({ ping: 1 });
+      },
+    );
   const mongo = await openMongo('messages');
   opened.defer(() => mongo.close());
   // Requests (catch-ups, history, lists) get a pool of their own, so that a storm of them cannot starve the
@@ -71,7 +76,8 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
   // Partitions are pinned-client priority groups: say so plainly on an older server instead of failing later.
   const version = bus.serverVersion;
   const [major = 0, minor = 0] = version.split('.').map(Number);
-  if (major < 2 || (major === 2 && minor < 11)) throw new Error(`NATS ${version} is too old: the messages service needs nats-server 2.11 or later`);
+  if (major < 2 || (major === 2 && minor < 11))
+    throw new Error(`NATS ${version} is too old: the messages service needs nats-server 2.11 or later`);
   const names = busNames(config.CHAT_NAMESPACE);
   await ensureChatStreams(bus, names, { replicas: config.NATS_STREAM_REPLICAS });
 
@@ -94,7 +100,6 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
   service.serve(rpc.conversationExists, conversationExistsHandler({ store: reads }));
   service.serve(rpc.undelivered, undeliveredHandler({ store: reads }));
   service.serve(rpc.fileShared, fileSharedHandler({ store: reads }));
-
 
   const processBatch = commandBatchProcessor({
     store,
@@ -134,7 +139,10 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
         group: names.consumers.conversationOwners,
         schema: ConversationCommandSchema,
         handleBatch: async (entries) => {
-          const result = await processBatch(entries.map(({ payload, redelivered }) => ({ command: payload, redelivered })), cache);
+          const result = await processBatch(
+            entries.map(({ payload, redelivered }) => ({ command: payload, redelivered })),
+            cache,
+          );
           return {
             outcomes: result.outcomes,
             finish: async () => {
@@ -149,7 +157,8 @@ export async function startMessagesService(config: MessagesConfig, logger: Logge
         healthy: dependenciesHealthy,
         deadLetterSubject: names.deadLetter,
         onGivenUp: (command, _reason, raw) => {
-          const parsed = command ?? SendMessageCommandSchema.pick({ type: true, senderId: true, clientMessageId: true }).safeParse(raw).data;
+          const parsed =
+            command ?? SendMessageCommandSchema.pick({ type: true, senderId: true, clientMessageId: true }).safeParse(raw).data;
           if (parsed) metrics.commands.inc({ type: parsed.type, outcome: 'parked' });
           if (parsed?.type === 'send') refusalAnswer(names, bus, parsed);
         },

@@ -43,7 +43,12 @@ export async function startPresenceService(config: PresenceConfig, logger: Logge
     publish(changes);
   };
 
-  const service = await createService(bus, { name: names.service.name, version: SERVICE_VERSION, logger, countAnswer: requestCounter(registry) });
+  const service = await createService(bus, {
+    name: names.service.name,
+    version: SERVICE_VERSION,
+    logger,
+    countAnswer: requestCounter(registry),
+  });
   service.serve(names.service.report, reportHandler({ store, publish: publishCounted }));
   service.serve(names.service.heartbeat, heartbeatHandler({ store }));
   service.serve(names.service.status, statusHandler({ store }));

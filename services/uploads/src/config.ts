@@ -1,6 +1,19 @@
 import { z } from 'zod';
 import { DEFAULT_ALLOWED_FILE_TYPES, DEFAULT_MAX_FILE_SIZE, MimeTypeSchema } from '@chat/contracts';
-import { bothOrNeither, busEnv, natsAuthRules, exactlyOneJwtKey, headersWithinRequest, httpTimeoutsEnv, jwtEnv, loadConfig, opsEnv, port, positiveInt, url } from '@chat/config';
+import {
+  bothOrNeither,
+  busEnv,
+  natsAuthRules,
+  exactlyOneJwtKey,
+  headersWithinRequest,
+  httpTimeoutsEnv,
+  jwtEnv,
+  loadConfig,
+  opsEnv,
+  port,
+  positiveInt,
+  url,
+} from '@chat/config';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
@@ -23,7 +36,12 @@ export const UploadsConfigSchema = z
     ALLOWED_FILE_TYPES: z
       .string()
       .default(DEFAULT_ALLOWED_FILE_TYPES.join(','))
-      .transform((value) => value.split(',').map((part) => part.trim().toLowerCase()).filter(Boolean))
+      .transform((value) =>
+        value
+          .split(',')
+          .map((part) => part.trim().toLowerCase())
+          .filter(Boolean),
+      )
       .pipe(z.array(MimeTypeSchema).min(1)),
     /** Where files are stored when S3_BUCKET is not set. */
     UPLOAD_DIR: z.string().default('uploads'),

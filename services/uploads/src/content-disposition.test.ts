@@ -9,6 +9,8 @@ describe('contentDisposition', () => {
 
   it('keeps the exact name in filename* and an ASCII one that cannot break the quotes', () => {
     const header = contentDisposition('Résumé "final" (1)\\x.pdf', 'application/pdf');
-    expect(header).toBe(`attachment; filename="R_sum_ _final_ (1)_x.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22%20%281%29%5Cx.pdf`);
+    expect(header).toBe(
+      `attachment; filename="R_sum_ _final_ (1)_x.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22%20%281%29%5Cx.pdf`,
+    );
   });
 });

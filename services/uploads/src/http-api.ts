@@ -38,7 +38,8 @@ const MULTIPART_ERRORS: Record<string, ChatError> = {
  * What busboy throws on a malformed body, by message (it gives its errors no code): the client's fault, a 400.
  * The boundary in the content type is checked before busboy sees it (UploadContentTypeSchema).
  */
-const MALFORMED_MULTIPART = /^(Unexpected end of (form|multipart data)|Malformed part header|Multipart: Boundary not found|Unsupported content type)/;
+const MALFORMED_MULTIPART =
+  /^(Unexpected end of (form|multipart data)|Malformed part header|Multipart: Boundary not found|Unsupported content type)/;
 
 /** Whether the client went away before its request was all sent: its own doing, not an error of ours. */
 const clientWentAway = (request: FastifyRequest): boolean => !request.raw.complete && (request.raw.destroyed || request.raw.aborted);
@@ -64,7 +65,8 @@ export async function registerHttpApi(app: FastifyInstance, deps: HttpApiDeps): 
         logger.warn({ url: request.url, reason: error.message }, 'upload aborted by the client');
         return new ChatError('VALIDATION_ERROR', 'The request was aborted');
       }
-      if (MALFORMED_MULTIPART.test(error.message ?? '')) return new ChatError('VALIDATION_ERROR', `Malformed multipart body: ${error.message}`);
+      if (MALFORMED_MULTIPART.test(error.message ?? ''))
+        return new ChatError('VALIDATION_ERROR', `Malformed multipart body: ${error.message}`);
       return undefined;
     },
     // The client may still be sending a body this answer refuses: do not read the rest of it on this connection.

@@ -70,14 +70,23 @@ export async function startUploadsService(config: UploadsConfig, logger: Logger)
 
   // Everything opened is closed again if the start fails (and, moved to `stop`, when it stops).
   await using opened = new AsyncDisposableStack();
-  const mongo = await openClient('MongoDB', config.MONGO_URL, new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName: 'uploads' }), async (client) => {
-    await client.connect();
-    await client.db().command({ ping: 1 });
-  });
+  const mongo = await openClient(
+    'MongoDB',
+    config.MONGO_URL,
+    new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5000, appName: 'uploads' }),
+    async (client) => {
+      await client.connect();
+      await client.db().command({ ping: 1 });
+    },
+  );
   opened.defer(() => mongo.close());
   const app = Fastify({
     logger: false,
-    ...httpServerTimeouts({ headersMs: config.HTTP_HEADERS_TIMEOUT_MS, requestMs: config.HTTP_REQUEST_TIMEOUT_MS, keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS }),
+    ...httpServerTimeouts({
+      headersMs: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    }),
   });
   opened.defer(() => app.close().catch(() => undefined));
   const store = new UploadStore(mongo.db());
@@ -94,7 +103,14 @@ export async function startUploadsService(config: UploadsConfig, logger: Logger)
   await registerHttpApi(app, {
     verifier,
     maxFileSize: config.MAX_FILE_SIZE,
-    storeUpload: storeUpload({ storage, store, announce, maxFileSize: config.MAX_FILE_SIZE, allowedTypes: config.ALLOWED_FILE_TYPES, logger }),
+    storeUpload: storeUpload({
+      storage,
+      store,
+      announce,
+      maxFileSize: config.MAX_FILE_SIZE,
+      allowedTypes: config.ALLOWED_FILE_TYPES,
+      logger,
+    }),
     serveFile: serveFile({ store, storage, bus, names }),
     onUpload: (outcome, bytes) => {
       metrics.uploads.inc({ outcome });
@@ -103,7 +119,12 @@ export async function startUploadsService(config: UploadsConfig, logger: Logger)
     logger,
   });
 
-  const service = await createService(bus, { name: names.uploads.service.name, version: SERVICE_VERSION, logger, countAnswer: requestCounter(metrics.registry) });
+  const service = await createService(bus, {
+    name: names.uploads.service.name,
+    version: SERVICE_VERSION,
+    logger,
+    countAnswer: requestCounter(metrics.registry),
+  });
   service.serve(names.uploads.service.getUpload, getUploadHandler({ store }));
 
   await app.listen({ port: config.UPLOADS_PORT, host: config.HOST });

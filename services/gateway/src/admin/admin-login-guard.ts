@@ -26,7 +26,13 @@ export class AdminLoginGuard {
   readonly #now: () => number;
   #checking = 0;
 
-  constructor({ failuresPerWindow = 5, windowMs = 60_000, maxConcurrentChecks = 2, maxAddresses = 10_000, now = Date.now }: AdminLoginGuardOptions = {}) {
+  constructor({
+    failuresPerWindow = 5,
+    windowMs = 60_000,
+    maxConcurrentChecks = 2,
+    maxAddresses = 10_000,
+    now = Date.now,
+  }: AdminLoginGuardOptions = {}) {
     this.#failuresPerWindow = failuresPerWindow;
     this.#windowMs = windowMs;
     this.#maxConcurrentChecks = maxConcurrentChecks;

@@ -31,7 +31,11 @@ const MAX_CREDENTIAL_LENGTH = 1024;
  * So non-string credentials are refused outright and every check goes through an `AdminLoginGuard`. A login that
  * passes here is checked once more by the library, which then hands out its session id.
  */
-export async function enableAdminUi(app: FastifyInstance, io: ChatServer, { username, passwordHash, serverId, logger, guard = new AdminLoginGuard() }: AdminUiOptions): Promise<void> {
+export async function enableAdminUi(
+  app: FastifyInstance,
+  io: ChatServer,
+  { username, passwordHash, serverId, logger, guard = new AdminLoginGuard() }: AdminUiOptions,
+): Promise<void> {
   const store = new InMemoryStore();
   const log = logger.child({ component: 'admin-ui' });
   io.of('/admin').use(async (socket, next) => {
@@ -40,7 +44,12 @@ export async function enableAdminUi(app: FastifyInstance, io: ChatServer, { user
     try {
       if (typeof auth.sessionId === 'string' && (await store.doesSessionExist(auth.sessionId))) return next();
       const { username: given, password } = auth;
-      if (typeof given !== 'string' || typeof password !== 'string' || given.length > MAX_CREDENTIAL_LENGTH || password.length > MAX_CREDENTIAL_LENGTH) {
+      if (
+        typeof given !== 'string' ||
+        typeof password !== 'string' ||
+        given.length > MAX_CREDENTIAL_LENGTH ||
+        password.length > MAX_CREDENTIAL_LENGTH
+      ) {
         return refuse('invalid credentials');
       }
       const address = socket.handshake.address;

@@ -24,9 +24,7 @@ export class ConversationCommands {
       const still: number[] = [];
       for (let i = 0; i < seqs.length; i += 100) {
         const chunk = seqs.slice(i, i + 100);
-        const present = await Promise.all(
-          chunk.map((seq) => this.#bus.storedInStream(stream, seq)),
-        );
+        const present = await Promise.all(chunk.map((seq) => this.#bus.storedInStream(stream, seq)));
         still.push(...chunk.filter((_, j) => present[j]));
       }
       return still;

@@ -84,7 +84,10 @@ export class DeliveryReceipts {
             if (this.#recent.length > RECENT_RECEIPTS) this.#recent.shift();
           },
           (error: unknown) => {
-            this.#logger.warn({ err: error, conversationId, attempt: this.#failures + 1 }, 'could not send a delivered receipt; trying again');
+            this.#logger.warn(
+              { err: error, conversationId, attempt: this.#failures + 1 },
+              'could not send a delivered receipt; trying again',
+            );
             this.#retry(conversationId, receiverId, messageIds, upToSeq);
           },
         ),

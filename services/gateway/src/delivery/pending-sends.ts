@@ -26,7 +26,12 @@ export class PendingSends {
    * Registers a waiter, before the command is published so that a fast answer cannot be missed. Call
    * `cancel` when the answer came another way.
    */
-  wait(senderId: UserId, clientMessageId: string, timeoutMs: number, republish?: () => Promise<void>): { promise: Promise<Message>; cancel: () => void } {
+  wait(
+    senderId: UserId,
+    clientMessageId: string,
+    timeoutMs: number,
+    republish?: () => Promise<void>,
+  ): { promise: Promise<Message>; cancel: () => void } {
     const key = PendingSends.key(senderId, clientMessageId);
     let waiter!: Waiter;
     const promise = new Promise<Message>((resolve, reject) => {

@@ -110,7 +110,8 @@ export class UserDeliveries {
       for (const user of this.#toSubscribe.splice(0)) {
         const entry = this.#subscriptions.get(user);
         // Gone already (its sockets went), or subscribed by an earlier turn.
-        if (entry && !entry.sub) entry.sub = this.#bus.subscribe(this.#names.userDelivery(user), (delivery) => this.#deliver(user, delivery));
+        if (entry && !entry.sub)
+          entry.sub = this.#bus.subscribe(this.#names.userDelivery(user), (delivery) => this.#deliver(user, delivery));
       }
       return this.#bus.flush();
     });
@@ -144,7 +145,9 @@ export class UserDeliveries {
    * socket is brought up to date as on connect (live messages held meanwhile), without what it was shown.
    */
   async catchUpAll(): Promise<void> {
-    const sockets = [...this.#io.sockets.sockets.values()].filter((socket) => socket.data.user && this.#subscriptions.has(socket.data.user.userId));
+    const sockets = [...this.#io.sockets.sockets.values()].filter(
+      (socket) => socket.data.user && this.#subscriptions.has(socket.data.user.userId),
+    );
     this.#logger.info({ sockets: sockets.length }, 'NATS connection back: catching every socket up');
     await Promise.all(sockets.map((socket) => this.catchUp(socket, socket.data.user!.userId, { skipShown: true })));
   }
@@ -164,10 +167,11 @@ export class UserDeliveries {
     try {
       let after: { conversationId: Message['conversationId']; seq: number } | undefined;
       for (let page = 0; page < CATCH_UP_MAX_PAGES; page++) {
-        const { messages, hasMore, receipts } = await this.#bus.request(
-          this.#names.messagesService.undelivered,
-          { userId, limit: CATCH_UP_PAGE, ...(after ? { after } : {}) },
-        );
+        const { messages, hasMore, receipts } = await this.#bus.request(this.#names.messagesService.undelivered, {
+          userId,
+          limit: CATCH_UP_PAGE,
+          ...(after ? { after } : {}),
+        });
         // What the other participants received and read while this device was away (its own sent messages).
         if (!skipShown) {
           for (const { conversationId, receiverId, delivered, read } of receipts ?? []) {
@@ -242,7 +246,11 @@ export class UserDeliveries {
         this.#pending.resolve(delivery.message);
         return;
       case 'send_failed':
-        this.#pending.reject(delivery.senderId, delivery.clientMessageId, new ChatError(delivery.error.code, delivery.error.message, delivery.error.details));
+        this.#pending.reject(
+          delivery.senderId,
+          delivery.clientMessageId,
+          new ChatError(delivery.error.code, delivery.error.message, delivery.error.details),
+        );
         return;
       case 'message_delivered':
         room.emit('message_delivered', delivery.payload);
@@ -289,10 +297,18 @@ export class UserDeliveries {
       if (socket?.data.deliveryAcks && !holding.includes(id)) acking.push(socket);
     }
     const plain = sockets - holding.length - acking.length;
-    void inSpan('socket.io emit new_message', { attributes: { 'user.id': userId, 'socket.io.sockets': sockets, 'chat.message.id': message._id } }, () => {
-      if (plain > 0) this.#io.to(userRoom(userId)).except([...holding, ...acking.map((s) => s.id)]).emit('new_message', message);
-      for (const socket of acking) this.#emitTo(socket, message);
-    });
+    void inSpan(
+      'socket.io emit new_message',
+      { attributes: { 'user.id': userId, 'socket.io.sockets': sockets, 'chat.message.id': message._id } },
+      () => {
+        if (plain > 0)
+          this.#io
+            .to(userRoom(userId))
+            .except([...holding, ...acking.map((s) => s.id)])
+            .emit('new_message', message);
+        for (const socket of acking) this.#emitTo(socket, message);
+      },
+    );
     if (message.receiverId === userId && sockets > 0) {
       this.#metrics?.deliverySeconds.observe(Math.max(0, Date.now() - Date.parse(message.timestamp)) / 1000);
       // A socket that does not acknowledge counts as the device having it (clients before delivery acks).

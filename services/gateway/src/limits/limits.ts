@@ -12,7 +12,10 @@ interface Consumer {
  * the steady rate in windows of a second (or of one event, for rates under one a second), and what the burst
  * allows beyond it, renewed every minute. So `burst` events may come at once, then `perMinute` a minute.
  */
-function windows({ perMinute, burst }: Limit): { steady: { points: number; duration: number }; burst?: { points: number; duration: number } } {
+function windows({ perMinute, burst }: Limit): {
+  steady: { points: number; duration: number };
+  burst?: { points: number; duration: number };
+} {
   const steady = perMinute >= 60 ? { points: Math.round(perMinute / 60), duration: 1 } : { points: 1, duration: Math.ceil(60 / perMinute) };
   const extra = burst - steady.points;
   return extra > 0 ? { steady, burst: { points: extra, duration: 60 } } : { steady };

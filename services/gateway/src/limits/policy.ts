@@ -43,7 +43,10 @@ const DEFAULT_LIMITS: Record<LimitName, Limit> = {
   conversation_create: { perMinute: 10, burst: 20, per: 'user' },
 };
 
-const LimitOverrideSchema = z.strictObject({ perMinute: z.number().int().positive().optional(), burst: z.number().int().min(0).optional() });
+const LimitOverrideSchema = z.strictObject({
+  perMinute: z.number().int().positive().optional(),
+  burst: z.number().int().min(0).optional(),
+});
 
 /** `RATE_LIMITS`: a JSON object of overrides by limit name, e.g. `{"mark_as_read":{"perMinute":60}}`. */
 export const RateLimitsSettingSchema = z

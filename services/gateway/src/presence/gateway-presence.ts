@@ -1,10 +1,4 @@
-import {
-  ChatError,
-  MAX_STATUS_USERS,
-  type BusNames,
-  type UserId,
-  type UserPresence,
-} from '@chat/contracts';
+import { ChatError, MAX_STATUS_USERS, type BusNames, type UserId, type UserPresence } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import { userRoom } from '../rooms.ts';
@@ -112,7 +106,8 @@ export class GatewayPresence {
     // A user with a socket here is online, even while the report of that socket is still on its way.
     const here = (this.#io.sockets.adapter.rooms.get(userRoom(target))?.size ?? 0) > 0;
     const status = here && !reported.isOnline ? { ...reported, isOnline: true } : reported;
-    if (this.#watches.isCurrent(status)) socket.emit('user_online_status', { userId: status.userId, isOnline: status.isOnline, lastSeen: status.lastSeen });
+    if (this.#watches.isCurrent(status))
+      socket.emit('user_online_status', { userId: status.userId, isOnline: status.isOnline, lastSeen: status.lastSeen });
     return status;
   }
 

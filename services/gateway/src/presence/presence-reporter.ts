@@ -76,9 +76,13 @@ export class PresenceReporter {
   async #heartbeat(mayResync = true): Promise<void> {
     let known: boolean;
     try {
-      ({ known } = await this.#bus.request(this.#names.service.heartbeat, { gatewayId: this.gatewayId }, {
-        timeoutMs: REQUEST_TIMEOUT_MS,
-      }));
+      ({ known } = await this.#bus.request(
+        this.#names.service.heartbeat,
+        { gatewayId: this.gatewayId },
+        {
+          timeoutMs: REQUEST_TIMEOUT_MS,
+        },
+      ));
     } catch (error) {
       this.#logger.warn({ err: error }, 'presence heartbeat failed');
       return;
@@ -92,7 +96,10 @@ export class PresenceReporter {
     this.#needsSync = false;
     this.#known = false;
     this.#queue = [...this.#live].map(([connectionId, userId]) => ({ type: 'connected', connection: { connectionId, userId } }));
-    this.#logger.info({ gatewayId: this.gatewayId, connections: this.#live.size, lost }, 'registering live connections with presence again');
+    this.#logger.info(
+      { gatewayId: this.gatewayId, connections: this.#live.size, lost },
+      'registering live connections with presence again',
+    );
     this.#kick();
     await this.#flushing;
     // Make the new epoch known now; a failure in its registration waits for the next beat.
@@ -114,9 +121,13 @@ export class PresenceReporter {
       const connected = batch.filter((e) => e.type === 'connected').map((e) => e.connection);
       const disconnected = batch.filter((e) => e.type === 'disconnected').map((e) => e.connection);
       try {
-        await this.#bus.request(this.#names.service.report, { gatewayId: this.gatewayId, connected, disconnected }, {
-          timeoutMs: REQUEST_TIMEOUT_MS,
-        });
+        await this.#bus.request(
+          this.#names.service.report,
+          { gatewayId: this.gatewayId, connected, disconnected },
+          {
+            timeoutMs: REQUEST_TIMEOUT_MS,
+          },
+        );
       } catch (error) {
         // Dropped: the next successful heartbeat registers every live connection again.
         this.#needsSync = true;

@@ -69,6 +69,8 @@ export class StatusWatches {
     // Changes of one user can arrive out of order when presence replicas race; keep the newest.
     if (!entry || status.version <= entry.version) return;
     entry.version = status.version;
-    this.#io.to([...entry.sockets]).emit('user_online_status', { userId: status.userId, isOnline: status.isOnline, lastSeen: status.lastSeen });
+    this.#io
+      .to([...entry.sockets])
+      .emit('user_online_status', { userId: status.userId, isOnline: status.isOnline, lastSeen: status.lastSeen });
   }
 }

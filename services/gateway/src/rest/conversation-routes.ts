@@ -47,10 +47,18 @@ const errors = {
 };
 
 /** The spec's REST endpoints, answered by the messages service over NATS request/reply. */
-export function conversationRoutes({ bus, names, verifier, onlineUsers, requestTimeoutMs, limits }: ConversationRoutesDeps): FastifyPluginAsyncZod {
+export function conversationRoutes({
+  bus,
+  names,
+  verifier,
+  onlineUsers,
+  requestTimeoutMs,
+  limits,
+}: ConversationRoutesDeps): FastifyPluginAsyncZod {
   const rpc = names.messagesService;
   const within = async (limit: LimitName, userId: UserId) => {
-    if (limits && !(await limits.take(limit, userId))) throw new ChatError('RATE_LIMITED', 'Too many requests of this kind: slow down and retry', { limit });
+    if (limits && !(await limits.take(limit, userId)))
+      throw new ChatError('RATE_LIMITED', 'Too many requests of this kind: slow down and retry', { limit });
   };
   return async (app) => {
     // Before the body is read: the deadline for all of it to arrive, and the token.
@@ -75,15 +83,19 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
       async (request) => {
         const user = requestUser(request);
         await within('rest_read', user.userId);
-        const { conversations } = await bus.request(
-          rpc.listConversations,
-          { userId: user.userId, limit: request.query.limit, ...(request.query.before ? { before: request.query.before } : {}) },
-        );
+        const { conversations } = await bus.request(rpc.listConversations, {
+          userId: user.userId,
+          limit: request.query.limit,
+          ...(request.query.before ? { before: request.query.before } : {}),
+        });
         // Online status only of partners (a message is stored): a conversation one merely opened tells nothing.
         const partnered = (c: (typeof conversations)[number]) => c.hasMessages ?? c.lastSeq > 0;
         const partners = conversations.filter(partnered).map((c) => c.otherUser._id);
         const online = partners.length === 0 ? new Set<UserId>() : await onlineUsers(partners).catch(() => new Set<UserId>());
-        const data = conversations.map(({ hasMessages: _, ...c }) => ({ ...c, otherUser: { ...c.otherUser, isOnline: online.has(c.otherUser._id) } }));
+        const data = conversations.map(({ hasMessages: _, ...c }) => ({
+          ...c,
+          otherUser: { ...c.otherUser, isOnline: online.has(c.otherUser._id) },
+        }));
         return ok(200, 'Conversations retrieved successfully', data);
       },
     );
@@ -108,17 +120,14 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
         const { id } = request.params;
         if (!otherParticipant(id, user.userId)) throw new ChatError('NOT_PARTICIPANT');
         const { page, limit, before, after } = request.query;
-        const data = await bus.request(
-          rpc.history,
-          {
-            userId: user.userId,
-            conversationId: id,
-            limit,
-            ...(page === undefined ? {} : { page }),
-            ...(before === undefined ? {} : { beforeSeq: before }),
-            ...(after === undefined ? {} : { afterSeq: after }),
-          },
-        );
+        const data = await bus.request(rpc.history, {
+          userId: user.userId,
+          conversationId: id,
+          limit,
+          ...(page === undefined ? {} : { page }),
+          ...(before === undefined ? {} : { beforeSeq: before }),
+          ...(after === undefined ? {} : { afterSeq: after }),
+        });
         return ok(200, 'Messages retrieved successfully', data);
       },
     );
@@ -140,10 +149,11 @@ export function conversationRoutes({ bus, names, verifier, onlineUsers, requestT
         await within('conversation_create', user.userId);
         const { participantId, jobId } = request.body;
         if (participantId === user.userId) throw new ChatError('VALIDATION_ERROR', 'You cannot open a conversation with yourself');
-        const { conversationId } = await bus.request(
-          rpc.createConversation,
-          { userId: user.userId, participantId, ...(jobId === undefined ? {} : { jobId }) },
-        );
+        const { conversationId } = await bus.request(rpc.createConversation, {
+          userId: user.userId,
+          participantId,
+          ...(jobId === undefined ? {} : { jobId }),
+        });
         return reply.code(201).send(ok(201, 'Conversation created successfully', { conversationId }));
       },
     );

@@ -14,12 +14,19 @@ const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent
  * so the service sees an aborted upload rather than a short one. The trace context goes along in the headers
  * (set here, since an ES module's `node:http` import is not one the http instrumentation can patch).
  */
-export function forward(target: URL, { method, headers, body }: { method: string; headers: OutgoingHttpHeaders; body?: Readable }): Promise<IncomingMessage> {
+export function forward(
+  target: URL,
+  { method, headers, body }: { method: string; headers: OutgoingHttpHeaders; body?: Readable },
+): Promise<IncomingMessage> {
   const traced: OutgoingHttpHeaders = { ...headers };
   propagation.inject(context.active(), traced);
   return new Promise((resolve, reject) => {
     const https = target.protocol === 'https:';
-    const upstream = (https ? httpsRequest : httpRequest)(target, { method, headers: traced, agent: https ? agents.https : agents.http }, resolve);
+    const upstream = (https ? httpsRequest : httpRequest)(
+      target,
+      { method, headers: traced, agent: https ? agents.https : agents.http },
+      resolve,
+    );
     upstream.on('error', (error) => {
       body?.unpipe(upstream);
       reject(new ChatError('UNAVAILABLE', `The uploads service did not answer: ${error.message}`));

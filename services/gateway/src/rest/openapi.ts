@@ -31,7 +31,8 @@ function override({ zodSchema, jsonSchema }: OverrideContext): void {
   if (jsonSchema.nullable === true && jsonSchema.type === undefined) {
     delete jsonSchema.nullable;
     const { allOf, ...rest } = jsonSchema;
-    const inner = Array.isArray(allOf) && allOf.length === 1 && Object.keys(rest).length === 0 ? (allOf[0] as JsonSchema) : { ...jsonSchema };
+    const inner =
+      Array.isArray(allOf) && allOf.length === 1 && Object.keys(rest).length === 0 ? (allOf[0] as JsonSchema) : { ...jsonSchema };
     for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
     jsonSchema.anyOf = [inner, NULL_ONLY];
   }

@@ -18,7 +18,11 @@ export function requestDeadline(ms: number): onRequestHookHandler {
         return;
       }
       const body = JSON.stringify(errorEnvelope(new ChatError('REQUEST_TIMEOUT')));
-      reply.raw.writeHead(408, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+      reply.raw.writeHead(408, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+      });
       reply.raw.end(body, () => socket.destroy());
     }, ms);
     timer.unref();

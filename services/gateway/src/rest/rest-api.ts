@@ -1,11 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import {
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { asyncApiDocument } from '@chat/contracts';
 import { answerErrors } from '@chat/http-edge';
 import type { Logger } from '@chat/logger';
@@ -19,7 +15,11 @@ import { openapiTransform, openapiTransformObject } from './openapi.ts';
  */
 export async function registerRestApi(
   app: FastifyInstance,
-  deps: ConversationRoutesDeps & { logger: Logger; version: string; /** Serve `/docs`, `/openapi.json` and `/asyncapi.json`. */ docs: boolean },
+  deps: ConversationRoutesDeps & {
+    logger: Logger;
+    version: string /** Serve `/docs`, `/openapi.json` and `/asyncapi.json`. */;
+    docs: boolean;
+  },
 ): Promise<void> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -75,7 +75,12 @@ export function setUpConnections(deps: ConnectionDeps): void {
     if (!token) {
       if ((unauthenticated.get(socket.handshake.address) ?? 0) >= deps.maxUnauthenticatedPerAddress) {
         deps.metrics.rateLimited.inc({ limit: 'unauthenticated_sockets' });
-        return refuse(next, new ChatError('RATE_LIMITED', 'Too many connections waiting to authenticate from this address', { limit: 'unauthenticated_sockets' }));
+        return refuse(
+          next,
+          new ChatError('RATE_LIMITED', 'Too many connections waiting to authenticate from this address', {
+            limit: 'unauthenticated_sockets',
+          }),
+        );
       }
       return next();
     }
@@ -87,7 +92,9 @@ export function setUpConnections(deps: ConnectionDeps): void {
       next();
     } catch (error) {
       const chatError = toChatError(error);
-      deps.metrics.connectionErrors.inc({ reason: String((chatError.details as { reason?: string } | undefined)?.reason ?? chatError.code) });
+      deps.metrics.connectionErrors.inc({
+        reason: String((chatError.details as { reason?: string } | undefined)?.reason ?? chatError.code),
+      });
       const refusal = new Error(chatError.message) as Error & { data?: unknown };
       refusal.data = chatError.toPayload();
       next(refusal);

@@ -78,8 +78,14 @@ export async function countInvalidEvent(socket: ChatSocket, limits: Limits | und
  * calls a listener with the socket as `this`): no closure per socket and event, which at tens of thousands of
  * sockets is a good part of their memory.
  */
-export function eventListeners(table: EventTable, options: WrapperOptions): Array<[ClientEventName, (this: ChatSocket, ...args: unknown[]) => Promise<void>]> {
-  return (Object.keys(table) as ClientEventName[]).map((event) => [event, eventListener(event, table[event] as EventSpec<typeof event>, options)]);
+export function eventListeners(
+  table: EventTable,
+  options: WrapperOptions,
+): Array<[ClientEventName, (this: ChatSocket, ...args: unknown[]) => Promise<void>]> {
+  return (Object.keys(table) as ClientEventName[]).map((event) => [
+    event,
+    eventListener(event, table[event] as EventSpec<typeof event>, options),
+  ]);
 }
 
 /**

@@ -27,7 +27,8 @@ export function listConversationsHandler({ store, profiles, logger }: { store: M
     const conversations: ConversationRecord[] = [];
     visible.forEach(({ doc, hasMessages }, i) => {
       const row = readSummary(doc, userId, profileOf.get(others[i]!)!, hasMessages);
-      if ('problems' in row) logger.warn({ conversationId: doc._id, userId, problems: row.problems }, 'left an unreadable conversation out of a list');
+      if ('problems' in row)
+        logger.warn({ conversationId: doc._id, userId, problems: row.problems }, 'left an unreadable conversation out of a list');
       else conversations.push(row.summary);
     });
     return { conversations };
@@ -52,7 +53,11 @@ function readSummary(
   return { problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) };
 }
 
-function summaryOf(doc: ConversationDoc, userId: ListConversationsRequest['userId'], otherUser: ConversationRecord['otherUser']): ConversationRecord {
+function summaryOf(
+  doc: ConversationDoc,
+  userId: ListConversationsRequest['userId'],
+  otherUser: ConversationRecord['otherUser'],
+): ConversationRecord {
   return {
     _id: doc._id,
     participants: [...doc.participants],

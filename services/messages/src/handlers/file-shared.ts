@@ -11,7 +11,11 @@ import type { MessageStore } from '../store/message-store.ts';
 export function fileSharedHandler({ store }: { store: MessageStore }) {
   // Asked per download: one index lookup (`content_file`, MessageStore.ensureIndexes), not a scan of the messages.
   return async ({ fileId, ownerId, userId }: FileSharedRequest): Promise<FileSharedResponse> => {
-    const filter = { 'content.fileId': fileId, senderId: ownerId, $or: [{ senderId: userId }, { receiverId: userId }] } as Filter<MessageDoc>;
+    const filter = {
+      'content.fileId': fileId,
+      senderId: ownerId,
+      $or: [{ senderId: userId }, { receiverId: userId }],
+    } as Filter<MessageDoc>;
     return { shared: (await store.messages.findOne(filter, { projection: { _id: 1 } })) !== null };
   };
 }

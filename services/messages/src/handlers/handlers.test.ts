@@ -29,8 +29,18 @@ function message(seq: number, overrides: Partial<MessageDoc> = {}): MessageDoc {
   } as MessageDoc;
 }
 
-function member(deliveredSeq: number, readSeq: number, ids: Partial<Pick<MemberReadState, 'deliveredId' | 'readId'>> = {}): MemberReadState {
-  return { deliveredSeq, readSeq, delivered: deliveredSeq ? [{ seq: deliveredSeq, at }] : [], read: readSeq ? [{ seq: readSeq, at }] : [], ...ids };
+function member(
+  deliveredSeq: number,
+  readSeq: number,
+  ids: Partial<Pick<MemberReadState, 'deliveredId' | 'readId'>> = {},
+): MemberReadState {
+  return {
+    deliveredSeq,
+    readSeq,
+    delivered: deliveredSeq ? [{ seq: deliveredSeq, at }] : [],
+    read: readSeq ? [{ seq: readSeq, at }] : [],
+    ...ids,
+  };
 }
 
 function conversation(id: ConversationId, members: NonNullable<ConversationDoc['members']>, updatedAt = at): ConversationDoc {
@@ -46,7 +56,9 @@ describe('find by clientMessageId', () => {
       findConversation: async () => conversation(conversationId, { [bob]: member(2, 1) }),
     };
     const find = findByClientMessageIdHandler({ store });
-    expect(await find({ senderId: ann, clientMessageId: 'c2' })).toMatchObject({ message: { _id: stored._id.toHexString(), seq: 2, status: 'delivered' } });
+    expect(await find({ senderId: ann, clientMessageId: 'c2' })).toMatchObject({
+      message: { _id: stored._id.toHexString(), seq: 2, status: 'delivered' },
+    });
     expect(await find({ senderId: ann, clientMessageId: 'nope' })).toEqual({ message: null });
   });
 });
@@ -70,10 +82,21 @@ describe('history', () => {
 describe('undelivered', () => {
   it('tells a sender’s device how far the other participant received and read, newest conversations first', async () => {
     const withCarol = conversationIdOf(ann, 'carol' as UserId);
-    const older = conversation(conversationId, { [bob]: member(3, 2, { deliveredId: 'd'.repeat(24), readId: 'r'.repeat(24) }) }, new Date('2026-12-01T09:00:00Z'));
+    const older = conversation(
+      conversationId,
+      { [bob]: member(3, 2, { deliveredId: 'd'.repeat(24), readId: 'r'.repeat(24) }) },
+      new Date('2026-12-01T09:00:00Z'),
+    );
     const newer = conversation(withCarol, { ['carol' as UserId]: member(1, 0, { deliveredId: 'e'.repeat(24) }) });
     const store: Pick<MessageStore, 'undelivered'> = {
-      undelivered: async () => ({ messages: [], conversations: new Map([[conversationId, older], [withCarol, newer]]), hasMore: false }),
+      undelivered: async () => ({
+        messages: [],
+        conversations: new Map([
+          [conversationId, older],
+          [withCarol, newer],
+        ]),
+        hasMore: false,
+      }),
     };
     const first = await undeliveredHandler({ store })({ userId: ann, limit: 100 });
     expect(first.receipts).toEqual([

@@ -1,4 +1,12 @@
-import { otherParticipant, type HistoryRequest, type HistoryResponse, type ReceiptState, type UndeliveredRequest, type UndeliveredResponse, type UserId } from '@chat/contracts';
+import {
+  otherParticipant,
+  type HistoryRequest,
+  type HistoryResponse,
+  type ReceiptState,
+  type UndeliveredRequest,
+  type UndeliveredResponse,
+  type UserId,
+} from '@chat/contracts';
 import type { ConversationDoc } from '../store/documents.ts';
 import { toMessage } from '../store/documents.ts';
 import type { MessageStore } from '../store/message-store.ts';
@@ -41,9 +49,11 @@ function receiptsFor(userId: UserId, conversations: ConversationDoc[]): ReceiptS
     const receiverId = otherParticipant(doc._id, userId);
     const member = receiverId ? doc.members?.[receiverId] : undefined;
     if (!receiverId || !member) continue;
-    const delivered = member.deliveredId && member.deliveredSeq > 0 ? { seq: member.deliveredSeq, messageId: member.deliveredId } : undefined;
+    const delivered =
+      member.deliveredId && member.deliveredSeq > 0 ? { seq: member.deliveredSeq, messageId: member.deliveredId } : undefined;
     const read = member.readId && member.readSeq > 0 ? { seq: member.readSeq, messageId: member.readId } : undefined;
-    if (delivered || read) receipts.push({ conversationId: doc._id, receiverId, ...(delivered ? { delivered } : {}), ...(read ? { read } : {}) });
+    if (delivered || read)
+      receipts.push({ conversationId: doc._id, receiverId, ...(delivered ? { delivered } : {}), ...(read ? { read } : {}) });
   }
   return receipts;
 }

@@ -120,7 +120,10 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     const unplan = (doc: MessageDoc) => {
       planned.delete(doc._id.toHexString());
       const list = ops.get(doc.conversationId)!;
-      list.splice(list.findIndex((op) => op.kind === 'message' && op.doc === doc), 1);
+      list.splice(
+        list.findIndex((op) => op.kind === 'message' && op.doc === doc),
+        1,
+      );
     };
     const inBatch = new Map<string, MessageDoc>();
     /**
@@ -218,7 +221,10 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     let pending = fresh;
     for (let round = 0; pending.length > 0; round++) {
       if (round === MAX_INSERT_ROUNDS) throw new Error(`insert did not settle after ${MAX_INSERT_ROUNDS} rounds`);
-      failpoint('send.insert', pending.map(({ doc }) => doc.clientMessageId));
+      failpoint(
+        'send.insert',
+        pending.map(({ doc }) => doc.clientMessageId),
+      );
       const { stored, refusal } = await store.insertOrdered(pending.map(({ doc }) => doc));
       if (!refusal) break;
       const failed = pending[stored]!;
@@ -253,7 +259,9 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
     laps.lap('insert');
 
     // Deliveries, in sequence order per conversation: the critical path ends here.
-    const toPublish = [...planned.values()].sort((a, b) => (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : a.seq - b.seq));
+    const toPublish = [...planned.values()].sort((a, b) =>
+      a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : a.seq - b.seq,
+    );
     const debug = logger.isLevelEnabled('debug');
     const published = toPublish.map((doc) => {
       const message = toMessage(doc, state(doc.conversationId).members[doc.receiverId]);
@@ -262,12 +270,17 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
       return message;
     });
     for (const { senderId, doc } of answers) {
-      bus.publish(names.userDelivery(senderId), { type: 'send_result', message: toMessage(doc, state(doc.conversationId).members[doc.receiverId]) });
+      bus.publish(names.userDelivery(senderId), {
+        type: 'send_result',
+        message: toMessage(doc, state(doc.conversationId).members[doc.receiverId]),
+      });
     }
     for (const command of refusals) refusalAnswer(names, bus, command);
     // The events stream has them once (deduplicated by message id); its acks also mean NATS has the deliveries.
     await Promise.all(
-      published.map((message) => bus.publishDurable(names.messageCreated(message.conversationId), { message }, { msgId: `created:${message._id}` })),
+      published.map((message) =>
+        bus.publishDurable(names.messageCreated(message.conversationId), { message }, { msgId: `created:${message._id}` }),
+      ),
     );
     failpoint('send.after-deliver');
     laps.lap('deliver');
@@ -353,7 +366,10 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
         conversation.unreadUnknown.clear();
       }
       for (const [id, effect] of roundEffects) {
-        if (!effect.complete) effect.messageIds = [...new Set([...(await store.idsBetween(id, effectUser(effect), effect.from, effect.to)), ...effect.messageIds])];
+        if (!effect.complete)
+          effect.messageIds = [
+            ...new Set([...(await store.idsBetween(id, effectUser(effect), effect.from, effect.to)), ...effect.messageIds]),
+          ];
       }
       const revBy = `${ownerId}:${++writes}`;
       const lost = new Set(
@@ -376,7 +392,12 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
   }
 
   /** The highest seq among these messages to `receiverId`: from memory, this batch, or one query. */
-  async function highestSeq(conversation: ConversationState, receiverId: UserId, messageIds: string[], planned: Map<string, MessageDoc>): Promise<number> {
+  async function highestSeq(
+    conversation: ConversationState,
+    receiverId: UserId,
+    messageIds: string[],
+    planned: Map<string, MessageDoc>,
+  ): Promise<number> {
     const unknown: ObjectId[] = [];
     let highest = 0;
     for (const id of messageIds) {
@@ -418,7 +439,11 @@ export function commandBatchProcessor(deps: CommandBatchDeps) {
 }
 
 /** Tells the sender of a send that was refused or set aside that it will not be stored. */
-export function refusalAnswer(names: BusNames, bus: Bus, { senderId, clientMessageId }: Pick<SendMessageCommand, 'senderId' | 'clientMessageId'>): void {
+export function refusalAnswer(
+  names: BusNames,
+  bus: Bus,
+  { senderId, clientMessageId }: Pick<SendMessageCommand, 'senderId' | 'clientMessageId'>,
+): void {
   const error = new ChatError('MESSAGE_REFUSED').toPayload({ clientMessageId });
   bus.publish(names.userDelivery(senderId), { type: 'send_failed', senderId, clientMessageId, error });
 }

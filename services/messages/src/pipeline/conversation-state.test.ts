@@ -55,7 +55,13 @@ describe('ConversationState', () => {
     const [m1, m2] = [send(state, a, b), send(state, a, b)];
     send(state, b, a);
     const first = state.apply({ kind: 'delivered', receiverId: b, upToSeq: 99, at, messageIds: [] });
-    expect(first).toMatchObject({ kind: 'delivered', from: 0, to: 3, messageIds: [m1._id.toHexString(), m2._id.toHexString()], complete: true });
+    expect(first).toMatchObject({
+      kind: 'delivered',
+      from: 0,
+      to: 3,
+      messageIds: [m1._id.toHexString(), m2._id.toHexString()],
+      complete: true,
+    });
     expect(state.apply({ kind: 'delivered', receiverId: b, upToSeq: 2, at, messageIds: [] })).toBeUndefined();
     expect(state.members[b]?.deliveredSeq).toBe(3);
   });
@@ -78,11 +84,20 @@ describe('ConversationState', () => {
     const state = new ConversationState(doc());
     const m = send(state, a, b);
     const ids = [m._id.toHexString()];
-    expect(state.apply({ kind: 'delivered', receiverId: b, upToSeq: 1, at, messageIds: ids })).toMatchObject({ from: 0, to: 1, messageIds: ids });
+    expect(state.apply({ kind: 'delivered', receiverId: b, upToSeq: 1, at, messageIds: ids })).toMatchObject({
+      from: 0,
+      to: 1,
+      messageIds: ids,
+    });
     expect(state.apply({ kind: 'delivered', receiverId: b, upToSeq: 1, at, messageIds: ids })).toBeUndefined();
-    expect(state.apply({ kind: 'delivered', receiverId: b, upToSeq: 1, at, messageIds: ids, repeat: true })).toMatchObject({ messageIds: ids });
+    expect(state.apply({ kind: 'delivered', receiverId: b, upToSeq: 1, at, messageIds: ids, repeat: true })).toMatchObject({
+      messageIds: ids,
+    });
     state.apply({ kind: 'read', readerId: b, upToSeq: 1, at });
-    expect(state.apply({ kind: 'read', readerId: b, upToSeq: 1, at, repeat: true, requestedUpToSeq: 1 })).toMatchObject({ messageIds: ids, requestedUpToSeq: 1 });
+    expect(state.apply({ kind: 'read', readerId: b, upToSeq: 1, at, repeat: true, requestedUpToSeq: 1 })).toMatchObject({
+      messageIds: ids,
+      requestedUpToSeq: 1,
+    });
     expect(state.unread[b]).toBe(0);
   });
 

@@ -39,7 +39,12 @@ export interface VisibleConversation {
  * `MessageStore.findByClientMessageIds`). A conversation whose first message is stored but not yet counted in
  * its document (`lastSeq` 0 for a moment) is told by its messages.
  */
-export async function listVisibleConversations(store: MessageStore, userId: UserId, limit: number, before?: Date): Promise<VisibleConversation[]> {
+export async function listVisibleConversations(
+  store: MessageStore,
+  userId: UserId,
+  limit: number,
+  before?: Date,
+): Promise<VisibleConversation[]> {
   const page = (filter: Record<string, unknown>) =>
     store.conversations
       .find({ participants: userId, ...filter, ...(before ? { updatedAt: { $lt: before } } : {}) })
@@ -53,7 +58,9 @@ export async function listVisibleConversations(store: MessageStore, userId: User
   ]);
   const withoutCount = [...opened, ...others].filter((doc) => !(doc.lastSeq > 0));
   const counted = new Set(
-    (await Promise.all(withoutCount.map(async (doc) => ((await store.maxSeq(doc._id)) > 0 ? doc._id : undefined)))).filter((id) => id !== undefined),
+    (await Promise.all(withoutCount.map(async (doc) => ((await store.maxSeq(doc._id)) > 0 ? doc._id : undefined)))).filter(
+      (id) => id !== undefined,
+    ),
   );
   const byId = new Map<ConversationId, VisibleConversation>();
   for (const doc of opened) byId.set(doc._id, { doc, hasMessages: doc.lastSeq > 0 || counted.has(doc._id) });

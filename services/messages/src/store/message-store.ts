@@ -29,7 +29,7 @@ function freshConversation(id: ConversationId, now: Date): ConversationDoc {
 /** True when every write error is a duplicate key (the documents exist already). */
 function isDuplicateKeyOnly(error: unknown): boolean {
   if (!(error instanceof MongoBulkWriteError || error instanceof MongoServerError)) return false;
-  const writeErrors = ([] as Array<{ code?: number }>).concat((error as MongoBulkWriteError).writeErrors as never ?? []);
+  const writeErrors = ([] as Array<{ code?: number }>).concat(((error as MongoBulkWriteError).writeErrors as never) ?? []);
   return writeErrors.length > 0 ? writeErrors.every((e) => e.code === DUPLICATE_KEY) : error.code === DUPLICATE_KEY;
 }
 
@@ -117,7 +117,12 @@ export class MessageStore {
     // One query per conversation, in parallel, for the reason given at findByClientMessageIds.
     const sorted = watermarks.toSorted((a, b) => (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0));
     const found = await Promise.all(
-      sorted.map(({ conversationId, seq }) => this.messages.find({ conversationId, seq: { $gt: seq } }).sort({ seq: 1 }).toArray()),
+      sorted.map(({ conversationId, seq }) =>
+        this.messages
+          .find({ conversationId, seq: { $gt: seq } })
+          .sort({ seq: 1 })
+          .toArray(),
+      ),
     );
     return found.flat();
   }
@@ -133,9 +138,7 @@ export class MessageStore {
       return { stored: docs.length };
     } catch (error) {
       if (!(error instanceof MongoBulkWriteError)) throw error;
-      const writeErrors = ([] as Array<{ index: number; code?: number; errmsg?: string }>).concat(
-        (error.writeErrors as never) ?? [],
-      );
+      const writeErrors = ([] as Array<{ index: number; code?: number; errmsg?: string }>).concat((error.writeErrors as never) ?? []);
       const first = writeErrors.sort((a, b) => a.index - b.index)[0];
       if (!first) throw error;
       return { stored: first.index, refusal: { code: first.code, message: first.errmsg ?? error.message } };
@@ -162,7 +165,11 @@ export class MessageStore {
 
   /** The highest sequence number stored in a conversation (0 when it has none). */
   async maxSeq(conversationId: ConversationId): Promise<number> {
-    const [last] = await this.messages.find({ conversationId }, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).toArray();
+    const [last] = await this.messages
+      .find({ conversationId }, { projection: { seq: 1 } })
+      .sort({ seq: -1 })
+      .limit(1)
+      .toArray();
     return last?.seq ?? 0;
   }
 
@@ -235,18 +242,32 @@ export class MessageStore {
   /** A page of history, by page number (page 1 is the newest) or by a sequence cursor. */
   async history(
     conversationId: ConversationId,
-    { limit, page, beforeSeq, afterSeq }: { limit: number; page?: number | undefined; beforeSeq?: number | undefined; afterSeq?: number | undefined },
+    {
+      limit,
+      page,
+      beforeSeq,
+      afterSeq,
+    }: { limit: number; page?: number | undefined; beforeSeq?: number | undefined; afterSeq?: number | undefined },
   ): Promise<HistoryPage> {
     const all = { conversationId };
     const total = await this.messages.countDocuments(all);
     const totalPages = Math.ceil(total / limit);
     if (afterSeq !== undefined) {
-      const docs = await this.messages.find({ ...all, seq: { $gt: afterSeq } }).sort({ seq: 1 }).limit(limit + 1).toArray();
+      const docs = await this.messages
+        .find({ ...all, seq: { $gt: afterSeq } })
+        .sort({ seq: 1 })
+        .limit(limit + 1)
+        .toArray();
       return { messages: docs.slice(0, limit), hasMore: docs.length > limit, totalPages };
     }
     const filter = beforeSeq === undefined ? all : { ...all, seq: { $lt: beforeSeq } };
     const skip = beforeSeq === undefined ? ((page ?? 1) - 1) * limit : 0;
-    const newestFirst = await this.messages.find(filter).sort({ seq: -1 }).skip(skip).limit(limit + 1).toArray();
+    const newestFirst = await this.messages
+      .find(filter)
+      .sort({ seq: -1 })
+      .skip(skip)
+      .limit(limit + 1)
+      .toArray();
     const hasMore = newestFirst.length > limit;
     return { messages: newestFirst.slice(0, limit).reverse(), hasMore, totalPages };
   }
@@ -274,7 +295,10 @@ export class MessageStore {
     const legacy: ConversationId[] = [];
     for (const doc of conversations) {
       const member = doc.members?.[receiverId];
-      const floor = Math.max(member ? Math.max(member.deliveredSeq, member.readSeq) : 0, after && doc._id === after.conversationId ? after.seq : 0);
+      const floor = Math.max(
+        member ? Math.max(member.deliveredSeq, member.readSeq) : 0,
+        after && doc._id === after.conversationId ? after.seq : 0,
+      );
       if (member) branches.push({ conversationId: doc._id, seq: { $gt: floor } });
       else if (after && doc._id === after.conversationId) branches.push({ conversationId: doc._id, seq: { $gt: floor }, status: 'sent' });
       else legacy.push(doc._id);
@@ -335,7 +359,10 @@ export class MessageStore {
         if (perUser) {
           await Promise.all(
             users.map(async (user) => {
-              byUser.set(user, await this.conversations.find({ participants: user }).sort({ _id: 1 }).limit(MAX_CATCH_UP_CONVERSATIONS).toArray());
+              byUser.set(
+                user,
+                await this.conversations.find({ participants: user }).sort({ _id: 1 }).limit(MAX_CATCH_UP_CONVERSATIONS).toArray(),
+              );
             }),
           );
         }

@@ -50,7 +50,8 @@ export class ProfileStore {
       const value: unknown = doc[field];
       if (value === undefined || value === null) continue;
       // Written before names and avatars were cleaned on the way in (UserUpdatedEventSchema): cleaned here too.
-      if (shape[field].safeParse(value).success) profile[field] = field === 'name' ? cleanName(value as string) : safeAvatarUrl(value as string);
+      if (shape[field].safeParse(value).success)
+        profile[field] = field === 'name' ? cleanName(value as string) : safeAvatarUrl(value as string);
       else this.#logger.warn({ userId: doc._id, field }, 'stored profile field is invalid; read as null');
     }
     return profile;

@@ -8,7 +8,15 @@ const message = (seq: number, extra: Partial<MessageDoc> = {}) => ({ _id: new Ob
 
 describe('read state as watermarks', () => {
   it('derives sent, delivered and read from the receiver’s watermarks, with the time each covered the message', () => {
-    const member = { deliveredSeq: 5, readSeq: 2, delivered: [{ seq: 3, at: t(10) }, { seq: 5, at: t(20) }], read: [{ seq: 2, at: t(30) }] };
+    const member = {
+      deliveredSeq: 5,
+      readSeq: 2,
+      delivered: [
+        { seq: 3, at: t(10) },
+        { seq: 5, at: t(20) },
+      ],
+      read: [{ seq: 2, at: t(30) }],
+    };
     expect(deriveStatus(message(1), member)).toEqual({ status: 'read', deliveredAt: t(10), readAt: t(30) });
     expect(deriveStatus(message(4), member)).toEqual({ status: 'delivered', deliveredAt: t(20) });
     expect(deriveStatus(message(6), member)).toEqual({ status: 'sent' });

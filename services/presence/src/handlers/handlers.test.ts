@@ -49,7 +49,11 @@ describe('report', () => {
     const published: UserPresence[][] = [];
     const report = reportHandler({ store, publish: (flips) => published.push(flips) });
     await report({ gatewayId: 'g1', connected: [{ userId: ann, connectionId: 'phone' }], disconnected: [] });
-    await report({ gatewayId: 'g1', connected: [{ userId: ann, connectionId: 'laptop' }], disconnected: [{ userId: ann, connectionId: 'phone' }] });
+    await report({
+      gatewayId: 'g1',
+      connected: [{ userId: ann, connectionId: 'laptop' }],
+      disconnected: [{ userId: ann, connectionId: 'phone' }],
+    });
     expect(store.calls).toEqual(['add g1 1', 'remove g1 0', 'add g1 1', 'remove g1 1']);
     expect(published.flat().map((flip) => flip.isOnline)).toEqual([true]);
   });

@@ -119,7 +119,12 @@ export class PresenceStore {
    * Removes connections; the users that went offline with them. With `onlyIfHeldBy`, a connection is removed
    * only while that gateway (epoch) still holds it.
    */
-  async removeConnections(gatewayId: string, connections: readonly Connection[], now: number, onlyIfHeldBy?: string): Promise<UserPresence[]> {
+  async removeConnections(
+    gatewayId: string,
+    connections: readonly Connection[],
+    now: number,
+    onlyIfHeldBy?: string,
+  ): Promise<UserPresence[]> {
     return this.#call(async () => {
       const versions = await Promise.all(
         connections.map(({ userId, connectionId }) =>
@@ -216,4 +221,3 @@ const member = ({ userId, connectionId }: Connection): string => `${userId} ${co
 function status(userId: UserId, isOnline: boolean, at: number, version: number): UserPresence {
   return { userId, isOnline, lastSeen: new Date(at).toISOString(), version };
 }
-

@@ -26,7 +26,8 @@ export function serveFile({ store, storage, bus, names }: ServeFileDeps) {
     if (!upload) throw new ChatError('UPLOAD_NOT_FOUND', 'No such file');
     if (upload.ownerId !== userId) {
       const { shared } = await bus.request(names.messagesService.fileShared, { fileId, ownerId: upload.ownerId, userId });
-      if (!shared) throw new ChatError('FORBIDDEN', 'Only its owner and the participants of a conversation it was sent in may download this file');
+      if (!shared)
+        throw new ChatError('FORBIDDEN', 'Only its owner and the participants of a conversation it was sent in may download this file');
     }
     const servedAs = { contentType: upload.mimeType, contentDisposition: contentDisposition(upload.fileName, upload.mimeType) };
     return {

@@ -96,7 +96,9 @@ export function storeUpload({ storage, store, announce, maxFileSize, allowedType
         throw error;
       }
     } catch (error) {
-      await storage.remove(storageKey).catch((removeError: unknown) => logger.error({ err: removeError, storageKey }, 'could not remove a refused upload'));
+      await storage
+        .remove(storageKey)
+        .catch((removeError: unknown) => logger.error({ err: removeError, storageKey }, 'could not remove a refused upload'));
       throw error;
     }
     return { fileUrl: fileUrlOf(fileId), fileId, fileName: record.fileName, fileSize: size, mimeType: record.mimeType };

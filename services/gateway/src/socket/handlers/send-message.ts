@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ChatError,
-  MessageBodySchema,
-  sendMessageMsgId,
-  validationError,
-  type BusNames,
-  type Message,
-} from '@chat/contracts';
+import { ChatError, MessageBodySchema, sendMessageMsgId, validationError, type BusNames, type Message } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { ConversationCommands } from '../../delivery/conversation-commands.ts';
@@ -44,7 +37,8 @@ export function sendMessage({
   return async ({ user, other }, payload): Promise<Message> => {
     // Draining: a send taken now could be cut off by the transport close; the client resends it (same
     // clientMessageId) once it has reconnected, to another gateway.
-    if (!acceptingSends()) throw new ChatError('UNAVAILABLE', 'This server is shutting down: resend after reconnecting', { reason: 'shutting_down' });
+    if (!acceptingSends())
+      throw new ChatError('UNAVAILABLE', 'This server is shutting down: resend after reconnecting', { reason: 'shutting_down' });
     const { conversationId, receiverId } = payload;
     if (receiverId !== other) throw new ChatError('INVALID_RECEIVER');
     const body = MessageBodySchema.safeParse({ messageType: payload.messageType, content: payload.content });
@@ -52,7 +46,15 @@ export function sendMessage({
     const checkedBody = await checkAttachment({ bus, names }, user.userId, body.data);
 
     const clientMessageId = payload.clientMessageId ?? randomUUID();
-    const command = { type: 'send', conversationId, senderId: user.userId, receiverId, clientMessageId, sentAt: new Date().toISOString(), body: checkedBody } as const;
+    const command = {
+      type: 'send',
+      conversationId,
+      senderId: user.userId,
+      receiverId,
+      clientMessageId,
+      sentAt: new Date().toISOString(),
+      body: checkedBody,
+    } as const;
     const publish = () => commands.publish(command, sendMessageMsgId(user.userId, clientMessageId));
     // The same command again, should the bus have lost it (JetStream drops the copy when it has the first).
     const answer = pending.wait(user.userId, clientMessageId, ackTimeoutMs, async () => void (await publish()));
