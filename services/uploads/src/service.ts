@@ -11,8 +11,8 @@ import { openClient, packageVersion, type RunningService } from '@chat/runtime';
 import { requestCounter, type ReadinessCheck, type Registry } from '@chat/telemetry';
 import type { UploadsConfig } from './config.ts';
 import { getUploadHandler } from './handlers/get-upload.ts';
-import { serveFile } from './handlers/serve-file.ts';
-import { storeUpload } from './handlers/store-upload.ts';
+import { serveFileHandler } from './handlers/serve-file.ts';
+import { storeUploadHandler } from './handlers/store-upload.ts';
 import { registerHttpApi } from './http-api.ts';
 import { createUploadsMetrics } from './metrics.ts';
 import { DiskStorage } from './storage/disk-storage.ts';
@@ -103,7 +103,7 @@ export async function startUploadsService(config: UploadsConfig, logger: Logger)
   await registerHttpApi(app, {
     verifier,
     maxFileSize: config.MAX_FILE_SIZE,
-    storeUpload: storeUpload({
+    storeUpload: storeUploadHandler({
       storage,
       store,
       announce,
@@ -111,7 +111,7 @@ export async function startUploadsService(config: UploadsConfig, logger: Logger)
       allowedTypes: config.ALLOWED_FILE_TYPES,
       logger,
     }),
-    serveFile: serveFile({ store, storage, bus, names }),
+    serveFile: serveFileHandler({ store, storage, bus, names }),
     onUpload: (outcome, bytes) => {
       metrics.uploads.inc({ outcome });
       metrics.uploadedBytes.inc(bytes);

@@ -11,13 +11,13 @@ import type { GatewayPresence } from '../presence/gateway-presence.ts';
 import type { ProfilePublisher } from '../profiles/profile-publisher.ts';
 import type { TypingRelay } from '../typing/typing-relay.ts';
 import { userRoom } from '../rooms.ts';
-import { authenticate } from './handlers/authenticate.ts';
-import { getOnlineStatus } from './handlers/get-online-status.ts';
-import { joinConversation } from './handlers/join-conversation.ts';
-import { markAsRead } from './handlers/mark-as-read.ts';
-import { sendMessage } from './handlers/send-message.ts';
-import { syncMessages } from './handlers/sync-messages.ts';
-import { typingStart, typingStop } from './handlers/typing.ts';
+import { authenticateHandler } from './handlers/authenticate.ts';
+import { getOnlineStatusHandler } from './handlers/get-online-status.ts';
+import { joinConversationHandler } from './handlers/join-conversation.ts';
+import { markAsReadHandler } from './handlers/mark-as-read.ts';
+import { sendMessageHandler } from './handlers/send-message.ts';
+import { syncMessagesHandler } from './handlers/sync-messages.ts';
+import { typingStartHandler, typingStopHandler } from './handlers/typing.ts';
 import { countInvalidEvent, eventListeners, type EventTable } from './event-wrapper.ts';
 import { TokenExpiry } from './token-expiry.ts';
 import type { ChatServer, ChatSocket } from '../chat-socket.ts';
@@ -162,10 +162,10 @@ export function setUpConnections(deps: ConnectionDeps): void {
   const onRefreshed = (authed: ChatSocket) => authed.data.user && connections.get(authed.id)?.expiry.schedule(authed.data.user);
 
   const events = {
-    authenticate: { handler: authenticate({ verifier, onAuthenticated, onRefreshed }), public: true },
-    join_conversation: { handler: joinConversation({ presence: deps.presence }), limit: 'join_conversation' },
+    authenticate: { handler: authenticateHandler({ verifier, onAuthenticated, onRefreshed }), public: true },
+    join_conversation: { handler: joinConversationHandler({ presence: deps.presence }), limit: 'join_conversation' },
     send_message: {
-      handler: sendMessage({
+      handler: sendMessageHandler({
         bus: deps.bus,
         names: deps.names,
         commands: deps.commands,
@@ -177,11 +177,11 @@ export function setUpConnections(deps: ConnectionDeps): void {
       }),
       limit: 'send_message',
     },
-    mark_as_read: { handler: markAsRead({ commands: deps.commands, logger }), limit: 'mark_as_read' },
-    sync_messages: { handler: syncMessages({ bus: deps.bus, names: deps.names }), limit: 'sync_messages' },
-    get_online_status: { handler: getOnlineStatus({ presence: deps.presence }), limit: 'get_online_status' },
-    typing_start: { handler: typingStart({ typing: deps.typing }), limit: 'typing' },
-    typing_stop: { handler: typingStop({ typing: deps.typing }), limit: 'typing' },
+    mark_as_read: { handler: markAsReadHandler({ commands: deps.commands, logger }), limit: 'mark_as_read' },
+    sync_messages: { handler: syncMessagesHandler({ bus: deps.bus, names: deps.names }), limit: 'sync_messages' },
+    get_online_status: { handler: getOnlineStatusHandler({ presence: deps.presence }), limit: 'get_online_status' },
+    typing_start: { handler: typingStartHandler({ typing: deps.typing }), limit: 'typing' },
+    typing_stop: { handler: typingStopHandler({ typing: deps.typing }), limit: 'typing' },
   } satisfies EventTable;
   const listeners = eventListeners(events, { logger, limits, metrics: deps.metrics });
 

@@ -20,7 +20,7 @@ export interface ServedFile {
  * A download, for its owner or a participant of a conversation in which the owner sent it (the messages
  * service knows which messages reference which file); anyone else is refused.
  */
-export function serveFile({ store, storage, bus, names }: ServeFileDeps) {
+export function serveFileHandler({ store, storage, bus, names }: ServeFileDeps) {
   return async (userId: UserId, fileId: FileId): Promise<ServedFile> => {
     const upload = await store.find(fileId);
     if (!upload) throw new ChatError('UPLOAD_NOT_FOUND', 'No such file');

@@ -32,7 +32,7 @@ const SNIFF_BYTES = 4100;
  * cut off at the size limit → metadata recorded → announced. A failure at any step removes what earlier steps
  * stored, so a refused upload leaves nothing behind.
  */
-export function storeUpload({ storage, store, announce, maxFileSize, allowedTypes, logger }: StoreUploadDeps) {
+export function storeUploadHandler({ storage, store, announce, maxFileSize, allowedTypes, logger }: StoreUploadDeps) {
   return async (ownerId: UserId, part: FilePart): Promise<UploadedFile> => {
     const name = UploadFileNameSchema.safeParse(part.filename);
     if (!name.success) {

@@ -8,7 +8,7 @@ import type { EventHandler } from '../event-wrapper.ts';
  * token of an authenticated socket before it expires (the socket then lives until the new token's `exp`).
  * Re-authenticating as another user on the same socket is refused: reconnect instead.
  */
-export function authenticate({
+export function authenticateHandler({
   verifier,
   onAuthenticated,
   onRefreshed = () => undefined,

@@ -7,7 +7,7 @@ import type { EventHandler } from '../event-wrapper.ts';
  * Joins the conversation's room (its participants only: the wrapper checked), then the socket watches the other
  * participant's status (when the two are partners) and is told the current one: best effort, beside the ack.
  */
-export function joinConversation({ presence }: { presence: GatewayPresence }): EventHandler<'join_conversation'> {
+export function joinConversationHandler({ presence }: { presence: GatewayPresence }): EventHandler<'join_conversation'> {
   return async ({ socket, user, other }, { conversationId, userId }) => {
     if (userId !== undefined && userId !== user.userId) {
       throw new ChatError('FORBIDDEN', 'userId must be the authenticated user');

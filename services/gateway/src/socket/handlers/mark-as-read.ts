@@ -7,7 +7,7 @@ import type { EventHandler } from '../event-wrapper.ts';
  * `mark_as_read` (participants only: the wrapper checked): the reader's own received messages only (by id, or everything up to a sequence number).
  * Acked once the read is durably queued; `message_read` follows to both participants once it is applied.
  */
-export function markAsRead({ commands, logger }: { commands: ConversationCommands; logger: Logger }): EventHandler<'mark_as_read'> {
+export function markAsReadHandler({ commands, logger }: { commands: ConversationCommands; logger: Logger }): EventHandler<'mark_as_read'> {
   return async ({ user }, { conversationId, messageIds, upToSeq }) => {
     try {
       await commands.publish({

@@ -24,7 +24,7 @@ export interface SendMessageDeps {
  * Validates and authorises a send, queues it durably in JetStream (deduplicated by sender + clientMessageId),
  * and answers with the stored message once the messages service has it.
  */
-export function sendMessage({
+export function sendMessageHandler({
   bus,
   names,
   commands,
