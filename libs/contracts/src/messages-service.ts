@@ -9,6 +9,7 @@ import { cleanName, safeAvatarUrl } from './text.ts';
 import {
   MessageDeliveredPayloadSchema,
   MessageReadPayloadSchema,
+  readScope,
   UserOnlineStatusPayloadSchema,
   UserTypingPayloadSchema,
 } from './socket-events.ts';
@@ -55,8 +56,7 @@ export const MarkReadCommandSchema = z.object({
   type: z.literal('read'),
   conversationId: ConversationIdSchema,
   readerId: UserIdSchema,
-  messageIds: z.array(MessageIdSchema).min(1).max(500).optional(),
-  upToSeq: z.number().int().positive().optional(),
+  ...readScope,
   at: IsoDateSchema,
 });
 export type MarkReadCommand = z.infer<typeof MarkReadCommandSchema>;

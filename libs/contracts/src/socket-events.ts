@@ -28,13 +28,17 @@ export const SendMessagePayloadSchema = z.object({
 
 export const TypingPayloadSchema = z.object({ conversationId: ConversationIdSchema });
 
-/** The spec's `messageIds`, or (additive) `upToSeq`: everything received up to that sequence number. */
+/**
+ * What a read covers: the spec's `messageIds`, or (additive) `upToSeq`, everything received up to that sequence
+ * number. The same fields in the event, its ack and the command the gateway queues.
+ */
+export const readScope = {
+  messageIds: z.array(MessageIdSchema).min(1).max(500).optional(),
+  upToSeq: z.number().int().positive().optional(),
+};
+
 export const MarkAsReadPayloadSchema = z
-  .object({
-    conversationId: ConversationIdSchema,
-    messageIds: z.array(MessageIdSchema).min(1).max(500).optional(),
-    upToSeq: z.number().int().positive().optional(),
-  })
+  .object({ conversationId: ConversationIdSchema, ...readScope })
   .refine((p) => (p.messageIds === undefined) !== (p.upToSeq === undefined), {
     message: 'give exactly one of messageIds and upToSeq',
     path: ['messageIds'],
@@ -89,11 +93,7 @@ export const clientEvents = {
   typing_stop: { payload: TypingPayloadSchema, ack: z.object({}) },
   mark_as_read: {
     payload: MarkAsReadPayloadSchema,
-    ack: z.object({
-      conversationId: ConversationIdSchema,
-      messageIds: z.array(MessageIdSchema).optional(),
-      upToSeq: z.number().int().positive().optional(),
-    }),
+    ack: z.object({ conversationId: ConversationIdSchema, ...readScope }),
   },
   sync_messages: { payload: SyncMessagesPayloadSchema, ack: SyncMessagesAckSchema },
   get_online_status: { payload: GetOnlineStatusPayloadSchema, ack: UserOnlineStatusPayloadSchema },
