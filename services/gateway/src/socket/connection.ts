@@ -51,6 +51,27 @@ type Handshake = ChatSocket['handshake'];
 const CLIENT_EVENTS: ReadonlySet<unknown> = new Set(CLIENT_EVENT_NAMES);
 const isClientEvent = (event: unknown): event is ClientEventName => CLIENT_EVENTS.has(event);
 
+/**
+ * The request headers a socket keeps once it is set up. The handshake middleware (the token) and the origin check
+ * read the full headers before that; afterwards only the Admin UI reads them (the client's address behind a proxy,
+ * and its socket view). The rest (WebSocket keys, host, …) would stay in memory as long as the socket does.
+ */
+const KEPT_HEADERS = ['origin', 'user-agent', 'x-forwarded-for', 'cf-connecting-ip'] as const;
+const NOTHING: Readonly<Record<string, never>> = Object.freeze({});
+
+/** Drops what Socket.IO keeps of the handshake that nothing reads after the connection is set up. */
+function trimHandshake(socket: ChatSocket): void {
+  const handshake = socket.handshake;
+  let kept: Record<string, string | string[]> | undefined;
+  for (const name of KEPT_HEADERS) {
+    const value = handshake.headers[name];
+    if (value !== undefined) (kept ??= {})[name] = value;
+  }
+  handshake.headers = kept ?? NOTHING;
+  handshake.query = NOTHING;
+  handshake.auth = NOTHING;
+}
+
 /** The token of the handshake: `auth.token` (the spec's clients) or `Authorization: Bearer`. */
 function tokenOf(handshake: Handshake): string | undefined {
   const fromAuth = (handshake.auth as { token?: unknown } | undefined)?.token;
@@ -231,6 +252,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     connections.set(socket.id, connection);
     if (connection.waitingToAuthenticate) unauthenticated.set(connection.address, (unauthenticated.get(connection.address) ?? 0) + 1);
     socket.data.deliveryAcks = (socket.handshake.auth as Record<string, unknown> | undefined)?.[DELIVERY_ACKS_AUTH_FIELD] === true;
+    trimHandshake(socket);
     deps.metrics.connections.inc();
 
     for (const [event, listener] of listeners) socket.on(event, listener as never);
