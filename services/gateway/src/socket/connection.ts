@@ -1,5 +1,5 @@
 import { ChatError, CLIENT_EVENT_NAMES, DELIVERY_ACKS_AUTH_FIELD, toChatError, type BusNames, type ClientEventName } from '@chat/contracts';
-import { bearerToken, type TokenVerifier } from '@chat/auth';
+import { bearerToken, type AuthUser, type TokenVerifier } from '@chat/auth';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 import type { ConversationCommands } from '../delivery/conversation-commands.ts';
@@ -19,7 +19,7 @@ import { sendMessageHandler } from './handlers/send-message.ts';
 import { syncMessagesHandler } from './handlers/sync-messages.ts';
 import { typingStartHandler, typingStopHandler } from './handlers/typing.ts';
 import { countInvalidEvent, eventListeners, type EventTable } from './event-wrapper.ts';
-import { TokenExpiry } from './token-expiry.ts';
+import { tokenExpiries } from './token-expiry.ts';
 import type { ChatServer, ChatSocket } from '../chat-socket.ts';
 
 export interface ConnectionDeps {
@@ -131,13 +131,26 @@ export function setUpConnections(deps: ConnectionDeps): void {
     waitingToAuthenticate: boolean;
     subscribedAs: string | undefined;
     authTimer: NodeJS.Timeout | undefined;
-    readonly expiry: TokenExpiry;
+    /** When the socket's token expires (ms), while it is in `expiries`. */
+    expiresAt: number | undefined;
     readonly address: string;
 
     constructor(socket: ChatSocket) {
       this.address = socket.handshake.address;
       this.waitingToAuthenticate = !socket.data.user;
-      this.expiry = new TokenExpiry(socket, onTokenExpired);
+    }
+
+    /** (Re)starts the countdown to this user's token expiry. */
+    expireAt(socket: ChatSocket, user: AuthUser): void {
+      this.stopExpiry(socket);
+      if (user.expiresAt === undefined) return;
+      this.expiresAt = user.expiresAt;
+      expiries.add(socket, user.expiresAt);
+    }
+
+    stopExpiry(socket: ChatSocket): void {
+      if (this.expiresAt !== undefined) expiries.delete(socket, this.expiresAt);
+      this.expiresAt = undefined;
     }
 
     authenticatedNow(): void {
@@ -149,7 +162,10 @@ export function setUpConnections(deps: ConnectionDeps): void {
     }
   }
   const connections = new Map<string, Connection>();
-  const onTokenExpired = () => deps.metrics.connectionErrors.inc({ reason: 'token_expired' });
+  const expiries = tokenExpiries(
+    () => deps.metrics.connectionErrors.inc({ reason: 'token_expired' }),
+    (error) => logger.error({ err: error }, 'could not disconnect a socket whose token expired'),
+  );
 
   const onAuthenticated = async (authed: ChatSocket): Promise<void> => {
     const user = authed.data.user;
@@ -163,7 +179,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
       authed.disconnect(true);
       return;
     }
-    connection.expiry.schedule(user);
+    connection.expireAt(authed, user);
     // Live messages wait until the replay of missed ones is done, so none is shown twice or out of order.
     deliveries.holdLive(authed, user.userId);
     await authed.join(userRoom(user.userId));
@@ -180,7 +196,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     deps.profiles.publish(user);
     await deliveries.catchUp(authed, user.userId);
   };
-  const onRefreshed = (authed: ChatSocket) => authed.data.user && connections.get(authed.id)?.expiry.schedule(authed.data.user);
+  const onRefreshed = (authed: ChatSocket) => authed.data.user && connections.get(authed.id)?.expireAt(authed, authed.data.user);
 
   const events = {
     authenticate: { handler: authenticateHandler({ verifier, onAuthenticated, onRefreshed }), public: true },
@@ -226,7 +242,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     if (connection) {
       clearTimeout(connection.authTimer);
       connection.authenticatedNow();
-      connection.expiry.clear();
+      connection.stopExpiry(this);
     }
     deliveries.forget(this);
     deps.presence.gone(this);
