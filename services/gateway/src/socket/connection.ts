@@ -123,45 +123,35 @@ export function setUpConnections(deps: ConnectionDeps): void {
   });
 
   /**
-   * What a connection needs beyond its Socket.IO socket, one small object per socket. Every listener below is
-   * made once and shared by all sockets (Socket.IO calls it with the socket as `this`), so a socket costs no
-   * closures of ours: at tens of thousands of idle sockets those were a good part of their memory.
+   * What a connection needs beyond its Socket.IO socket is in `socket.data` (its token's expiry, its subscription):
+   * no object or map entry of ours per socket. Every listener below is made once and shared by all sockets
+   * (Socket.IO calls it with the socket as `this`), so a socket costs no closures of ours either: at tens of
+   * thousands of idle sockets those were a good part of their memory. Only sockets not authenticated yet have
+   * more: their auth timer, here.
    */
-  class Connection {
-    waitingToAuthenticate: boolean;
-    subscribedAs: string | undefined;
-    authTimer: NodeJS.Timeout | undefined;
-    /** When the socket's token expires (ms), while it is in `expiries`. */
-    expiresAt: number | undefined;
-    readonly address: string;
-
-    constructor(socket: ChatSocket) {
-      this.address = socket.handshake.address;
-      this.waitingToAuthenticate = !socket.data.user;
-    }
-
-    /** (Re)starts the countdown to this user's token expiry. */
-    expireAt(socket: ChatSocket, user: AuthUser): void {
-      this.stopExpiry(socket);
-      if (user.expiresAt === undefined) return;
-      this.expiresAt = user.expiresAt;
-      expiries.add(socket, user.expiresAt);
-    }
-
-    stopExpiry(socket: ChatSocket): void {
-      if (this.expiresAt !== undefined) expiries.delete(socket, this.expiresAt);
-      this.expiresAt = undefined;
-    }
-
-    authenticatedNow(): void {
-      if (!this.waitingToAuthenticate) return;
-      this.waitingToAuthenticate = false;
-      const left = (unauthenticated.get(this.address) ?? 1) - 1;
-      if (left > 0) unauthenticated.set(this.address, left);
-      else unauthenticated.delete(this.address);
-    }
-  }
-  const connections = new Map<string, Connection>();
+  const authTimers = new Map<ChatSocket, NodeJS.Timeout>();
+  /** The socket authenticated or is gone: it no longer waits, nor counts against its address. */
+  const stopWaiting = (socket: ChatSocket): void => {
+    const timer = authTimers.get(socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    authTimers.delete(socket);
+    const address = socket.handshake.address;
+    const left = (unauthenticated.get(address) ?? 1) - 1;
+    if (left > 0) unauthenticated.set(address, left);
+    else unauthenticated.delete(address);
+  };
+  /** (Re)starts the countdown to this user's token expiry. */
+  const expireAt = (socket: ChatSocket, user: AuthUser): void => {
+    stopExpiry(socket);
+    if (user.expiresAt === undefined) return;
+    socket.data.expiresAt = user.expiresAt;
+    expiries.add(socket, user.expiresAt);
+  };
+  const stopExpiry = (socket: ChatSocket): void => {
+    if (socket.data.expiresAt !== undefined) expiries.delete(socket, socket.data.expiresAt);
+    socket.data.expiresAt = undefined;
+  };
   const expiries = tokenExpiries(
     () => deps.metrics.connectionErrors.inc({ reason: 'token_expired' }),
     (error) => logger.error({ err: error }, 'could not disconnect a socket whose token expired'),
@@ -169,25 +159,23 @@ export function setUpConnections(deps: ConnectionDeps): void {
 
   const onAuthenticated = async (authed: ChatSocket): Promise<void> => {
     const user = authed.data.user;
-    const connection = connections.get(authed.id);
-    if (!user || !connection) return;
-    clearTimeout(connection.authTimer);
-    connection.authenticatedNow();
+    if (!user || authed.disconnected) return;
+    stopWaiting(authed);
     if ((io.sockets.adapter.rooms.get(userRoom(user.userId))?.size ?? 0) >= deps.maxSocketsPerUser) {
       deps.metrics.rateLimited.inc({ limit: 'sockets_per_user' });
       authed.emit('error', new ChatError('RATE_LIMITED', 'Too many connections for this user', { limit: 'sockets_per_user' }).toPayload());
       authed.disconnect(true);
       return;
     }
-    connection.expireAt(authed, user);
+    expireAt(authed, user);
     // Live messages wait until the replay of missed ones is done, so none is shown twice or out of order.
     deliveries.holdLive(authed, user.userId);
     await authed.join(userRoom(user.userId));
     await deliveries.acquire(user.userId);
-    connection.subscribedAs = user.userId;
+    authed.data.subscribedAs = user.userId;
     if (authed.disconnected) {
       deliveries.release(user.userId);
-      connection.subscribedAs = undefined;
+      authed.data.subscribedAs = undefined;
       return;
     }
     deps.presence.authenticated(authed, user.userId);
@@ -196,7 +184,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     deps.profiles.publish(user);
     await deliveries.catchUp(authed, user.userId);
   };
-  const onRefreshed = (authed: ChatSocket) => authed.data.user && connections.get(authed.id)?.expireAt(authed, authed.data.user);
+  const onRefreshed = (authed: ChatSocket) => authed.data.user && !authed.disconnected && expireAt(authed, authed.data.user);
 
   const events = {
     authenticate: { handler: authenticateHandler({ verifier, onAuthenticated, onRefreshed }), public: true },
@@ -236,18 +224,15 @@ export function setUpConnections(deps: ConnectionDeps): void {
   }
 
   function onDisconnect(this: ChatSocket, reason: string): void {
-    const connection = connections.get(this.id);
-    connections.delete(this.id);
     deps.metrics.connections.dec();
-    if (connection) {
-      clearTimeout(connection.authTimer);
-      connection.authenticatedNow();
-      connection.stopExpiry(this);
-    }
+    stopWaiting(this);
+    stopExpiry(this);
     deliveries.forget(this);
     deps.presence.gone(this);
     deps.typing.socketGone(this.id);
-    if (connection?.subscribedAs) deliveries.release(connection.subscribedAs as never);
+    const subscribedAs = this.data.subscribedAs;
+    this.data.subscribedAs = undefined;
+    if (subscribedAs) deliveries.release(subscribedAs);
     logger.debug({ socket: this.id, reason, userId: this.data.user?.userId }, 'socket disconnected');
   }
 
@@ -264,9 +249,6 @@ export function setUpConnections(deps: ConnectionDeps): void {
   }
 
   io.on('connection', (socket) => {
-    const connection = new Connection(socket);
-    connections.set(socket.id, connection);
-    if (connection.waitingToAuthenticate) unauthenticated.set(connection.address, (unauthenticated.get(connection.address) ?? 0) + 1);
     socket.data.deliveryAcks = (socket.handshake.auth as Record<string, unknown> | undefined)?.[DELIVERY_ACKS_AUTH_FIELD] === true;
     trimHandshake(socket);
     deps.metrics.connections.inc();
@@ -281,7 +263,9 @@ export function setUpConnections(deps: ConnectionDeps): void {
         socket.disconnect(true);
       });
     } else {
-      connection.authTimer = setTimeout(onAuthTimeout, deps.authTimeoutMs, socket);
+      const address = socket.handshake.address;
+      unauthenticated.set(address, (unauthenticated.get(address) ?? 0) + 1);
+      authTimers.set(socket, setTimeout(onAuthTimeout, deps.authTimeoutMs, socket));
     }
   });
 }
