@@ -1,3 +1,4 @@
+import { ServerResponse } from 'node:http';
 import { ChatError, CLIENT_EVENT_NAMES, DELIVERY_ACKS_AUTH_FIELD, toChatError, type BusNames, type ClientEventName } from '@chat/contracts';
 import { bearerToken, type AuthUser, type TokenVerifier } from '@chat/auth';
 import type { Bus } from '@chat/bus';
@@ -70,7 +71,25 @@ function trimHandshake(socket: ChatSocket): void {
   handshake.headers = kept ?? NOTHING;
   handshake.query = NOTHING;
   handshake.auth = NOTHING;
+  // engine.io's reference to the first HTTP request of the session (the upgrade request of a WebSocket): its
+  // headers, raw headers, query and stream state. Socket.IO reads it only to build a namespace's handshake.
+  (socket.conn as { request: unknown }).request = null;
 }
+
+/**
+ * For a WebSocket upgrade, engine.io hands its middlewares a stand-in response that holds the request, and that
+ * a `close` listener on the TCP socket holds for the socket's life: so the request outlived `conn.request`.
+ * Once the upgrade is done (it completes within the microtasks of its turn), the stand-in lets the request go.
+ */
+function releaseUpgradeRequest(_request: unknown, response: unknown, next: (error?: Error) => void): void {
+  if (!(response instanceof ServerResponse) && typeof response === 'object' && response !== null && 'req' in response) {
+    setImmediate(forgetRequest, response);
+  }
+  next();
+}
+const forgetRequest = (response: { req: unknown }) => {
+  response.req = null;
+};
 
 /** The token of the handshake: `auth.token` (the spec's clients) or `Authorization: Bearer`. */
 function tokenOf(handshake: Handshake): string | undefined {
@@ -89,6 +108,8 @@ export function setUpConnections(deps: ConnectionDeps): void {
     refusal.data = error.toPayload();
     next(refusal);
   };
+
+  io.engine.use(releaseUpgradeRequest);
 
   // A handshake with a token must carry a good one; without a token the socket may still `authenticate`.
   io.use(async (socket, next) => {
