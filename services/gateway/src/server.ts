@@ -159,10 +159,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
 
   // Every TCP connection (HTTP, long-polling, upgraded websockets), so that a stop can end the ones that linger.
+  // One listener shared by all of them (a TCP socket closes once), not a closure and a `once` wrapper each.
   const connections = new Set<Socket>();
+  function forgetConnection(this: Socket): void {
+    connections.delete(this);
+  }
   app.server.on('connection', (connection: Socket) => {
     connections.add(connection);
-    connection.once('close', () => connections.delete(connection));
+    connection.on('close', forgetConnection);
   });
   const connectionsClosed = async () => {
     while (connections.size > 0) await new Promise((resolve) => setTimeout(resolve, 25));
