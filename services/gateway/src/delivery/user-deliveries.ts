@@ -32,7 +32,8 @@ interface UserEntry {
   /** Undefined until the batch it was queued in subscribes (`#subscribeSoon`). */
   sub: Subscription | undefined;
   sockets: number;
-  recent: Set<string>;
+  /** The last message ids delivered to the user, made with the first one (an idle user has none). */
+  recent: Set<string> | undefined;
   /** Settles once NATS has the subscription. */
   ready: Promise<void>;
 }
@@ -56,6 +57,7 @@ export class UserDeliveries {
   readonly #pending: PendingSends;
   readonly #receipts: DeliveryReceipts;
   readonly #metrics: GatewayMetrics | undefined;
+  readonly #onDelivery: (delivery: UserDelivery, msg: { subject: string }) => void;
   readonly #logger: Logger;
   readonly #catchUpSlots = pLimit(CATCH_UPS_AT_ONCE);
   /** Failed catch-ups per socket, for the backoff of the next try. */
@@ -80,6 +82,10 @@ export class UserDeliveries {
     this.#pending = deps.pending;
     this.#receipts = deps.receipts;
     this.#logger = deps.logger;
+    const prefix = deps.names.userDelivery('' as UserId).subject;
+    // One handler for every user's subscription, the user read back from the subject (`<prefix><userId>`):
+    // not a closure per user.
+    this.#onDelivery = (delivery, msg) => this.#deliver(msg.subject.slice(prefix.length) as UserId, delivery);
   }
 
   /** Adds a socket of the user; resolves once NATS has the subscription, so nothing sent after is missed. */
@@ -91,7 +97,7 @@ export class UserDeliveries {
       await entry.ready;
       return;
     }
-    const created: UserEntry = { sub: undefined, sockets: 1, recent: new Set(), ready: Promise.resolve() };
+    const created: UserEntry = { sub: undefined, sockets: 1, recent: undefined, ready: Promise.resolve() };
     this.#subscriptions.set(userId, created);
     created.ready = this.#subscribeSoon(userId);
     await created.ready;
@@ -110,8 +116,7 @@ export class UserDeliveries {
       for (const user of this.#toSubscribe.splice(0)) {
         const entry = this.#subscriptions.get(user);
         // Gone already (its sockets went), or subscribed by an earlier turn.
-        if (entry && !entry.sub)
-          entry.sub = this.#bus.subscribe(this.#names.userDelivery(user), (delivery) => this.#deliver(user, delivery));
+        if (entry && !entry.sub) entry.sub = this.#bus.subscribe(this.#names.userDelivery(user), this.#onDelivery);
       }
       return this.#bus.flush();
     });
@@ -271,8 +276,9 @@ export class UserDeliveries {
 
   /** True the first time a message id is seen for a user (while they have a socket here). */
   #remember(userId: UserId, messageId: string): boolean {
-    const recent = this.#subscriptions.get(userId)?.recent;
-    if (!recent) return true;
+    const entry = this.#subscriptions.get(userId);
+    if (!entry) return true;
+    const recent = (entry.recent ??= new Set());
     if (recent.has(messageId)) return false;
     recent.add(messageId);
     if (recent.size > RECENT_PER_USER) recent.delete(recent.values().next().value as string);
