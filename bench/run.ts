@@ -28,6 +28,7 @@ import {
   mergeOutcomes,
   ratePerSecond,
   summarizeLatency,
+  profileByOwner,
   topFrames,
   type LatencySummary,
 } from './stats.ts';
@@ -72,6 +73,10 @@ const flags = {
     default: 'false',
     help: 'a CPU profile of the gateway while the idle connections connect (through the inspector), top frames in the JSON, the .cpuprofile beside it',
   },
+  'profile-latency': {
+    default: 'false',
+    help: 'a CPU profile of the gateway over the latency phase (through the inspector): top frames, time by owner (ours vs each library), our functions by inclusive time, in the JSON; the .cpuprofile beside it',
+  },
   'heap-snapshot': {
     default: 'false',
     help: 'after the idle connections, a heap snapshot of the gateway summarised by constructor (slow at many connections)',
@@ -113,6 +118,7 @@ const config = {
   connectConcurrency: Math.max(1, num('connect-concurrency')),
   heapSnapshot: option('heap-snapshot') === 'true',
   profileConnect: option('profile-connect') === 'true',
+  profileLatency: option('profile-latency') === 'true',
   gatewayEnv: Object.fromEntries(
     option('gateway-env')
       .split(',')
@@ -255,6 +261,8 @@ interface PhaseReport {
   /** MongoDB data commands sent in the phase, by name, and per persisted message. */
   mongoCommands: Record<string, number>;
   mongoCommandsPerMessage: number;
+  /** `--profile-latency`, latency phase only: the gateway's CPU profile, summarised, and where it is. */
+  gatewayProfile?: { file: string; top: ReturnType<typeof topFrames> } & ReturnType<typeof profileByOwner>;
 }
 
 interface IdleReport {
@@ -313,9 +321,12 @@ async function measurePhase(
   name: string,
   options: Omit<PhaseOptions, 'name' | 'ackTimeoutMs'>,
 ) {
-  const cpuBefore = sampleCpu(cpuGroups);
+  const inspectorUrl = config.profileLatency && name === 'latency' ? started.edges[0]?.inspectorUrl : undefined;
+  const inspector = inspectorUrl ? await Inspector.connect(inspectorUrl) : undefined;
   const commandsBefore = await mongoCommandsOf(started.metricsUrls);
   const countBefore = await messages.countDocuments({});
+  await inspector?.startProfile();
+  const cpuBefore = sampleCpu(cpuGroups);
   const t0 = performance.now();
   // Persisted msg/s per slice, so that a rate that falls as the collection grows shows.
   const slices: number[] = [];
@@ -346,6 +357,15 @@ async function measurePhase(
   const countAfter = await messages.countDocuments({});
   const elapsed = performance.now() - t0;
   const cpuAfter = sampleCpu(cpuGroups);
+  let gatewayProfile: PhaseReport['gatewayProfile'];
+  if (inspector) {
+    const profile = (await inspector.stopProfile()) as Parameters<typeof profileByOwner>[0];
+    inspector.close();
+    mkdirSync(join(ROOT, config.out), { recursive: true });
+    const file = join(ROOT, config.out, `${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}-${name}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    gatewayProfile = { file: file.slice(ROOT.length), top: topFrames(profile, 30), ...profileByOwner(profile, 25) };
+  }
   const cpu = cpuPercent(cpuBefore, cpuAfter, elapsed);
   const persisted = countAfter - countBefore;
   const cpuMsPerMessage = Object.fromEntries(
@@ -369,6 +389,7 @@ async function measurePhase(
     mongoCommands,
     mongoCommandsPerMessage: persisted > 0 ? totalCommands / persisted : Number.NaN,
     drained,
+    gatewayProfile,
   };
 }
 
@@ -407,6 +428,7 @@ function reportPhase(p: PhaseMeasure, finals: FinalResult[]): PhaseReport {
     gatewayCpuUsPerMessage: (p.cpuMsPerMessage.gateway ?? Number.NaN) * 1000,
     mongoCommands: p.mongoCommands,
     mongoCommandsPerMessage: p.mongoCommandsPerMessage,
+    ...(p.gatewayProfile ? { gatewayProfile: p.gatewayProfile } : {}),
   };
 }
 

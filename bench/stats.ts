@@ -190,3 +190,68 @@ function shortUrl(url: string): string {
   const project = /\/(services|libs|bench)\/.*$/.exec(url);
   return project ? project[0].slice(1) : url.replace(/^file:\/\//, '');
 }
+
+/** Who a profile frame's code belongs to: `ours` (services/, libs/), a package, `node` (its internals), or V8's own `(…)`. */
+export function ownerOf(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+  const modules = url.lastIndexOf('node_modules/');
+  if (modules >= 0) {
+    const [scope, name] = url.slice(modules + 'node_modules/'.length).split('/');
+    return scope?.startsWith('@') ? `${scope}/${name}` : (scope ?? url);
+  }
+  if (url.startsWith('node:')) return 'node';
+  return /\/(services|libs)\//.test(url) ? 'ours' : url.replace(/^file:\/\//, '');
+}
+
+interface CpuProfileTree extends CpuProfile {
+  nodes: Array<CpuProfile['nodes'][number] & { children?: number[] }>;
+}
+
+/**
+ * A profile's busy time (everything but `(idle)`) by owner — self time, so a library called by our code counts as
+ * the library's — and our functions by inclusive time (each sample counted once per function on its stack): what
+ * our code costs with the library calls it makes.
+ */
+export function profileByOwner(
+  profile: CpuProfileTree,
+  limit = 20,
+): { busyMs: number; selfByOwner: Array<{ owner: string; ms: number; percent: number }>; oursInclusive: ProfileFrame[] } {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const owners = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  let busy = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const node = byId.get(samples[i] as number);
+    if (!node) continue;
+    const micros = deltas[i] ?? 0;
+    const owner = ownerOf(node.callFrame.url, node.callFrame.functionName);
+    if (owner === '(idle)') continue;
+    busy += micros;
+    owners.set(owner, (owners.get(owner) ?? 0) + micros);
+    const seen = new Set<string>();
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
+      const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+      if (ownerOf(url, functionName) !== 'ours') continue;
+      const frame = `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`;
+      if (seen.has(frame)) continue;
+      seen.add(frame);
+      inclusive.set(frame, (inclusive.get(frame) ?? 0) + micros);
+    }
+  }
+  const percent = (micros: number) => (busy > 0 ? Math.round((micros / busy) * 1000) / 10 : 0);
+  return {
+    busyMs: Math.round(busy / 1000),
+    selfByOwner: [...owners]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([owner, micros]) => ({ owner, ms: Math.round(micros / 100) / 10, percent: percent(micros) })),
+    oursInclusive: [...inclusive]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([frame, micros]) => ({ frame, selfMs: Math.round(micros / 100) / 10, percent: percent(micros) })),
+  };
+}
