@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { accountMessages, bytesPerConnection, mergeOutcomes, percentile, ratePerSecond, summarizeLatency, topFrames } from './stats.ts';
+import {
+  accountMessages,
+  bytesPerConnection,
+  mergeOutcomes,
+  ownerOf,
+  percentile,
+  profileByOwner,
+  ratePerSecond,
+  summarizeLatency,
+  topFrames,
+} from './stats.ts';
 
 describe('bench statistics', () => {
   it('takes nearest-rank percentiles', () => {
@@ -96,5 +106,32 @@ describe('bench statistics', () => {
       { frame: 'insert mongodb/lib/a.js:10', selfMs: 3, percent: 60 },
       { frame: 'handler services/messages/src/b.ts:10', selfMs: 2, percent: 40 },
     ]);
+  });
+});
+
+describe('profileByOwner', () => {
+  it('splits busy time by owner and sums our functions inclusively, once per stack', () => {
+    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)', ''), children: [2, 5] },
+        { id: 2, callFrame: frame('handler', 'file:///w/services/gateway/src/a.ts'), children: [3] },
+        { id: 3, callFrame: frame('parse', 'file:///w/node_modules/zod/v4/core/schemas.js'), children: [4] },
+        { id: 4, callFrame: frame('handler', 'file:///w/services/gateway/src/a.ts') },
+        { id: 5, callFrame: frame('(idle)', '') },
+      ],
+      samples: [3, 4, 5, 2],
+      timeDeltas: [1000, 2000, 5000, 1000],
+    };
+    const summary = profileByOwner(profile);
+    expect(summary.busyMs).toBe(4);
+    expect(summary.selfByOwner).toEqual([
+      { owner: 'ours', ms: 3, percent: 75 },
+      { owner: 'zod', ms: 1, percent: 25 },
+    ]);
+    expect(summary.oursInclusive).toEqual([{ frame: 'handler services/gateway/src/a.ts:1', selfMs: 4, percent: 100 }]);
+    expect(ownerOf('file:///w/node_modules/@nats-io/nats-core/lib/x.js', 'f')).toBe('@nats-io/nats-core');
+    expect(ownerOf('node:internal/streams', 'f')).toBe('node');
+    expect(ownerOf('', 'writev')).toBe('(native)');
   });
 });
