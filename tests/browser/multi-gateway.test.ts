@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { conversationIdOf, type UserId } from '@chat/contracts';
 import type { Gateway } from '@chat/gateway';
 import { connectClient, emitWithAck, freePort, nextEvent, signToken } from '@chat/testing';
 import { startNginx, type Nginx } from '../support/nginx.ts';
+import { launchChromium } from '../support/browser.ts';
 import { useSystem } from '../support/system.ts';
 
 /**
@@ -57,19 +58,7 @@ beforeAll(async () => {
   const port = await freePort();
   otherSite = createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE)).listen(port, '127.0.0.1');
   otherSiteUrl = `http://localhost:${port}/`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
