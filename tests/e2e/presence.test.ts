@@ -151,13 +151,13 @@ describe('online status', () => {
       const body = (await response.json()) as { data: Array<{ otherUser: { _id: string; isOnline: boolean } }> };
       return Object.fromEntries(body.data.map((c) => [c.otherUser._id, c.otherUser.isOnline]));
     };
-    // The conversations' writes follow the deliveries: wait until both are listed.
-    await waitFor(async () => Object.keys(await list()).length === 2);
-    expect(await list()).toEqual({ [judy]: true, [ken]: false });
+    // The conversations' writes follow the deliveries, and Judy's connection reaches presence in the gateway's
+    // next report: the list shows both, Judy online, once both have happened.
+    await expect.poll(list, { timeout: 10_000 }).toEqual({ [judy]: true, [ken]: false });
     const gone = collectEvents(i, 'user_online_status');
     await statusOf(i, judy);
     j.disconnect();
     await waitFor(() => gone.some((s) => s.userId === judy && !s.isOnline));
-    expect(await list()).toEqual({ [judy]: false, [ken]: false });
+    await expect.poll(list, { timeout: 10_000 }).toEqual({ [judy]: false, [ken]: false });
   });
 });
