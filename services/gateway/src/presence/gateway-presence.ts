@@ -80,7 +80,13 @@ export class GatewayPresence {
   async onlineUsers(userIds: UserId[]): Promise<Set<UserId>> {
     if (userIds.length === 0) return new Set();
     const statuses = await this.statusOf([...new Set(userIds)]);
-    return new Set(statuses.filter((s) => s.isOnline).map((s) => s.userId));
+    // A user with a socket here is online, even while the report of that socket is still on its way (as in
+    // `tellStatus`).
+    return new Set(statuses.filter((s) => s.isOnline || this.#hasSocketHere(s.userId)).map((s) => s.userId));
+  }
+
+  #hasSocketHere(userId: UserId): boolean {
+    return (this.#io.sockets.adapter.rooms.get(userRoom(userId))?.size ?? 0) > 0;
   }
 
   /**
@@ -104,7 +110,7 @@ export class GatewayPresence {
     const [reported] = await this.statusOf([target]);
     if (!reported) throw new ChatError('PRESENCE_UNAVAILABLE');
     // A user with a socket here is online, even while the report of that socket is still on its way.
-    const here = (this.#io.sockets.adapter.rooms.get(userRoom(target))?.size ?? 0) > 0;
+    const here = this.#hasSocketHere(target);
     const status = here && !reported.isOnline ? { ...reported, isOnline: true } : reported;
     if (this.#watches.isCurrent(status))
       socket.emit('user_online_status', { userId: status.userId, isOnline: status.isOnline, lastSeen: status.lastSeen });
