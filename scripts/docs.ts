@@ -62,11 +62,15 @@ export function withSection(text: string, name: string, content: string): string
   return `${text.slice(0, start)}${START(name)}\n${content}\n${text.slice(end)}`;
 }
 
+/** The file with every one of these sections replaced. */
+const withSections = (text: string, sections: Record<string, string>): string =>
+  Object.entries(sections).reduce((acc, [name, content]) => withSection(acc, name, content), text);
+
 /** The files whose generated sections are not what the contracts say now. */
 export function staleFiles(root = ROOT): string[] {
   return Object.entries(generatedSections()).flatMap(([file, sections]) => {
     const text = readFileSync(`${root}${file}`, 'utf8');
-    const wanted = Object.entries(sections).reduce((acc, [name, content]) => withSection(acc, name, content), text);
+    const wanted = withSections(text, sections);
     return wanted === text ? [] : [file];
   });
 }
@@ -82,10 +86,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     for (const [file, sections] of Object.entries(generatedSections())) {
       const path = `${ROOT}${file}`;
       const text = readFileSync(path, 'utf8');
-      writeFileSync(
-        path,
-        Object.entries(sections).reduce((acc, [name, content]) => withSection(acc, name, content), text),
-      );
+      writeFileSync(path, withSections(text, sections));
     }
   }
 }
