@@ -44,6 +44,20 @@ describe('AdminLoginGuard', () => {
     expect(await guard.attempt('d', wrong)).toBe(false);
   });
 
+  it('counts checks still running against the budget: parallel attempts get no more checks than it allows', async () => {
+    const guard = new AdminLoginGuard({ failuresPerWindow: 5, maxConcurrentChecks: 2 });
+    let checks = 0;
+    const slowWrong = async () => {
+      checks++;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return false;
+    };
+    // Waves of attempts from one address, two checked at a time, as a client retrying in parallel would.
+    for (let wave = 0; wave < 5; wave++) await Promise.all(Array.from({ length: 3 }, () => guard.attempt('a', slowWrong)));
+    expect(checks).toBe(5);
+    expect(await guard.attempt('a', right)).toBe('throttled');
+  });
+
   it('remembers a bounded number of addresses', async () => {
     const guard = new AdminLoginGuard({ failuresPerWindow: 1, maxAddresses: 2 });
     await guard.attempt('a', wrong);

@@ -24,6 +24,8 @@ export class AdminLoginGuard {
   readonly #maxConcurrentChecks: number;
   readonly #maxAddresses: number;
   readonly #now: () => number;
+  /** Checks running now, per address: they count against its budget until they answer. */
+  readonly #checkingFor = new Map<string, number>();
   #checking = 0;
 
   constructor({
@@ -42,12 +44,15 @@ export class AdminLoginGuard {
 
   /**
    * Runs `check` (the password comparison) unless the address is over its budget or too many checks are running;
-   * a check that answers false (or throws) counts as a wrong login of the address.
+   * a check that answers false (or throws) counts as a wrong login of the address. Checks still running count
+   * as wrong logins-to-be, so parallel attempts never get more checks than the budget.
    */
   async attempt(address: string, check: () => Promise<boolean>): Promise<boolean | LoginRefusal> {
-    if (this.#overBudget(address)) return 'throttled';
+    const running = this.#checkingFor.get(address) ?? 0;
+    if (this.#failuresSoFar(address) + running >= this.#failuresPerWindow) return 'throttled';
     if (this.#checking >= this.#maxConcurrentChecks) return 'busy';
     this.#checking++;
+    this.#checkingFor.set(address, running + 1);
     let ok = false;
     try {
       ok = await check();
@@ -55,19 +60,23 @@ export class AdminLoginGuard {
       ok = false;
     } finally {
       this.#checking--;
+      const left = (this.#checkingFor.get(address) ?? 1) - 1;
+      if (left > 0) this.#checkingFor.set(address, left);
+      else this.#checkingFor.delete(address);
     }
     if (!ok) this.#recordFailure(address);
     return ok;
   }
 
-  #overBudget(address: string): boolean {
+  /** Wrong logins of the address in its current window. */
+  #failuresSoFar(address: string): number {
     const entry = this.#failures.get(address);
-    if (!entry) return false;
+    if (!entry) return 0;
     if (this.#now() - entry.since >= this.#windowMs) {
       this.#failures.delete(address);
-      return false;
+      return 0;
     }
-    return entry.count >= this.#failuresPerWindow;
+    return entry.count;
   }
 
   #recordFailure(address: string): void {
