@@ -69,6 +69,10 @@ const flags = {
     help: 'gateways of ours; more than 1 runs the many-gateways mode (ours only): --idle connections over all, a reconnect storm',
   },
   'connect-concurrency': { default: '20', help: 'connections each load generator opens at once' },
+  'idle-client': {
+    default: 'light',
+    help: "idle clients: 'light' (ws and the Socket.IO parsers, bench/idle-socket.ts) or 'official' (socket.io-client, as the chatting pairs)",
+  },
   'profile-connect': {
     default: 'false',
     help: 'a CPU profile of the gateway while the idle connections connect (through the inspector), top frames in the JSON, the .cpuprofile beside it',
@@ -116,6 +120,7 @@ const config = {
   profile: option('profile') === 'true' || option('profile') === '1',
   gateways: Math.max(1, num('gateways')),
   connectConcurrency: Math.max(1, num('connect-concurrency')),
+  idleClient: option('idle-client') as WorkerInit['idleClient'],
   heapSnapshot: option('heap-snapshot') === 'true',
   profileConnect: option('profile-connect') === 'true',
   profileLatency: option('profile-latency') === 'true',
@@ -132,6 +137,7 @@ const config = {
 const LIMITS = { pairs: 5000, rate: 20_000, seconds: 600, idle: 50_000 };
 if (config.pairs > LIMITS.pairs || config.rate > LIMITS.rate || config.idle > LIMITS.idle)
   throw new Error(`bounds: ${JSON.stringify(LIMITS)}`);
+if (config.idleClient !== 'light' && config.idleClient !== 'official') throw new Error("--idle-client is 'light' or 'official'");
 if (Math.max(config.latencySeconds, config.throughputSeconds, config.warmupSeconds) > LIMITS.seconds)
   throw new Error(`phases are at most ${LIMITS.seconds} s`);
 
@@ -179,7 +185,15 @@ class Load {
 
   constructor(urls: string[], readyOn: WorkerInit['readyOn'], extra: Partial<WorkerInit> = {}) {
     this.workers = Array.from({ length: config.workers }, (_, i) => {
-      const init: WorkerInit = { urls, secret, prefix: `${runId}w${i}`, connectConcurrency: config.connectConcurrency, readyOn, ...extra };
+      const init: WorkerInit = {
+        urls,
+        secret,
+        prefix: `${runId}w${i}`,
+        connectConcurrency: config.connectConcurrency,
+        readyOn,
+        idleClient: config.idleClient,
+        ...extra,
+      };
       const worker = loadProcesses
         ? fork(new URL('./worker.ts', import.meta.url).pathname, [], {
             execArgv: ['--conditions=source'],

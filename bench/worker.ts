@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { conversationIdOf, type UserId } from '@chat/contracts';
 import { signToken } from '@chat/testing';
 import { io, type Socket } from 'socket.io-client';
+import { IdleSocket } from './idle-socket.ts';
 
 export interface WorkerInit {
   /** Socket.IO URLs of the gateways; idle clients are spread over them, pairs over `pairUrls`. */
@@ -24,6 +25,11 @@ export interface WorkerInit {
   connectConcurrency: number;
   /** What says a client is ready: ours emits `authenticated`; the baseline has only the connection. */
   readyOn: 'authenticated' | 'connect';
+  /**
+   * The idle clients' implementation: `light` (`idle-socket.ts`: `ws` and the protocol's parsers, a fraction of
+   * the CPU per connect) or `official` (socket.io-client, as the pairs are).
+   */
+  idleClient: 'light' | 'official';
 }
 
 export interface PhaseOptions {
@@ -84,6 +90,15 @@ interface Client {
   lastFromPeer: number;
 }
 
+/** A user that only holds a connection (presence, subscriptions: the memory and connect-rate figures). */
+interface IdleClient {
+  userId: string;
+  token: string;
+  urlIndex: number;
+  urls: string[];
+  connection: { disconnect(): void };
+}
+
 const init = (parentPort ? workerData : JSON.parse(process.env.BENCH_WORKER_INIT ?? 'null')) as WorkerInit;
 const port: { on(event: 'message', listener: (request: WorkerRequest) => void): void; postMessage(message: unknown): void } | undefined =
   parentPort
@@ -94,7 +109,7 @@ const port: { on(event: 'message', listener: (request: WorkerRequest) => void): 
 if (!port) throw new Error('worker.ts runs as a worker thread or a child process with IPC');
 
 const pairs: Client[] = [];
-const idle: Client[] = [];
+const idle: IdleClient[] = [];
 /** When each key was sent, and the phase it counts in. */
 const sendTimes = new Map<string, { at: number; phase: PhaseResult }>();
 const phases: Record<string, PhaseResult> = {};
@@ -118,16 +133,10 @@ const token = (userId: string): Promise<string> =>
 /** Reconnections after a dropped connection (`--gateways` storm): how many, how long each took, failures. */
 const reconnects = { dropped: 0, reconnected: 0, attempts: 0, failedAttempts: 0, errors: {} as Record<string, number>, ms: [] as number[] };
 
-/** Connects one client and resolves once it is authenticated (ours says `authenticated`; the baseline just connects). */
+/** Connects one chatting client (socket.io-client) and resolves once it is authenticated. */
 async function connect(userId: string, urls: string[] = init.urls, urlIndex = 0, signed?: string): Promise<Client> {
   const signedToken = signed ?? (await token(userId));
-  const socket = io(urls[urlIndex % urls.length] as string, {
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-    autoConnect: false,
-    auth: { token: signedToken },
-  });
+  const socket = officialSocket(urls[urlIndex % urls.length] as string, signedToken);
   const client: Client = {
     userId,
     token: signedToken,
@@ -139,13 +148,79 @@ async function connect(userId: string, urls: string[] = init.urls, urlIndex = 0,
     lastFromPeer: -1,
   };
   await ready(socket);
-  socket.on('error', () => errorEvents++);
-  socket.on('disconnect', () => {
+  watchOfficial(client);
+  return client;
+}
+
+function officialSocket(url: string, signedToken: string): Socket {
+  return io(url, { transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false, auth: { token: signedToken } });
+}
+
+/** Counts a chatting client's errors and drops; in the storm a dropped one reconnects, keeping its listeners. */
+function watchOfficial(client: Client): void {
+  client.socket.on('error', () => errorEvents++);
+  client.socket.on('disconnect', () => {
     if (closing) return;
     disconnects++;
-    if (init.reconnect) void reconnect(client);
+    if (!init.reconnect) return;
+    void reconnect(client, async (url) => {
+      const socket = officialSocket(url, client.token);
+      try {
+        await ready(socket);
+      } catch (error) {
+        socket.close();
+        throw error;
+      }
+      const listeners = client.socket.listeners('new_message');
+      client.socket.removeAllListeners();
+      client.socket = socket;
+      for (const listener of listeners) socket.on('new_message', listener as never);
+      watchOfficial(client);
+    });
   });
+}
+
+/** Connects one idle client with the configured implementation; resolves once it is authenticated. */
+async function connectIdle(userId: string, signedToken: string, urlIndex: number): Promise<IdleClient> {
+  const client: IdleClient = {
+    userId,
+    token: signedToken,
+    urls: init.urls,
+    urlIndex: urlIndex % init.urls.length,
+    connection: { disconnect() {} },
+  };
+  client.connection = await openIdle(client);
   return client;
+}
+
+/** An idle client's connection to its current URL, watched for drops (which, in the storm, reconnect it). */
+async function openIdle(client: IdleClient): Promise<{ disconnect(): void }> {
+  const url = client.urls[client.urlIndex] as string;
+  const dropped = () => {
+    if (closing) return;
+    disconnects++;
+    if (init.reconnect)
+      void reconnect(client, async () => {
+        client.connection = await openIdle(client);
+      });
+  };
+  if (init.idleClient === 'official') {
+    const socket = officialSocket(url, client.token);
+    try {
+      await ready(socket);
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+    socket.on('error', () => errorEvents++);
+    socket.on('disconnect', dropped);
+    return socket;
+  }
+  const socket = new IdleSocket(url, client.token);
+  await socket.connect(init.readyOn);
+  socket.onClose(dropped);
+  socket.onServerError(() => errorEvents++);
+  return socket;
 }
 
 /**
@@ -164,9 +239,9 @@ function reconnectDelay(attempt: number): number {
 /**
  * Opens the same user's connection again, with the token it had (as a Socket.IO client does: its `auth` is kept),
  * after socket.io-client's backoff: first on a random other gateway (a load balancer's choice among the
- * survivors), then on the next, until it is back or the run ends.
+ * survivors), then on the next, until it is back or the run ends. Failed attempts are counted by cause.
  */
-async function reconnect(client: Client): Promise<void> {
+async function reconnect(client: { urlIndex: number; urls: string[] }, open: (url: string) => Promise<void>): Promise<void> {
   reconnects.dropped++;
   const started = performance.now();
   client.urlIndex = (client.urlIndex + 1 + Math.floor(Math.random() * Math.max(1, client.urls.length - 1))) % client.urls.length;
@@ -174,33 +249,15 @@ async function reconnect(client: Client): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, reconnectDelay(attempt)));
     if (closing) return;
     if (attempt > 0) client.urlIndex = (client.urlIndex + 1) % client.urls.length;
-    const socket = io(client.urls[client.urlIndex] as string, {
-      transports: ['websocket'],
-      reconnection: false,
-      forceNew: true,
-      autoConnect: false,
-      auth: { token: client.token },
-    });
     reconnects.attempts++;
     try {
-      await ready(socket);
+      await open(client.urls[client.urlIndex] as string);
     } catch (error) {
       reconnects.failedAttempts++;
       const code = String((error as Error).message).slice(0, 60);
       reconnects.errors[code] = (reconnects.errors[code] ?? 0) + 1;
-      socket.close();
       continue;
     }
-    const listeners = client.socket.listeners('new_message');
-    client.socket.removeAllListeners();
-    client.socket = socket;
-    for (const listener of listeners) socket.on('new_message', listener as never);
-    socket.on('error', () => errorEvents++);
-    socket.on('disconnect', () => {
-      if (closing) return;
-      disconnects++;
-      if (init.reconnect) void reconnect(client);
-    });
     reconnects.reconnected++;
     reconnects.ms.push(performance.now() - started);
     return;
@@ -403,7 +460,7 @@ port.on('message', async (request: WorkerRequest) => {
         const errors: Record<string, number> = {};
         const made = await inBatches(request.count, async (i) => {
           try {
-            return await connect(users[i] as string, init.urls, request.offset + i, tokens[i]);
+            return await connectIdle(users[i] as string, tokens[i] as string, request.offset + i);
           } catch (error) {
             failed++;
             const code = String((error as Error).message).slice(0, 60);
@@ -412,7 +469,7 @@ port.on('message', async (request: WorkerRequest) => {
           }
         });
         const seconds = (performance.now() - started) / 1000;
-        idle.push(...made.filter((client): client is Client => client !== undefined));
+        idle.push(...made.filter((client): client is IdleClient => client !== undefined));
         port.postMessage({ id: request.id, ok: true, result: { connected: idle.length, failed, errors, seconds } });
         return;
       }
@@ -422,7 +479,7 @@ port.on('message', async (request: WorkerRequest) => {
       case 'closeIdle':
         closing = true;
         for (const client of idle.splice(request.count === undefined ? 0 : Math.max(0, idle.length - request.count)))
-          client.socket.disconnect();
+          client.connection.disconnect();
         closing = false;
         port.postMessage({ id: request.id, ok: true, result: {} });
         return;
@@ -450,7 +507,8 @@ port.on('message', async (request: WorkerRequest) => {
       }
       case 'close':
         closing = true;
-        for (const client of [...pairs, ...idle]) client.socket.disconnect();
+        for (const client of pairs) client.socket.disconnect();
+        for (const client of idle) client.connection.disconnect();
         port.postMessage({ id: request.id, ok: true, result: {} });
         return;
     }
