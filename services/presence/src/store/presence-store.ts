@@ -41,6 +41,21 @@ interface PresenceRedis extends Redis {
   presenceRemoveConnection: ScriptCall;
 }
 
+type PipelineScriptCall = (conns: string, state: string, ...args: string[]) => PresencePipeline;
+type PresencePipeline = ReturnType<Redis['pipeline']> & {
+  presenceAddConnection: PipelineScriptCall;
+  presenceRemoveConnection: PipelineScriptCall;
+};
+
+/** The replies of a pipeline, in order; the first failed command's error is thrown. */
+function replies(results: Array<[Error | null, unknown]> | null): unknown[] {
+  if (!results) throw new Error('the pipeline was not executed');
+  return results.map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
+  });
+}
+
 export interface StoreOptions {
   url: string;
   prefix: string;
@@ -102,16 +117,16 @@ export class PresenceStore {
 
   /** Adds connections; the users that went online with them, with their new version. */
   async addConnections(gatewayId: string, connections: readonly Connection[], now: number): Promise<UserPresence[]> {
+    if (connections.length === 0) return [];
     return this.#call(async () => {
-      // Issued together: ioredis pipelines them into one round trip.
-      const versions = await Promise.all(
-        connections.map(({ userId, connectionId }) =>
-          this.#redis.presenceAddConnection(this.#conns(userId), this.#state(userId), connectionId, gatewayId, String(now)),
-        ),
-      );
-      const flips = connections.flatMap(({ userId }, i) => (versions[i]! > 0 ? [status(userId, true, now, versions[i]!)] : []));
-      if (connections.length > 0) await this.#redis.sadd(this.#gateway(gatewayId), ...connections.map(member));
-      return flips;
+      // One pipeline, one write: a report carries up to 1,000 connections, and a write per command was a quarter
+      // of this service's CPU while users connected (issue 16).
+      const pipeline = this.#redis.pipeline() as PresencePipeline;
+      for (const { userId, connectionId } of connections)
+        pipeline.presenceAddConnection(this.#conns(userId), this.#state(userId), connectionId, gatewayId, String(now));
+      pipeline.sadd(this.#gateway(gatewayId), ...connections.map(member));
+      const versions = replies(await pipeline.exec());
+      return connections.flatMap(({ userId }, i) => (Number(versions[i]) > 0 ? [status(userId, true, now, Number(versions[i]))] : []));
     });
   }
 
@@ -125,15 +140,14 @@ export class PresenceStore {
     now: number,
     onlyIfHeldBy?: string,
   ): Promise<UserPresence[]> {
+    if (connections.length === 0) return [];
     return this.#call(async () => {
-      const versions = await Promise.all(
-        connections.map(({ userId, connectionId }) =>
-          this.#redis.presenceRemoveConnection(this.#conns(userId), this.#state(userId), connectionId, String(now), onlyIfHeldBy ?? ''),
-        ),
-      );
-      const flips = connections.flatMap(({ userId }, i) => (versions[i]! > 0 ? [status(userId, false, now, versions[i]!)] : []));
-      if (connections.length > 0) await this.#redis.srem(this.#gateway(gatewayId), ...connections.map(member));
-      return flips;
+      const pipeline = this.#redis.pipeline() as PresencePipeline;
+      for (const { userId, connectionId } of connections)
+        pipeline.presenceRemoveConnection(this.#conns(userId), this.#state(userId), connectionId, String(now), onlyIfHeldBy ?? '');
+      pipeline.srem(this.#gateway(gatewayId), ...connections.map(member));
+      const versions = replies(await pipeline.exec());
+      return connections.flatMap(({ userId }, i) => (Number(versions[i]) > 0 ? [status(userId, false, now, Number(versions[i]))] : []));
     });
   }
 
