@@ -22,7 +22,9 @@ export const MAX_STATUS_USERS = 500;
 /**
  * A gateway's id for one epoch of its connections. A gateway that lost reports (presence or Redis was down)
  * re-registers every live connection under a new epoch; the old epoch then expires like a dead gateway,
- * taking with it the connections that ended meanwhile. Letters, digits, `-` and `.`.
+ * taking with it the connections that ended meanwhile. Letters, digits, `-` and `.`; `<instance>.<epoch>` with a
+ * decimal epoch tells presence which of two reports of one instance is the newer (a late report of an old epoch
+ * never takes a connection back from a newer one).
  */
 export const GatewayIdSchema = z.string().regex(/^[A-Za-z0-9.-]{1,100}$/, 'gateway ids are 1-100 letters, digits, "." or "-"');
 

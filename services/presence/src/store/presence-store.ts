@@ -12,10 +12,25 @@ import { openClient } from '@chat/runtime';
  * A user's two keys share a hash tag, so each script touches one Redis Cluster slot.
  */
 
-/** Adds a connection; returns the new version when this made the user go online, else 0. */
+/**
+ * Adds a connection; returns the new version when this made the user go online, else 0. A connection already held
+ * by a newer epoch of the same gateway (`<instance>.<epoch>`) is left with it: a report that timed out at the
+ * gateway can still reach us after the gateway re-registered everything under its next epoch, and taking the
+ * connection back to the old epoch would let that epoch's expiry remove a live user.
+ */
 const ADD_CONNECTION = `
-local added = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if added == 0 then return 0 end
+local owner = redis.call('HGET', KEYS[1], ARGV[1])
+if owner then
+  if owner ~= ARGV[2] then
+    local heldBy, heldEpoch = string.match(owner, '^(.*)%.(%d+)$')
+    local by, epoch = string.match(ARGV[2], '^(.*)%.(%d+)$')
+    if not (heldBy and by and heldBy == by and tonumber(heldEpoch) > tonumber(epoch)) then
+      redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+    end
+  end
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], 'lastSeen', ARGV[3])
 if redis.call('HLEN', KEYS[1]) == 1 then return redis.call('HINCRBY', KEYS[2], 'version', 1) end
 return 0`;
