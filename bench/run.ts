@@ -73,6 +73,10 @@ const flags = {
     default: 'light',
     help: "idle clients: 'light' (ws and the Socket.IO parsers, bench/idle-socket.ts) or 'official' (socket.io-client, as the chatting pairs)",
   },
+  'idle-names': {
+    default: 'true',
+    help: "whether idle users' tokens carry a name claim (a profile event and upsert per new user); 'false' measures the connections without that one-time write",
+  },
   'profile-connect': {
     default: 'false',
     help: 'a CPU profile of the gateway while the idle connections connect (through the inspector), top frames in the JSON, the .cpuprofile beside it',
@@ -121,6 +125,7 @@ const config = {
   gateways: Math.max(1, num('gateways')),
   connectConcurrency: Math.max(1, num('connect-concurrency')),
   idleClient: option('idle-client') as WorkerInit['idleClient'],
+  idleNames: option('idle-names') !== 'false',
   heapSnapshot: option('heap-snapshot') === 'true',
   profileConnect: option('profile-connect') === 'true',
   profileLatency: option('profile-latency') === 'true',
@@ -192,6 +197,7 @@ class Load {
         connectConcurrency: config.connectConcurrency,
         readyOn,
         idleClient: config.idleClient,
+        idleNames: config.idleNames,
         ...extra,
       };
       const worker = loadProcesses

@@ -30,6 +30,11 @@ export interface WorkerInit {
    * the CPU per connect) or `official` (socket.io-client, as the pairs are).
    */
   idleClient: 'light' | 'official';
+  /**
+   * Whether idle users' tokens carry a `name` claim, as an app's do: each new user is then one profile event and
+   * one profile upsert in the messages service (on FerretDB v1 a scan of the profiles table each).
+   */
+  idleNames: boolean;
 }
 
 export interface PhaseOptions {
@@ -127,8 +132,8 @@ let signed: { users: string[]; tokens: string[] } | undefined;
 let pairCounter = 0;
 
 /** A token as the surrounding app issues it, valid for longer than any run. */
-const token = (userId: string): Promise<string> =>
-  signToken({ userId, secret: init.secret, expiresIn: 6 * 3600, claims: { name: userId } });
+const token = (userId: string, named = true): Promise<string> =>
+  signToken({ userId, secret: init.secret, expiresIn: 6 * 3600, ...(named ? { claims: { name: userId } } : {}) });
 
 /** Reconnections after a dropped connection (`--gateways` storm): how many, how long each took, failures. */
 const reconnects = { dropped: 0, reconnected: 0, attempts: 0, failedAttempts: 0, errors: {} as Record<string, number>, ms: [] as number[] };
@@ -444,7 +449,7 @@ port.on('message', async (request: WorkerRequest) => {
         return;
       case 'signIdle': {
         const users = Array.from({ length: request.count }, () => `${init.prefix}i${userCounter++}`);
-        signed = { users, tokens: await Promise.all(users.map((userId) => token(userId))) };
+        signed = { users, tokens: await Promise.all(users.map((userId) => token(userId, init.idleNames))) };
         port.postMessage({ id: request.id, ok: true, result: {} });
         return;
       }
@@ -454,7 +459,7 @@ port.on('message', async (request: WorkerRequest) => {
         const prepared = signed?.users.length === request.count ? signed : undefined;
         signed = undefined;
         const users = prepared?.users ?? Array.from({ length: request.count }, () => `${init.prefix}i${userCounter++}`);
-        const tokens = prepared?.tokens ?? (await Promise.all(users.map((userId) => token(userId))));
+        const tokens = prepared?.tokens ?? (await Promise.all(users.map((userId) => token(userId, init.idleNames))));
         const started = performance.now();
         let failed = 0;
         const errors: Record<string, number> = {};
