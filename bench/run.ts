@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { fork, type ChildProcess } from 'node:child_process';
 import { MongoClient, type Collection } from 'mongodb';
 import { Redis } from 'ioredis';
-import { conversationIdOf, participantsOf, type UserId } from '@chat/contracts';
+import { conversationIdOf, DEFAULT_PRESENCE_GATEWAY_TTL_MS, participantsOf, type UserId } from '@chat/contracts';
 import { startInfra } from '@chat/testing';
 import {
   accountMessages,
@@ -769,7 +769,12 @@ interface GatewaysReport {
     failedAttempts: number;
     reconnectErrors: Record<string, number>;
     reconnectMs: LatencySummary;
+    /** Reconnected within the presence TTL (15 s, the target), of all dropped. */
+    reconnectedWithinTtl: number;
     allReconnectedSeconds: number;
+    /** Each load generator's event-loop delay over the storm. */
+    generatorLoopDelayMs: Array<{ p99Ms: number; maxMs: number }>;
+    survivingGatewaysLoopDelayMaxMs: number[];
     /** Lowest users-online count in Redis sampled during the storm, and the count after the dead gateway's TTL. */
     minOnline: number;
     onlineAfterTtl: number;
@@ -849,7 +854,11 @@ async function runGateways(): Promise<GatewaysReport> {
     // 1. The reference: the chat load with about 1,000 connections in all.
     await load.all((id, i) => ({ id, type: 'connectPairs', pairs: load.share(config.pairs, i) }));
     const referenceIdle = Math.max(0, Math.min(config.idle, 1000 - config.pairs * 2));
-    await connectIdle(referenceIdle);
+    const referenceConnect = await connectIdle(referenceIdle);
+    if (referenceConnect.failed > 0)
+      log(
+        `${label}: reference: ${referenceConnect.failed} of ${referenceIdle} idle connections failed ${JSON.stringify(referenceConnect.failures)}`,
+      );
     if (config.warmupSeconds > 0) await measurePhase(ctx, 'warmup', { ...chat, durationMs: config.warmupSeconds * 1000 });
     log(`${label}: reference: ${config.rate} msg/s with ${config.pairs * 2 + referenceIdle} connections`);
     const reference = await measurePhase(ctx, 'reference', chat);
@@ -859,7 +868,7 @@ async function runGateways(): Promise<GatewaysReport> {
     const rest = config.idle - referenceIdle;
     log(`${label}: opening ${rest} more connections`);
     const connect = await connectIdle(rest);
-    const total = config.pairs * 2 + config.idle - connect.failed;
+    const total = config.pairs * 2 + config.idle - referenceConnect.failed - connect.failed;
     log(
       `${label}: ${rest - connect.failed} connected in ${connect.seconds.toFixed(1)} s (${((rest - connect.failed) / connect.seconds).toFixed(0)}/s), ${connect.failed} failed`,
     );
@@ -882,6 +891,17 @@ async function runGateways(): Promise<GatewaysReport> {
       before = fits;
       await waitOnline(before, 30_000);
     }
+    const loopDelays = () => load.all<{ p99Ms: number; maxMs: number }>((id) => ({ id, type: 'loopDelay' }));
+    // The gateways' own delay: prom-client's event-loop histogram restarts at every scrape.
+    const gatewayLoopMaxMs = async (edges: typeof started.edges) =>
+      Promise.all(
+        edges.map(async (edge) => {
+          const text = await (await fetch(`${edge.opsUrl}/metrics`)).text();
+          return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
+        }),
+      );
+    await loopDelays();
+    await gatewayLoopMaxMs(started.edges.slice(1));
     const victim = started.edges[0]!;
     const victimSockets = Math.round(before / config.gateways);
     log(`${label}: killing gateway 0 (about ${victimSockets} of ${before} connections)`);
@@ -912,10 +932,16 @@ async function runGateways(): Promise<GatewaysReport> {
       errors: Record<string, number>;
       ms: number[];
     }>((id) => ({ id, type: 'reconnects' }));
+    const generatorDelay = await loopDelays();
+    const survivorsDelay = await gatewayLoopMaxMs(started.edges.slice(1));
+    log(`${label}: storm: surviving gateways' event-loop delay max ${survivorsDelay.map((ms) => ms.toFixed(0)).join('/')} ms`);
+    log(
+      `${label}: storm: load generators' event-loop delay p99 ${generatorDelay.map((d) => d.p99Ms.toFixed(0)).join('/')} ms, max ${generatorDelay.map((d) => d.maxMs.toFixed(0)).join('/')} ms`,
+    );
     const reconnectErrors: Record<string, number> = {};
     for (const r of reconnects) for (const [k, v] of Object.entries(r.errors)) reconnectErrors[k] = (reconnectErrors[k] ?? 0) + v;
     log(
-      `${label}: storm: ${reconnects.reduce((n, r) => n + r.reconnected, 0)} of ${reconnects.reduce((n, r) => n + r.dropped, 0)} reconnected in ${allReconnectedAt.toFixed(1)} s; users online lowest ${minOnline}, after the TTL ${afterTtl.inRedis} of ${before}`,
+      `${label}: storm: ${reconnects.reduce((n, r) => n + r.reconnected, 0)} of ${reconnects.reduce((n, r) => n + r.dropped, 0)} reconnected${Number.isNaN(allReconnectedAt) ? ' (not all within the run)' : ` in ${allReconnectedAt.toFixed(1)} s`}; users online lowest ${minOnline}, after the TTL ${afterTtl.inRedis} of ${before}`,
     );
 
     const finals = await load.all<FinalResult>((id) => ({ id, type: 'final' }));
@@ -950,7 +976,10 @@ async function runGateways(): Promise<GatewaysReport> {
         failedAttempts: reconnects.reduce((n, r) => n + r.failedAttempts, 0),
         reconnectErrors,
         reconnectMs: summarizeLatency(reconnects.flatMap((r) => r.ms)),
+        reconnectedWithinTtl: reconnects.flatMap((r) => r.ms).filter((ms) => ms <= DEFAULT_PRESENCE_GATEWAY_TTL_MS).length,
         allReconnectedSeconds: allReconnectedAt,
+        generatorLoopDelayMs: generatorDelay,
+        survivingGatewaysLoopDelayMaxMs: survivorsDelay,
         minOnline,
         onlineAfterTtl: afterTtl.inRedis,
         expected: before,
@@ -988,7 +1017,7 @@ if (config.gateways > 1) {
   console.log(`loaded (${report.loaded.connections} connections): ${p(report.loaded)}; p99 ratio ${fmt(report.p99Ratio, 2)}`);
   const st = report.storm;
   console.log(
-    `storm: ${st.reconnected} of ${st.dropped} reconnected (${st.failedAttempts} failed attempts ${JSON.stringify(st.reconnectErrors)}) in ${fmt(st.allReconnectedSeconds)} s, reconnect p50/p99 ${fmt(st.reconnectMs.p50, 0)}/${fmt(st.reconnectMs.p99, 0)} ms; online lowest ${st.minOnline}, after TTL ${st.onlineAfterTtl} of ${st.expected}; chat during it: ${p(st.chat)}`,
+    `storm: ${st.reconnected} of ${st.dropped} reconnected, ${st.reconnectedWithinTtl} within the presence TTL (${st.failedAttempts} failed attempts ${JSON.stringify(st.reconnectErrors)}) in ${fmt(st.allReconnectedSeconds)} s, reconnect p50/p99 ${fmt(st.reconnectMs.p50, 0)}/${fmt(st.reconnectMs.p99, 0)} ms; online lowest ${st.minOnline}, after TTL ${st.onlineAfterTtl} of ${st.expected}; chat during it: ${p(st.chat)}`,
   );
   console.log(
     `sent ${report.accounting.sent}, lost ${report.accounting.lost}, duplicated ${report.accounting.duplicated}, order violations ${report.accounting.orderViolations}, error events ${report.accounting.errorEvents}`,

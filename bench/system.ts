@@ -29,7 +29,7 @@ export interface Started {
   /** The process whose memory per connection is measured (our gateway; the baseline's only process). */
   edgePid: number;
   /** Every gateway of ours (one unless `gateways` asked for more); the baseline's one process. */
-  edges: Array<{ url: string; pid: number; inspectorUrl?: string; process?: ServiceProcess }>;
+  edges: Array<{ url: string; pid: number; inspectorUrl?: string; opsUrl?: string; process?: ServiceProcess }>;
   processes: Record<string, ServiceProcess>;
   /** Prometheus text of the process(es) that talk to MongoDB, for their command counts. */
   metricsUrls: string[];
@@ -127,7 +127,13 @@ export async function startOurs({
       const gateway = await spawnGateway({ ...env, ...own });
       started[i === 0 ? 'gateway' : `gateway${i}`] = gateway;
       const inspectorUrl = inspect ? inspectorUrlOf(gateway.output()) : undefined;
-      edges.push({ url: gateway.url, pid: gateway.child.pid as number, process: gateway, ...(inspectorUrl ? { inspectorUrl } : {}) });
+      edges.push({
+        url: gateway.url,
+        pid: gateway.child.pid as number,
+        opsUrl: gateway.opsUrl,
+        process: gateway,
+        ...(inspectorUrl ? { inspectorUrl } : {}),
+      });
     }
     const metricsUrls = [`${messages.opsUrl}/metrics`];
     return { url: edges[0]!.url, edgePid: edges[0]!.pid, edges, processes: started, metricsUrls, stop };

@@ -5,7 +5,7 @@
  * (its init in BENCH_WORKER_INIT, messages over IPC).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { conversationIdOf, type UserId } from '@chat/contracts';
 import { signToken } from '@chat/testing';
 import { io, type Socket } from 'socket.io-client';
@@ -72,6 +72,7 @@ export type WorkerRequest =
   | { id: number; type: 'signIdle'; count: number }
   | { id: number; type: 'connectIdle'; count: number; offset: number }
   | { id: number; type: 'reconnects' }
+  | { id: number; type: 'loopDelay' }
   | { id: number; type: 'closeIdle'; count?: number }
   | { id: number; type: 'phase'; options: PhaseOptions }
   | { id: number; type: 'drain'; timeoutMs: number }
@@ -136,6 +137,14 @@ const token = (userId: string, named = true): Promise<string> =>
   signToken({ userId, secret: init.secret, expiresIn: 6 * 3600, ...(named ? { claims: { name: userId } } : {}) });
 
 /** Reconnections after a dropped connection (`--gateways` storm): how many, how long each took, failures. */
+/**
+ * This load generator's own event-loop delay since the last `loopDelay` request: when it is seconds, what it times
+ * (and the handshakes it is late to send: a gateway answers a request whose headers take 10 s with HTTP 408) is the
+ * generator's, not the system's.
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
+
 const reconnects = { dropped: 0, reconnected: 0, attempts: 0, failedAttempts: 0, errors: {} as Record<string, number>, ms: [] as number[] };
 
 /** Connects one chatting client (socket.io-client) and resolves once it is authenticated. */
@@ -480,6 +489,14 @@ port.on('message', async (request: WorkerRequest) => {
       }
       case 'reconnects':
         port.postMessage({ id: request.id, ok: true, result: { ...reconnects, ms: [...reconnects.ms] } });
+        return;
+      case 'loopDelay':
+        port.postMessage({
+          id: request.id,
+          ok: true,
+          result: { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 },
+        });
+        loopDelay.reset();
         return;
       case 'closeIdle':
         closing = true;
