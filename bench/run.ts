@@ -897,7 +897,7 @@ async function runGateways(): Promise<GatewaysReport> {
       Promise.all(
         edges.map(async (edge) => {
           const text = await (await fetch(`${edge.opsUrl}/metrics`)).text();
-          return Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
+          return Number(/^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
         }),
       );
     await loopDelays();
