@@ -761,6 +761,8 @@ interface GatewaysReport {
   reference: PhaseReport & { connections: number };
   loaded: PhaseReport & { connections: number };
   p99Ratio: number;
+  /** Each load generator's event-loop delay over the reference and the loaded phase. */
+  generatorLoopDelayMs: { reference: Array<{ p99Ms: number; maxMs: number }>; loaded: Array<{ p99Ms: number; maxMs: number }> };
   storm: {
     connectionsBefore: number;
     killed: number;
@@ -861,7 +863,16 @@ async function runGateways(): Promise<GatewaysReport> {
       );
     if (config.warmupSeconds > 0) await measurePhase(ctx, 'warmup', { ...chat, durationMs: config.warmupSeconds * 1000 });
     log(`${label}: reference: ${config.rate} msg/s with ${config.pairs * 2 + referenceIdle} connections`);
+    // The load generators time the round trips: their own event-loop delay over each phase says how much of it is theirs.
+    const loopDelays = () => load.all<{ p99Ms: number; maxMs: number }>((id) => ({ id, type: 'loopDelay' }));
+    const logDelays = (phase: string, delays: Array<{ p99Ms: number; maxMs: number }>) =>
+      log(
+        `${label}: ${phase}: load generators' event-loop delay p99 ${delays.map((d) => d.p99Ms.toFixed(0)).join('/')} ms, max ${delays.map((d) => d.maxMs.toFixed(0)).join('/')} ms`,
+      );
+    await loopDelays();
     const reference = await measurePhase(ctx, 'reference', chat);
+    const referenceDelay = await loopDelays();
+    logDelays('reference', referenceDelay);
 
     // 2. Every connection.
     const rssBefore = started.edges.map((edge) => rssOf(edge.pid));
@@ -878,7 +889,10 @@ async function runGateways(): Promise<GatewaysReport> {
     const perGateway = started.edges.map(() => total / config.gateways);
     const rssPerConnectionKiB = started.edges.map((edge, i) => (rssOf(edge.pid) - rssBefore[i]!) / perGateway[i]! / 1024);
     log(`${label}: loaded: ${config.rate} msg/s with ${total} connections`);
+    await loopDelays();
     const loaded = await measurePhase(ctx, 'loaded', chat);
+    const loadedDelay = await loopDelays();
+    logDelays('loaded', loadedDelay);
 
     // 3. The storm. The survivors must have descriptors for the dead gateway's clients: trim the idle ones to fit.
     const fits = (config.gateways - 1) * (FD_LIMIT - FD_RESERVE);
@@ -891,7 +905,6 @@ async function runGateways(): Promise<GatewaysReport> {
       before = fits;
       await waitOnline(before, 30_000);
     }
-    const loopDelays = () => load.all<{ p99Ms: number; maxMs: number }>((id) => ({ id, type: 'loopDelay' }));
     // The gateways' own delay: prom-client's event-loop histogram restarts at every scrape.
     const gatewayLoopMaxMs = async (edges: typeof started.edges) =>
       Promise.all(
@@ -935,9 +948,7 @@ async function runGateways(): Promise<GatewaysReport> {
     const generatorDelay = await loopDelays();
     const survivorsDelay = await gatewayLoopMaxMs(started.edges.slice(1));
     log(`${label}: storm: surviving gateways' event-loop delay max ${survivorsDelay.map((ms) => ms.toFixed(0)).join('/')} ms`);
-    log(
-      `${label}: storm: load generators' event-loop delay p99 ${generatorDelay.map((d) => d.p99Ms.toFixed(0)).join('/')} ms, max ${generatorDelay.map((d) => d.maxMs.toFixed(0)).join('/')} ms`,
-    );
+    logDelays('storm', generatorDelay);
     const reconnectErrors: Record<string, number> = {};
     for (const r of reconnects) for (const [k, v] of Object.entries(r.errors)) reconnectErrors[k] = (reconnectErrors[k] ?? 0) + v;
     log(
@@ -968,6 +979,7 @@ async function runGateways(): Promise<GatewaysReport> {
       reference: referenceReport,
       loaded: loadedReport,
       p99Ratio: loadedReport.latencyMs.p99 / referenceReport.latencyMs.p99,
+      generatorLoopDelayMs: { reference: referenceDelay, loaded: loadedDelay },
       storm: {
         connectionsBefore: before,
         killed: victimSockets,
