@@ -66,12 +66,6 @@ export const GatewayConfigSchema = z
     MAX_SOCKETS_PER_USER: positiveInt(20),
     /** Sockets from one address that have not authenticated yet, on one gateway; more are refused. */
     MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: positiveInt(100),
-    /**
-     * New Socket.IO sessions are refused (the client retries after its backoff) for a second after the event loop
-     * was found this far behind (sampled every 250 ms): a reconnect storm is then set up at the pace the gateway
-     * can keep instead of timing out in its queue. Open sessions are never affected. 0: never refused.
-     */
-    HANDSHAKE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
     /** Largest Socket.IO packet; larger ones close the connection (a text is at most 4,000 characters). */
     SOCKET_MAX_PAYLOAD_BYTES: positiveInt(2 * 1024 * 1024),
     /** The Socket.IO Admin UI (`/admin` namespace, UI at `/admin-ui/`): on when both are set. */

@@ -16,7 +16,6 @@ import { Limits } from './limits/limits.ts';
 import { connectLimitsRedis } from './limits/limits-redis.ts';
 import { limitPolicy } from './limits/policy.ts';
 import { originPolicy } from './origins.ts';
-import { HandshakeShedding } from './socket/handshake-shedding.ts';
 import { enableAdminUi } from './admin/admin-ui.ts';
 import { ConversationCommands } from './delivery/conversation-commands.ts';
 import { DeliveryReceipts } from './delivery/delivery-receipts.ts';
@@ -100,19 +99,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   await app.withTypeProvider<ZodTypeProvider>().register(uploadRoutes({ verifier, uploadsUrl: config.UPLOADS_URL }));
 
-  const shedding =
-    config.HANDSHAKE_MAX_EVENT_LOOP_DELAY_MS > 0
-      ? new HandshakeShedding({
-          maxDelayMs: config.HANDSHAKE_MAX_EVENT_LOOP_DELAY_MS,
-          onRefused: () => metrics.connectionErrors.inc({ reason: 'gateway_busy' }),
-        })
-      : undefined;
-  shedding?.start();
-  if (shedding) opened.defer(() => shedding.stop());
-  const allowRequest = shedding ? shedding.allowRequest(origins.allowRequest) : origins.allowRequest;
   const io: ChatServer = new Server(app.server, {
     cors: { ...origins.cors, methods: ['GET', 'POST'] },
-    ...(allowRequest ? { allowRequest } : {}),
+    ...(origins.allowRequest ? { allowRequest: origins.allowRequest } : {}),
     pingTimeout: 60_000,
     pingInterval: 25_000,
     maxHttpBufferSize: config.SOCKET_MAX_PAYLOAD_BYTES,
