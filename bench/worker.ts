@@ -150,7 +150,7 @@ const reconnects = { dropped: 0, reconnected: 0, attempts: 0, failedAttempts: 0,
 /** Connects one chatting client (socket.io-client) and resolves once it is authenticated. */
 async function connect(userId: string, urls: string[] = init.urls, urlIndex = 0, signed?: string): Promise<Client> {
   const signedToken = signed ?? (await token(userId));
-  const socket = officialSocket(urls[urlIndex % urls.length] as string, signedToken);
+  const socket = await openOfficial(urls[urlIndex % urls.length] as string, signedToken);
   const client: Client = {
     userId,
     token: signedToken,
@@ -161,13 +161,24 @@ async function connect(userId: string, urls: string[] = init.urls, urlIndex = 0,
     inFlight: 0,
     lastFromPeer: -1,
   };
-  await ready(socket);
   watchOfficial(client);
   return client;
 }
 
 function officialSocket(url: string, signedToken: string): Socket {
   return io(url, { transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false, auth: { token: signedToken } });
+}
+
+/** A socket.io-client socket once it is ready; closed again when it is not. */
+async function openOfficial(url: string, signedToken: string): Promise<Socket> {
+  const socket = officialSocket(url, signedToken);
+  try {
+    await ready(socket);
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
+  return socket;
 }
 
 /** Counts a chatting client's errors and drops; in the storm a dropped one reconnects, keeping its listeners. */
@@ -178,13 +189,7 @@ function watchOfficial(client: Client): void {
     disconnects++;
     if (!init.reconnect) return;
     void reconnect(client, async (url) => {
-      const socket = officialSocket(url, client.token);
-      try {
-        await ready(socket);
-      } catch (error) {
-        socket.close();
-        throw error;
-      }
+      const socket = await openOfficial(url, client.token);
       const listeners = client.socket.listeners('new_message');
       client.socket.removeAllListeners();
       client.socket = socket;
@@ -219,13 +224,7 @@ async function openIdle(client: IdleClient): Promise<{ disconnect(): void }> {
       });
   };
   if (init.idleClient === 'official') {
-    const socket = officialSocket(url, client.token);
-    try {
-      await ready(socket);
-    } catch (error) {
-      socket.close();
-      throw error;
-    }
+    const socket = await openOfficial(url, client.token);
     socket.on('error', () => errorEvents++);
     socket.on('disconnect', dropped);
     return socket;
