@@ -816,6 +816,10 @@ async function runGateways(): Promise<GatewaysReport> {
     presence: () => [started.processes.presence?.child.pid as number],
     nats: () => pidsNamed('nats-server'),
     redis: () => pidsNamed('redis-server'),
+    ferretdb: () => pidsNamed('ferretdb'),
+    postgres: () => pidsNamed('postgres'),
+    // This process and the load-generator processes (their CPU is what the storm's figures depend on).
+    load: () => [process.pid, ...load.workers.flatMap((worker) => ('pid' in worker && worker.pid ? [worker.pid] : []))],
   };
   const onlineUsers = async (): Promise<number> => {
     let cursor = '0';
