@@ -160,4 +160,18 @@ describe('online status', () => {
     await waitFor(() => gone.some((s) => s.userId === judy && !s.isOnline));
     await expect.poll(list, { timeout: 10_000 }).toEqual({ [judy]: false, [ken]: false });
   });
+
+  it('flips each of many users that connect at once online exactly once, and offline exactly once when they leave', async () => {
+    // Connects in the same turns are reported together (one report, one Redis pipeline): every user's state
+    // version counts its flips, so a lost or doubled flip shows up per user.
+    const many = Array.from({ length: 120 }, (_, i) => users(`crowd${i}`)[0]);
+    const [g1, g2] = [system.gateway, system.gateways[1] ?? (await system.addGateway())];
+    const clients = await Promise.all(many.map((userId, i) => system.connectAs(userId, i % 2 === 0 ? g1 : g2)));
+    const state = (userId: UserId) => redis.hget(`${system.ctx.redisPrefix}presence:u:{${userId}}:state`, 'version');
+    await expect.poll(async () => (await Promise.all(many.map(connections))).every((c) => c === 1), { timeout: 10_000 }).toBe(true);
+    expect(new Set(await Promise.all(many.map(state)))).toEqual(new Set(['1']));
+    for (const client of clients) client.disconnect();
+    await expect.poll(async () => (await Promise.all(many.map(connections))).every((c) => c === 0), { timeout: 10_000 }).toBe(true);
+    expect(new Set(await Promise.all(many.map(state)))).toEqual(new Set(['2']));
+  });
 });
