@@ -559,7 +559,15 @@ export class ChatApp {
     } else if (this.#loadingOlder.has(id)) {
       this.#older.replaceChildren(h('span', { class: 'start' }, 'Loading…'));
     } else {
-      const button = h('button', { type: 'button', class: 'link', 'data-testid': 'load-older' }, 'Load older messages');
+      // Kept while it stands for the same conversation: every render came here, and a button replaced on each
+      // receipt or status change could be gone between a pointer's press and its release.
+      const current = this.#older.firstElementChild;
+      if (current instanceof HTMLButtonElement && current.dataset.conversation === id) return;
+      const button = h(
+        'button',
+        { type: 'button', class: 'link', 'data-testid': 'load-older', 'data-conversation': id },
+        'Load older messages',
+      );
       button.addEventListener('click', () => void this.#loadOlder(id));
       this.#older.replaceChildren(button);
     }
