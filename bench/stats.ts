@@ -158,29 +158,43 @@ interface CpuProfile {
 }
 
 export function topFrames(profile: CpuProfile, limit = 15): ProfileFrame[] {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<string, number>();
+  let total = 0;
+  forEachSample(profile, (node, micros) => {
+    total += micros;
+    add(self, frameName(node.callFrame), micros);
+  });
+  return ranked(self, total, limit).map(([frame, ms, percent]) => ({ frame, selfMs: ms, percent }));
+}
+
+/** Calls `visit` for every sample of the profile with its node and the microseconds it stands for. */
+function forEachSample<N extends CpuProfile['nodes'][number]>(
+  profile: { nodes: N[]; samples?: number[]; timeDeltas?: number[] },
+  visit: (node: N, micros: number) => void,
+): void {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
-  let total = 0;
   for (let i = 0; i < samples.length; i++) {
     const node = byId.get(samples[i] as number);
-    if (!node) continue;
-    const micros = deltas[i] ?? 0;
-    total += micros;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${shortUrl(url)}:${lineNumber + 1}` : '';
-    const frame = `${functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
-    self.set(frame, (self.get(frame) ?? 0) + micros);
+    if (node) visit(node, deltas[i] ?? 0);
   }
-  return [...self]
+}
+
+/** `name path:line` of a call frame (`(anonymous)` for an unnamed function; no place for V8's own frames). */
+function frameName({ functionName, url, lineNumber }: CpuProfile['nodes'][number]['callFrame']): string {
+  const where = url ? `${shortUrl(url)}:${lineNumber + 1}` : '';
+  return `${functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
+}
+
+const add = (totals: Map<string, number>, key: string, micros: number) => totals.set(key, (totals.get(key) ?? 0) + micros);
+
+/** The largest totals first, at most `limit`: key, milliseconds (one decimal) and percent of `total`. */
+function ranked(totals: Map<string, number>, total: number, limit: number): Array<[string, number, number]> {
+  return [...totals]
     .sort((a, b) => b[1] - a[1])
     .slice(0, limit)
-    .map(([frame, micros]) => ({
-      frame,
-      selfMs: Math.round(micros / 100) / 10,
-      percent: total > 0 ? Math.round((micros / total) * 1000) / 10 : 0,
-    }));
+    .map(([key, micros]) => [key, Math.round(micros / 100) / 10, total > 0 ? Math.round((micros / total) * 1000) / 10 : 0]);
 }
 
 /** A module URL shortened to its package or project path. */
@@ -221,37 +235,25 @@ export function profileByOwner(
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const owners = new Map<string, number>();
   const inclusive = new Map<string, number>();
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
   let busy = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const node = byId.get(samples[i] as number);
-    if (!node) continue;
-    const micros = deltas[i] ?? 0;
+  forEachSample(profile, (node, micros) => {
     const owner = ownerOf(node.callFrame.url, node.callFrame.functionName);
-    if (owner === '(idle)') continue;
+    if (owner === '(idle)') return;
     busy += micros;
-    owners.set(owner, (owners.get(owner) ?? 0) + micros);
+    add(owners, owner, micros);
     const seen = new Set<string>();
     for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
-      const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-      if (ownerOf(url, functionName) !== 'ours') continue;
-      const frame = `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`;
+      const { callFrame } = byId.get(id)!;
+      if (ownerOf(callFrame.url, callFrame.functionName) !== 'ours') continue;
+      const frame = frameName(callFrame);
       if (seen.has(frame)) continue;
       seen.add(frame);
-      inclusive.set(frame, (inclusive.get(frame) ?? 0) + micros);
+      add(inclusive, frame, micros);
     }
-  }
-  const percent = (micros: number) => (busy > 0 ? Math.round((micros / busy) * 1000) / 10 : 0);
+  });
   return {
     busyMs: Math.round(busy / 1000),
-    selfByOwner: [...owners]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, limit)
-      .map(([owner, micros]) => ({ owner, ms: Math.round(micros / 100) / 10, percent: percent(micros) })),
-    oursInclusive: [...inclusive]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, limit)
-      .map(([frame, micros]) => ({ frame, selfMs: Math.round(micros / 100) / 10, percent: percent(micros) })),
+    selfByOwner: ranked(owners, busy, limit).map(([owner, ms, percent]) => ({ owner, ms, percent })),
+    oursInclusive: ranked(inclusive, busy, limit).map(([frame, ms, percent]) => ({ frame, selfMs: ms, percent })),
   };
 }
