@@ -136,7 +136,6 @@ let pairCounter = 0;
 const token = (userId: string, named = true): Promise<string> =>
   signToken({ userId, secret: init.secret, expiresIn: 6 * 3600, ...(named ? { claims: { name: userId } } : {}) });
 
-/** Reconnections after a dropped connection (`--gateways` storm): how many, how long each took, failures. */
 /**
  * This load generator's own event-loop delay since the last `loopDelay` request: when it is seconds, what it times
  * (and the handshakes it is late to send: a gateway answers a request whose headers take 10 s with HTTP 408) is the
@@ -145,6 +144,7 @@ const token = (userId: string, named = true): Promise<string> =>
 const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 loopDelay.enable();
 
+/** Reconnections after a dropped connection (`--gateways` storm): how many, how long each took, failures. */
 const reconnects = { dropped: 0, reconnected: 0, attempts: 0, failedAttempts: 0, errors: {} as Record<string, number>, ms: [] as number[] };
 
 /** Connects one chatting client (socket.io-client) and resolves once it is authenticated. */

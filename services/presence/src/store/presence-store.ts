@@ -49,13 +49,7 @@ redis.call('HSET', KEYS[2], 'lastSeen', ARGV[2])
 if redis.call('HLEN', KEYS[1]) == 0 then return redis.call('HINCRBY', KEYS[2], 'version', 1) end
 return 0`;
 
-type ScriptCall = (conns: string, state: string, ...args: string[]) => Promise<number>;
-
-interface PresenceRedis extends Redis {
-  presenceAddConnection: ScriptCall;
-  presenceRemoveConnection: ScriptCall;
-}
-
+/** The scripts (defined on the client with `defineCommand`) as a pipeline offers them: every call is batched. */
 type PipelineScriptCall = (conns: string, state: string, ...args: string[]) => PresencePipeline;
 type PresencePipeline = ReturnType<Redis['pipeline']> & {
   presenceAddConnection: PipelineScriptCall;
@@ -79,12 +73,12 @@ export interface StoreOptions {
 
 /** The presence data in Redis. Every failure to reach Redis surfaces as `PRESENCE_UNAVAILABLE`. */
 export class PresenceStore {
-  readonly #redis: PresenceRedis;
+  readonly #redis: Redis;
   readonly #prefix: string;
   readonly #logger: Logger;
   #readySince: number | undefined;
 
-  private constructor(redis: PresenceRedis, prefix: string, logger: Logger) {
+  private constructor(redis: Redis, prefix: string, logger: Logger) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#logger = logger;
@@ -102,7 +96,7 @@ export class PresenceStore {
       connectTimeout: 2_000,
       // Reconnect forever, quickly: presence recovers by itself when Redis returns.
       retryStrategy: (times) => Math.min(100 * times, 1_000),
-    }) as PresenceRedis;
+    });
     redis.defineCommand('presenceAddConnection', { numberOfKeys: 2, lua: ADD_CONNECTION });
     redis.defineCommand('presenceRemoveConnection', { numberOfKeys: 2, lua: REMOVE_CONNECTION });
     const store = new PresenceStore(redis, prefix, log);
@@ -198,15 +192,14 @@ export class PresenceStore {
         pipeline.hlen(this.#conns(userId));
         pipeline.hmget(this.#state(userId), 'lastSeen', 'version');
       }
-      const results = (await pipeline.exec()) ?? [];
+      const results = replies(await pipeline.exec());
       return userIds.map((userId, i) => {
-        const [countError, count] = results[2 * i] ?? [new Error('no reply')];
-        const [stateError, state] = results[2 * i + 1] ?? [new Error('no reply')];
-        if (countError || stateError) throw countError ?? stateError;
+        const count = results[2 * i] as number;
+        const state = results[2 * i + 1];
         const [lastSeen, version] = state as [string | null, string | null];
         return {
           userId,
-          isOnline: (count as number) > 0,
+          isOnline: count > 0,
           lastSeen: lastSeen ? new Date(Number(lastSeen)).toISOString() : null,
           version: Number(version ?? 0),
         };
