@@ -13,7 +13,7 @@ import { WebSocket } from 'ws';
 
 const encoder = new Encoder();
 
-export type IdleSocketState = 'connecting' | 'ready' | 'closed';
+type IdleSocketState = 'connecting' | 'ready' | 'closed';
 
 export class IdleSocket {
   #ws: WebSocket | undefined;
@@ -27,10 +27,6 @@ export class IdleSocket {
   constructor(url: string, token: string) {
     this.url = url;
     this.token = token;
-  }
-
-  get state(): IdleSocketState {
-    return this.#state;
   }
 
   /**

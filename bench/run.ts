@@ -46,7 +46,7 @@ import {
   type Infra,
   type Started,
 } from './system.ts';
-import type { FinalResult, PhaseOptions, WorkerInit, WorkerRequest } from './worker.ts';
+import type { FinalResult, LoopDelay, PhaseOptions, WorkerInit, WorkerRequest } from './worker.ts';
 import { Inspector, type HeapGroup } from './inspector.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -762,7 +762,7 @@ interface GatewaysReport {
   loaded: PhaseReport & { connections: number };
   p99Ratio: number;
   /** Each load generator's event-loop delay over the reference and the loaded phase. */
-  generatorLoopDelayMs: { reference: Array<{ p99Ms: number; maxMs: number }>; loaded: Array<{ p99Ms: number; maxMs: number }> };
+  generatorLoopDelayMs: { reference: LoopDelay[]; loaded: LoopDelay[] };
   storm: {
     connectionsBefore: number;
     killed: number;
@@ -775,7 +775,7 @@ interface GatewaysReport {
     reconnectedWithinTtl: number;
     allReconnectedSeconds: number;
     /** Each load generator's event-loop delay over the storm. */
-    generatorLoopDelayMs: Array<{ p99Ms: number; maxMs: number }>;
+    generatorLoopDelayMs: LoopDelay[];
     survivingGatewaysLoopDelayMaxMs: number[];
     /** Lowest users-online count in Redis sampled during the storm, and the count after the dead gateway's TTL. */
     minOnline: number;
@@ -868,8 +868,8 @@ async function runGateways(): Promise<GatewaysReport> {
     if (config.warmupSeconds > 0) await measurePhase(ctx, 'warmup', { ...chat, durationMs: config.warmupSeconds * 1000 });
     log(`${label}: reference: ${config.rate} msg/s with ${config.pairs * 2 + referenceIdle} connections`);
     // The load generators time the round trips: their own event-loop delay over each phase says how much of it is theirs.
-    const loopDelays = () => load.all<{ p99Ms: number; maxMs: number }>((id) => ({ id, type: 'loopDelay' }));
-    const logDelays = (phase: string, delays: Array<{ p99Ms: number; maxMs: number }>) =>
+    const loopDelays = () => load.all<LoopDelay>((id) => ({ id, type: 'loopDelay' }));
+    const logDelays = (phase: string, delays: LoopDelay[]) =>
       log(
         `${label}: ${phase}: load generators' event-loop delay p99 ${delays.map((d) => d.p99Ms.toFixed(0)).join('/')} ms, max ${delays.map((d) => d.maxMs.toFixed(0)).join('/')} ms`,
       );

@@ -56,6 +56,12 @@ export interface PhaseResult {
   errors: Record<string, number>;
 }
 
+/** A load generator's event-loop delay over a stretch of the run. */
+export interface LoopDelay {
+  p99Ms: number;
+  maxMs: number;
+}
+
 export interface FinalResult {
   phases: Record<string, PhaseResult>;
   sent: string[];
@@ -493,7 +499,7 @@ port.on('message', async (request: WorkerRequest) => {
         port.postMessage({
           id: request.id,
           ok: true,
-          result: { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 },
+          result: { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 } satisfies LoopDelay,
         });
         loopDelay.reset();
         return;
