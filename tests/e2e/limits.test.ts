@@ -8,6 +8,8 @@ const system = useSystem();
 /** One limit's settings on top of the tests' lifted ones: `perMinute` 1 makes the burst all there is for a minute. */
 const only = (name: string, burst: number) => ({ RATE_LIMITS: JSON.stringify({ [name]: { perMinute: 1, burst } }) });
 const tightSends = { SEND_RATE_PER_MINUTE: '1', SEND_RATE_BURST: '5' };
+/** Every send counted in Redis before it is allowed, not in batches (the default, `RATE_LIMIT_SYNC_MS=100`). */
+const exact = { RATE_LIMIT_SYNC_MS: '0' };
 
 const text = (conversationId: string, receiverId: UserId, n: number) =>
   ({ conversationId, receiverId, messageType: 'text', content: { text: `m${n}` } }) as const;
@@ -30,8 +32,8 @@ describe('per-user limits, shared by every socket and gateway of the user (Redis
     expect(new Set(codes.filter((c) => c !== 'ok'))).toEqual(new Set(['RATE_LIMITED']));
   });
 
-  it('two gateways give no double allowance', async () => {
-    const [g1, g2] = [await system.addGateway(tightSends), await system.addGateway(tightSends)];
+  it('two gateways give no double allowance (counted in Redis at every send)', async () => {
+    const [g1, g2] = [await system.addGateway({ ...tightSends, ...exact }), await system.addGateway({ ...tightSends, ...exact })];
     const a = 'lim-two-gateways' as UserId;
     const b = 'lim-two-gateways-peer' as UserId;
     const [s1, s2] = [await system.connectAs(a, g1), await system.connectAs(a, g2)];
@@ -43,23 +45,69 @@ describe('per-user limits, shared by every socket and gateway of the user (Redis
     expect(Number(await limited(g1)) + Number(await limited(g2))).toBe(5);
   });
 
-  it('while Redis does not answer, each gateway counts alone and chat goes on', { timeout: 30_000 }, async () => {
+  it("two gateways at once (counts shared every 100 ms): at most each one's allowance meanwhile, nothing once they shared", async () => {
+    const [g1, g2] = [await system.addGateway(tightSends), await system.addGateway(tightSends)];
+    const a = 'lim-two-synced' as UserId;
+    const b = 'lim-two-synced-peer' as UserId;
+    const [s1, s2] = [await system.connectAs(a, g1), await system.connectAs(a, g2)];
+    const send = async (socket: typeof s1, n: number) => (await emitWithAck(socket, 'send_message', text(conversationIdOf(a, b), b, n))).ok;
+    let allowed = 0;
+    for (let i = 0; i < 10; i++) if (await send(i % 2 === 0 ? s1 : s2, i)) allowed++;
+    expect(allowed).toBeGreaterThanOrEqual(5);
+    expect(allowed).toBeLessThanOrEqual(10);
+    // Each gateway's next send is decided on what it knew, and shares it; after that, Redis's total is everyone's.
+    await send(s1, 10);
+    await send(s2, 11);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([await send(s1, 12), await send(s2, 13)]).toEqual([false, false]);
+  });
+
+  it('a user who moves to another gateway brings their count (shared within 100 ms)', async () => {
+    const [g1, g2] = [await system.addGateway(tightSends), await system.addGateway(tightSends)];
+    const a = 'lim-moves' as UserId;
+    const b = 'lim-moves-peer' as UserId;
+    const first = await system.connectAs(a, g1);
+    const codes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const ack = await emitWithAck(first, 'send_message', text(conversationIdOf(a, b), b, i));
+      codes.push(ack.ok ? 'ok' : ack.error.code);
+    }
+    first.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = await system.connectAs(a, g2);
+    for (let i = 4; i < 7; i++) {
+      const ack = await emitWithAck(second, 'send_message', text(conversationIdOf(a, b), b, i));
+      codes.push(ack.ok ? 'ok' : ack.error.code);
+    }
+    expect(codes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'RATE_LIMITED', 'RATE_LIMITED']);
+  });
+
+  const whileRedisAway = async (settings: Record<string, string>, user: string) => {
     const proxy = new CuttableProxy(new URL(system.ctx.redisUrl));
     try {
       const redisUrl = (await proxy.listen()).replace('nats://', 'redis://');
-      const gateway = await system.addGateway({ ...tightSends, REDIS_URL: redisUrl });
-      const a = 'lim-redis-away' as UserId;
-      const b = 'lim-redis-away-peer' as UserId;
+      const gateway = await system.addGateway({ ...tightSends, ...settings, REDIS_URL: redisUrl });
+      const a = user as UserId;
+      const b = `${user}-peer` as UserId;
       const socket = await system.connectAs(a, gateway);
       expect((await emitWithAck(socket, 'send_message', text(conversationIdOf(a, b), b, 0))).ok).toBe(true);
       proxy.cut();
       const acks = [];
       for (let i = 1; i <= 6; i++) acks.push(await emitWithAck(socket, 'send_message', text(conversationIdOf(a, b), b, i)));
-      // Counted afresh here (the shared count is out of reach): the local burst, then the limit again.
-      expect(acks.map((ack) => (ack.ok ? 'ok' : ack.error.code))).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'RATE_LIMITED']);
+      return acks.map((ack) => (ack.ok ? 'ok' : ack.error.code));
     } finally {
       await proxy.close();
     }
+  };
+
+  it('while Redis does not answer, each gateway counts alone and chat goes on', { timeout: 30_000 }, async () => {
+    // What this gateway counted before goes on counting: the burst's five in all, then the limit.
+    expect(await whileRedisAway({}, 'lim-redis-away')).toEqual(['ok', 'ok', 'ok', 'ok', 'RATE_LIMITED', 'RATE_LIMITED']);
+  });
+
+  it('while Redis does not answer, a gateway counting every send in Redis counts afresh alone', { timeout: 30_000 }, async () => {
+    // Its insurance limiter starts from nothing: the local burst, then the limit.
+    expect(await whileRedisAway(exact, 'lim-redis-away-exact')).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'RATE_LIMITED']);
   });
 });
 

@@ -7,6 +7,8 @@ export const port = (fallback: number) => z.coerce.number().int().min(0).max(655
 
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+export const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export const url = (protocols: readonly string[]) =>

@@ -10,6 +10,7 @@ export {
   nodeEnv,
   opsEnv,
   port,
+  nonNegativeInt,
   positiveInt,
   prettyLogs,
   shutdownDelayMs,

@@ -13,6 +13,7 @@ import {
   jwtEnv,
   loadConfig,
   opsEnv,
+  nonNegativeInt,
   port,
   positiveInt,
   url,
@@ -62,6 +63,12 @@ export const GatewayConfigSchema = z
      * or while it does not answer, each gateway counts on its own.
      */
     REDIS_URL: url(['redis', 'rediss']).optional(),
+    /**
+     * How often per-user counts are shared through Redis: between two, each event is decided by this gateway's
+     * count (a user on several gateways at once may get up to each one's allowance meanwhile). 0: every event is
+     * counted in Redis before it is allowed (exact, a round trip per event).
+     */
+    RATE_LIMIT_SYNC_MS: nonNegativeInt(100),
     /** Sockets one user may hold on one gateway; more are refused (`RATE_LIMITED`). */
     MAX_SOCKETS_PER_USER: positiveInt(20),
     /** Sockets from one address that have not authenticated yet, on one gateway; more are refused. */

@@ -78,6 +78,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const limits = new Limits({
     policy: limitPolicy(config.RATE_LIMITS, { perMinute: config.SEND_RATE_PER_MINUTE, burst: config.SEND_RATE_BURST }),
     ...(limitsRedis ? { redis: limitsRedis } : {}),
+    syncMs: config.RATE_LIMIT_SYNC_MS,
     keyPrefix: `${config.CHAT_NAMESPACE}:limits:`,
     onLimited: (name) => metrics.rateLimited.inc({ limit: name }),
     logger,

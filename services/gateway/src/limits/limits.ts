@@ -1,7 +1,8 @@
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterLike } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@chat/logger';
 import { LIMIT_NAMES, type Limit, type LimitName } from './policy.ts';
+import { SyncedWindow, WindowSync } from './synced-window.ts';
 
 interface Consumer {
   consume(key: string): Promise<unknown>;
@@ -28,6 +29,12 @@ export interface LimitsOptions {
    * user a fresh allowance. Without it (or while it does not answer) each gateway counts on its own.
    */
   redis?: Redis;
+  /**
+   * How often per-user counts go to Redis (`RATE_LIMIT_SYNC_MS`): each event is then decided here and the counts
+   * are shared in one batch per interval (synced-window.ts). 0: each event is counted in Redis before it is
+   * allowed (exact across gateways, a Redis round trip per event).
+   */
+  syncMs?: number;
   keyPrefix: string;
   /** A refusal, for the metric. */
   onLimited?: (name: LimitName) => void;
@@ -40,28 +47,39 @@ export class Limits {
   readonly #policy: Record<LimitName, Limit>;
   readonly #onLimited: ((name: LimitName) => void) | undefined;
   readonly #logger: Logger;
+  readonly #sync: WindowSync | undefined;
 
-  constructor({ policy, redis, keyPrefix, onLimited, logger }: LimitsOptions) {
+  constructor({ policy, redis, syncMs = 0, keyPrefix, onLimited, logger }: LimitsOptions) {
     this.#policy = policy;
     this.#onLimited = onLimited;
     this.#logger = logger;
+    const sync = redis && syncMs > 0 ? new WindowSync(redis, syncMs, logger.child({ component: 'limits' })) : undefined;
+    this.#sync = sync;
     for (const name of LIMIT_NAMES) {
       const limit = policy[name];
-      const shared = limit.per === 'user' ? redis : undefined;
-      const counter = (window: { points: number; duration: number }, part: string) =>
-        shared
-          ? new RateLimiterRedis({
-              storeClient: shared,
-              keyPrefix: `${keyPrefix}${name}:${part}`,
-              ...window,
-              // Redis away: count here meanwhile rather than wait for it or let everything through.
-              rejectIfRedisNotReady: true,
-              insuranceLimiter: new RateLimiterMemory(window),
-            })
-          : new RateLimiterMemory(window);
+      const counter = (window: { points: number; duration: number }, part: string) => {
+        if (limit.per === 'socket' || !redis) return new RateLimiterMemory(window);
+        const prefix = `${keyPrefix}${name}:${part}`;
+        if (sync) return new SyncedWindow(sync, { ...window, keyPrefix: prefix });
+        return new RateLimiterRedis({
+          storeClient: redis,
+          keyPrefix: prefix,
+          ...window,
+          // Redis away: count here meanwhile rather than wait for it or let everything through.
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory(window),
+        });
+      };
       const { steady, burst } = windows(limit);
-      this.#consumers.set(name, burst ? new BurstyRateLimiter(counter(steady, 's'), counter(burst, 'b')) : counter(steady, 's'));
+      // BurstyRateLimiter calls only `consume` of its two limiters, which a SyncedWindow has.
+      const bursty = (a: Consumer, b: Consumer) => new BurstyRateLimiter(a as RateLimiterLike, b as RateLimiterLike);
+      this.#consumers.set(name, burst ? bursty(counter(steady, 's'), counter(burst, 'b')) : counter(steady, 's'));
     }
+  }
+
+  /** Sends the counts not yet in Redis (at shutdown, and for tests). */
+  async flush(): Promise<void> {
+    await this.#sync?.flush();
   }
 
   /** Whether a limit is per user or per socket. */
