@@ -5,6 +5,7 @@ import {
   nkeyAuthenticator,
   type Authenticator,
   type Msg,
+  type MsgHdrs,
   type NatsConnection,
   type Subscription,
   type TlsOptions,
@@ -86,6 +87,9 @@ export interface SubscribeOptions {
 
 /** How long a JetStream publish waits for its PubAck (see `publishDurable`). */
 const PUBLISH_ACK_TIMEOUT_MS = 2000;
+
+/** A publish's headers option: none at all when there are no headers (an empty header block still costs a parse). */
+const headersOption = (headers: MsgHdrs | undefined): { headers?: MsgHdrs } => (headers ? { headers } : {});
 
 /**
  * One NATS connection per process: typed, validated publish / subscribe / request, trace context in headers.
@@ -217,10 +221,12 @@ export class Bus {
     if (!first) return;
     const data = encode(first.schema, payload, first.subject);
     for (const channel of channels) {
-      publishSpan(channel, data.length, (headers) => this.nc.publish(channel.subject, data, { headers })).catch((error: unknown) => {
-        // At most once by design; a closed or draining connection (shutdown) just drops it.
-        this.#logger.warn({ err: error, subject: channel.subject }, 'publish dropped');
-      });
+      publishSpan(channel, data.length, (headers) => this.nc.publish(channel.subject, data, headersOption(headers))).catch(
+        (error: unknown) => {
+          // At most once by design; a closed or draining connection (shutdown) just drops it.
+          this.#logger.warn({ err: error, subject: channel.subject }, 'publish dropped');
+        },
+      );
     }
   }
 
@@ -234,7 +240,7 @@ export class Bus {
     const data = encode(channel.schema, payload, channel.subject);
     return publishSpan(channel, data.length, (headers) =>
       this.js.publish(channel.subject, data, {
-        headers,
+        ...headersOption(headers),
         timeout: PUBLISH_ACK_TIMEOUT_MS,
         ...(options.msgId === undefined ? {} : { msgID: options.msgId }),
       }),
@@ -278,7 +284,7 @@ export class Bus {
     let reply: Msg;
     try {
       reply = await publishSpan(endpoint, data.length, (headers) =>
-        this.nc.request(endpoint.subject, data, { timeout: timeoutMs, headers }),
+        this.nc.request(endpoint.subject, data, { timeout: timeoutMs, ...headersOption(headers) }),
       );
     } catch (error) {
       throw new ChatError('UNAVAILABLE', `no answer from ${endpoint.subject}: ${(error as Error).message}`);

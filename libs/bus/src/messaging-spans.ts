@@ -21,11 +21,11 @@ export interface SpanTarget {
   readonly template: string;
 }
 
-/** Runs a publish in a PRODUCER span and hands it headers carrying that span's context. */
+/** Runs a publish in a PRODUCER span and hands it headers carrying that span's context (none while tracing is off). */
 export function publishSpan<T>(
   channel: SpanTarget,
   size: number,
-  publish: (headers: MsgHdrs, span: Span) => Promise<T> | T,
+  publish: (headers: MsgHdrs | undefined, span: Span) => Promise<T> | T,
   extraHeaders?: Record<string, string>,
 ): Promise<T> {
   return inSpan(

@@ -1,8 +1,38 @@
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Link, type Span } from '@opentelemetry/api';
+import {
+  context,
+  INVALID_SPAN_CONTEXT,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Link,
+  type Span,
+} from '@opentelemetry/api';
 
 export const tracer = trace.getTracer('realtime-chat');
 
 export { SpanKind };
+
+let sdkStarted = false;
+
+/** Called by `startTracing` once the SDK runs. */
+export function markTracingStarted(): void {
+  sdkStarted = true;
+}
+
+/**
+ * Whether spans are recorded or trace context is carried: the SDK runs (`startTracing`, which also registers the
+ * W3C propagator), or a propagator is registered by hand. Neither: `inSpan` and the bus's trace headers are
+ * skipped, since OpenTelemetry's no-op spans, contexts and headers still cost their allocations on every message
+ * (~3 % of the gateway's CPU per message, docs/benchmarks.md).
+ */
+export function tracingActive(): boolean {
+  return sdkStarted || propagation.fields().length > 0;
+}
+
+/** What `work` gets while tracing is off: records nothing. */
+const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /**
  * Runs `work` in a new span, active for everything it awaits; the span records an exception and ends when
@@ -14,6 +44,7 @@ export async function inSpan<T>(
   options: { kind?: SpanKind; attributes?: Attributes; parent?: ReturnType<typeof context.active>; links?: Link[] },
   work: (span: Span) => Promise<T> | T,
 ): Promise<T> {
+  if (!tracingActive()) return work(NO_SPAN);
   const parent = options.parent ?? context.active();
   const span = tracer.startSpan(
     name,

@@ -3,6 +3,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
+import { markTracingStarted } from './spans.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -40,5 +41,6 @@ export function startTracing(serviceName: string, env: Env = process.env): Traci
     ],
   });
   sdk.start();
+  markTracingStarted();
   return { enabled: true, shutdown: () => sdk.shutdown() };
 }
