@@ -214,6 +214,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await deadline.bound('closing HTTP', app.close(), 1000);
       typing.close();
       await deadline.bound('closing presence', async () => started.close(), 1000);
+      // What was counted since the last sync, for the gateways these users reconnect to.
+      await deadline.bound('sharing limit counts', limits.flush(), 500);
       limitsRedis?.disconnect();
       if (!(await deadline.bound('draining NATS', bus.drain(), 2000))) await bus.close().catch(() => undefined);
       logger.info('gateway stopped');

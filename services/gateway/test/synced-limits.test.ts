@@ -67,6 +67,12 @@ describe('per-user limits counted here and shared through Redis in batches', () 
     expect(await takes(a, 'u2', 2)).toBe(0);
   });
 
+  it('takes of a user at once, before Redis answered the first, wait for its answer and are all counted', async () => {
+    const limits = await gateway('together', NEVER);
+    const allowed = await Promise.all(Array.from({ length: 8 }, () => limits.take('send_message', 'u7')));
+    expect(allowed.filter(Boolean).length).toBe(5);
+  });
+
   it('shares its counts with gateways that count every event in Redis (RATE_LIMIT_SYNC_MS=0)', async () => {
     const [exact, synced] = [await gateway('mixed', 0), await gateway('mixed', NEVER)];
     expect(await takes(exact, 'u3', 2)).toBe(2);

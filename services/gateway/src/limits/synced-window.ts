@@ -169,10 +169,13 @@ export class SyncedWindow {
       // Redis away: counted here from now on (the insurance of the exact mode, without losing what is known).
       () => undefined,
     );
-    this.#asking.set(key, asked);
-    await asked;
-    this.#asking.delete(key);
-    this.#counts.set(key, count);
+    // Known before anyone waiting for the answer goes on.
+    const known = asked.then(() => {
+      this.#asking.delete(key);
+      this.#counts.set(key, count);
+    });
+    this.#asking.set(key, known);
+    await known;
     return this.#result(count, Date.now());
   }
 
