@@ -757,6 +757,8 @@ interface GatewaysReport {
   connect: { seconds: number; perSecond: number; failed: number; failures: Record<string, number> };
   /** Users online in Redis (users with a live connection) against users connected, once settled. */
   online: { expected: number; inRedis: number; settledSeconds: number };
+  /** How long after the connects the store's catch-up lookups went on, before the loaded phase. */
+  lookupsSettled: { seconds: number; finds: number };
   rssPerConnectionKiB: number[];
   reference: PhaseReport & { connections: number };
   loaded: PhaseReport & { connections: number };
@@ -784,6 +786,26 @@ interface GatewaysReport {
     chat: PhaseReport;
   };
   accounting: ReturnType<typeof accountMessages> & { orderViolations: number; errorEvents: number };
+}
+
+/**
+ * Waits until the store's `find`s stop (none for 3 s, at most 120 s): each connect may look up what its user missed,
+ * and on FerretDB v1 each lookup scans its table, so after tens of thousands of connects the store is still busy
+ * with them for a while. The loaded phase measures the chat load with the connections held, not that backlog.
+ */
+async function settleLookups(metricsUrls: string[]): Promise<{ seconds: number; finds: number }> {
+  const t0 = performance.now();
+  const finds = async () => (await mongoCommandsOf(metricsUrls)).find ?? 0;
+  const first = await finds();
+  let last = first;
+  let quietSince = performance.now();
+  while (performance.now() - quietSince < 3000 && performance.now() - t0 < 120_000) {
+    await sleep(500);
+    const now = await finds();
+    if (now !== last) quietSince = performance.now();
+    last = now;
+  }
+  return { seconds: (quietSince - t0) / 1000, finds: last - first };
 }
 
 /**
@@ -890,6 +912,8 @@ async function runGateways(): Promise<GatewaysReport> {
     const settled = await waitOnline(total, 30_000);
     log(`${label}: users online in Redis ${settled.inRedis} of ${total} (${settled.seconds.toFixed(1)} s)`);
     await sleep(2000);
+    const quiet = await settleLookups(started.metricsUrls);
+    log(`${label}: the connects' catch-up lookups ended ${quiet.seconds.toFixed(1)} s after the last connect's presence (${quiet.finds} finds meanwhile)`);
     const perGateway = started.edges.map(() => total / config.gateways);
     const rssPerConnectionKiB = started.edges.map((edge, i) => (rssOf(edge.pid) - rssBefore[i]!) / perGateway[i]! / 1024);
     log(`${label}: loaded: ${config.rate} msg/s with ${total} connections`);
@@ -979,6 +1003,7 @@ async function runGateways(): Promise<GatewaysReport> {
         failures: connect.failures,
       },
       online: { expected: total, inRedis: settled.inRedis, settledSeconds: settled.seconds },
+      lookupsSettled: quiet,
       rssPerConnectionKiB,
       reference: referenceReport,
       loaded: loadedReport,
