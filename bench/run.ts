@@ -913,7 +913,9 @@ async function runGateways(): Promise<GatewaysReport> {
     log(`${label}: users online in Redis ${settled.inRedis} of ${total} (${settled.seconds.toFixed(1)} s)`);
     await sleep(2000);
     const quiet = await settleLookups(started.metricsUrls);
-    log(`${label}: the connects' catch-up lookups ended ${quiet.seconds.toFixed(1)} s after the last connect's presence (${quiet.finds} finds meanwhile)`);
+    log(
+      `${label}: the connects' catch-up lookups ended ${quiet.seconds.toFixed(1)} s after the last connect's presence (${quiet.finds} finds meanwhile)`,
+    );
     const perGateway = started.edges.map(() => total / config.gateways);
     const rssPerConnectionKiB = started.edges.map((edge, i) => (rssOf(edge.pid) - rssBefore[i]!) / perGateway[i]! / 1024);
     log(`${label}: loaded: ${config.rate} msg/s with ${total} connections`);

@@ -30,6 +30,13 @@ describe('per-user limits, shared by every socket and gateway of the user (Redis
     }
     expect(codes.filter((c) => c === 'ok').length).toBe(5);
     expect(new Set(codes.filter((c) => c !== 'ok'))).toEqual(new Set(['RATE_LIMITED']));
+    // A refusal says when a send would be taken again: within the minute's windows.
+    const socket = await system.connectAs(a, gateway);
+    const refused = await emitWithAck(socket, 'send_message', text(conversationIdOf(a, b), b, 99));
+    expect(refused.ok ? undefined : refused.error.details).toMatchObject({ limit: 'send_message', retryAfterMs: expect.any(Number) });
+    const { retryAfterMs } = (refused.ok ? {} : refused.error.details) as { retryAfterMs: number };
+    expect(retryAfterMs).toBeGreaterThan(0);
+    expect(retryAfterMs).toBeLessThanOrEqual(60_000);
   });
 
   it('two gateways give no double allowance (counted in Redis at every send)', async () => {
@@ -176,7 +183,12 @@ describe('the limits of the policy table', () => {
     const created = [];
     for (let i = 0; i < 3; i++) created.push(await request('POST', '/api/chat/conversations', { participantId: `lim-rest-peer-${i}` }));
     expect(created.map((r) => r.status)).toEqual([201, 201, 429]);
-    expect(await created[2]!.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED', details: { limit: 'conversation_create' } });
+    const refusal = (await created[2]!.json()) as { details: { retryAfterMs: number } };
+    expect(refusal).toMatchObject({ status: 429, code: 'RATE_LIMITED', details: { limit: 'conversation_create' } });
+    // When to come back: before the end of the minute's window, in the details and as HTTP's Retry-After (seconds).
+    expect(refusal.details.retryAfterMs).toBeGreaterThan(0);
+    expect(refusal.details.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(Number(created[2]!.headers.get('retry-after'))).toBe(Math.ceil(refusal.details.retryAfterMs / 1000));
     const reads = [];
     for (let i = 0; i < 3; i++) reads.push((await request('GET', '/api/chat/conversations')).status);
     expect(reads).toEqual([200, 200, 429]);

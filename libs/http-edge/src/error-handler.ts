@@ -20,6 +20,10 @@ export function answerErrors(app: FastifyInstance, { logger, classify, beforeSen
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const chatError = classify?.(error, request) ?? classifyError(error, request, logger);
     beforeSend?.(request, reply);
+    const retryAfterMs = (chatError.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    // A refusal that says when to come back says it the HTTP way too.
+    if (chatError.code === 'RATE_LIMITED' && typeof retryAfterMs === 'number')
+      reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
     return reply.code(chatError.status).send(errorEnvelope(chatError));
   });
   app.setNotFoundHandler((request, reply) =>

@@ -1,5 +1,6 @@
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterLike } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
+import { ChatError } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { LIMIT_NAMES, type Limit, type LimitName } from './policy.ts';
 import { SyncedWindow, WindowSync } from './synced-window.ts';
@@ -87,19 +88,31 @@ export class Limits {
     return this.#policy[name].per;
   }
 
-  /** Counts one event against `key`'s limit; false when it is over it. */
-  async take(name: LimitName, key: string): Promise<boolean> {
+  /**
+   * Counts one event against `key`'s limit. Over it: not allowed, and how long until an event would be (the
+   * sooner of the steady and the burst window's ends), for the client's `details.retryAfterMs`.
+   */
+  async take(name: LimitName, key: string): Promise<LimitAnswer> {
     try {
       await this.#consumers.get(name)!.consume(key);
-      return true;
+      return ALLOWED;
     } catch (error) {
       if (error instanceof RateLimiterRes) {
         this.#onLimited?.(name);
-        return false;
+        return { allowed: false, retryAfterMs: Math.max(0, Math.ceil(error.msBeforeNext)) };
       }
       // Not a refusal but a failure of the counter itself (the insurance limiter makes this unlikely): let it pass.
       this.#logger.warn({ err: error, limit: name }, 'rate limit could not be checked; allowed');
-      return true;
+      return ALLOWED;
     }
   }
+}
+
+/** What `take` answers. */
+export type LimitAnswer = { allowed: true } | { allowed: false; retryAfterMs: number };
+const ALLOWED: LimitAnswer = { allowed: true };
+
+/** The `RATE_LIMITED` error of a refused event: `details` name the limit and when to retry. */
+export function rateLimited(limit: LimitName, retryAfterMs: number, message: string): ChatError {
+  return new ChatError('RATE_LIMITED', message, { limit, retryAfterMs });
 }

@@ -16,7 +16,7 @@ import {
   type UserId,
 } from '@chat/contracts';
 import type { TokenVerifier } from '@chat/auth';
-import type { Limits } from '../limits/limits.ts';
+import { rateLimited, type Limits } from '../limits/limits.ts';
 import type { LimitName } from '../limits/policy.ts';
 import type { Bus } from '@chat/bus';
 import { authenticateFirst, requestUser } from './authenticate.ts';
@@ -57,8 +57,8 @@ export function conversationRoutes({
 }: ConversationRoutesDeps): FastifyPluginAsyncZod {
   const rpc = names.messagesService;
   const within = async (limit: LimitName, userId: UserId) => {
-    if (limits && !(await limits.take(limit, userId)))
-      throw new ChatError('RATE_LIMITED', 'Too many requests of this kind: slow down and retry', { limit });
+    const answer = await limits?.take(limit, userId);
+    if (answer && !answer.allowed) throw rateLimited(limit, answer.retryAfterMs, 'Too many requests of this kind: slow down and retry');
   };
   return async (app) => {
     // Before the body is read: the deadline for all of it to arrive, and the token.

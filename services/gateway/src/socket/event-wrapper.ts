@@ -14,7 +14,7 @@ import {
 import type { AuthUser } from '@chat/auth';
 import type { Logger } from '@chat/logger';
 import { inSpan, SpanKind } from '@chat/telemetry';
-import type { Limits } from '../limits/limits.ts';
+import { rateLimited, type Limits } from '../limits/limits.ts';
 import type { LimitName } from '../limits/policy.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { ChatSocket } from '../chat-socket.ts';
@@ -68,8 +68,10 @@ export interface WrapperOptions {
  * disconnected (a client that keeps sending what the server cannot take is broken or hostile).
  */
 export async function countInvalidEvent(socket: ChatSocket, limits: Limits | undefined): Promise<void> {
-  if (!limits || socket.disconnected || (await limits.take('invalid_event', socket.id))) return;
-  socket.emit('error', new ChatError('RATE_LIMITED', 'Too many invalid events: disconnected', { limit: 'invalid_event' }).toPayload());
+  if (!limits || socket.disconnected) return;
+  const answer = await limits.take('invalid_event', socket.id);
+  if (answer.allowed) return;
+  socket.emit('error', rateLimited('invalid_event', answer.retryAfterMs, 'Too many invalid events: disconnected').toPayload());
   socket.disconnect(true);
 }
 
@@ -111,8 +113,9 @@ function eventListener<E extends ClientEventName>(
       try {
         const user = socket.data.user;
         if (!user && !isPublic) throw new ChatError('UNAUTHENTICATED');
-        if (limit && limits && !(await limits.take(limit, limits.per(limit) === 'user' && user ? user.userId : socket.id))) {
-          throw new ChatError('RATE_LIMITED', 'Too many events of this kind: slow down and retry', { limit });
+        if (limit && limits) {
+          const answer = await limits.take(limit, limits.per(limit) === 'user' && user ? user.userId : socket.id);
+          if (!answer.allowed) throw rateLimited(limit, answer.retryAfterMs, 'Too many events of this kind: slow down and retry');
         }
         const parsed = clientEvents[event].payload.safeParse(raw);
         if (!parsed.success) throw validationError(parsed.error, `${event} payload`);
