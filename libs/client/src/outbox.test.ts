@@ -39,6 +39,21 @@ describe('Outbox', () => {
     expect(delays).toEqual([100, 200, 400, 800, 1_000, 1_000]);
   });
 
+  it('after RATE_LIMITED, waits at least as long as the refusal says', () => {
+    const outbox = new Outbox(new MemoryStorage(), 'k', noJitter);
+    outbox.add(draft('1'), 0);
+    outbox.started('1');
+    outbox.failed('1', { code: 'RATE_LIMITED', message: '', details: { limit: 'send_message', retryAfterMs: 2_500 } }, 0);
+    expect(outbox.nextWake(0)).toBe(2_500);
+    // Shorter than the backoff, or not given: the backoff.
+    outbox.started('1');
+    outbox.failed('1', { code: 'RATE_LIMITED', message: '', details: { retryAfterMs: 10 } }, 3_000);
+    expect(outbox.nextWake(3_000)).toBe(3_000 + 200);
+    outbox.started('1');
+    outbox.failed('1', { code: 'RATE_LIMITED', message: '' }, 4_000);
+    expect(outbox.nextWake(4_000)).toBe(4_000 + 400);
+  });
+
   it('fails for good on a final error, which no longer holds the next message', () => {
     const outbox = new Outbox(new MemoryStorage(), 'k');
     outbox.add(draft('1'), 0);

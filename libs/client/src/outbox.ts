@@ -115,7 +115,8 @@ export class Outbox {
     if (isRetryable(error)) {
       const delay = Math.min(this.#maxMs, this.#initialMs * 2 ** Math.max(0, entry.attempts - 1));
       entry.state = 'queued';
-      entry.notBefore = now + Math.round(delay * (0.5 + this.#random() / 2));
+      // A rate limit says when the next send would be taken: no sooner than that.
+      entry.notBefore = Math.max(now + Math.round(delay * (0.5 + this.#random() / 2)), now + retryAfterOf(error));
     } else {
       entry.state = 'failed';
     }
@@ -170,4 +171,11 @@ export class Outbox {
       .then(() => (snapshot === undefined ? this.#storage.remove(this.#key) : this.#storage.set(this.#key, snapshot)))
       .catch(() => undefined);
   }
+}
+
+/** `details.retryAfterMs` of a `RATE_LIMITED` refusal (0 for anything else). */
+function retryAfterOf(error: ChatErrorPayload): number {
+  if (error.code !== 'RATE_LIMITED') return 0;
+  const ms = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
