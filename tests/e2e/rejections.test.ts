@@ -126,6 +126,32 @@ describe('malformed payloads', () => {
     expect(await errorEvent).toMatchObject({ code: 'UNKNOWN_EVENT' });
   });
 
+  // Socket.IO dispatches a client's event to the socket's listeners by its name; were a reserved name such as
+  // `disconnect` let through, a raw client would run the gateway's disconnect handling on a live socket (its user's
+  // subscription dropped for their other sockets too, presence told it left). socket.io-parser refuses those names.
+  it('closes a connection that sends a forged disconnect event; the user\'s other socket goes on receiving', async () => {
+    const erin = 'erin' as UserId;
+    const frank = 'frank' as UserId;
+    const forger = await connectAs(erin);
+    const other = await connectAs(erin);
+    const f = await connectAs(frank);
+    const closed = new Promise<string>((resolve) => forger.once('disconnect', resolve));
+    // What socket.io-client refuses to send (a reserved name), written as the raw Socket.IO packet.
+    (forger.io.engine as unknown as { write(data: string): void }).write('2["disconnect","forged"]');
+    // The server closes it (its parser's error); the client sees the transport close.
+    expect(await closed).toBe('transport close');
+    forger.disconnect();
+    const received = nextEvent(other, 'new_message');
+    const ack = await emitWithAck(f, 'send_message', {
+      conversationId: conversationIdOf(erin, frank),
+      receiverId: erin,
+      messageType: 'text',
+      content: { text: 'still connected' },
+    });
+    expect(ack.ok).toBe(true);
+    expect(await received).toMatchObject({ content: { text: 'still connected' } });
+  });
+
   it('keeps serving after all of that, and stored none of it', async () => {
     const c = await connectAs(carol);
     const ack = await emitWithAck(c, 'send_message', { ...valid, content: { text: 'still here' } } as never);
