@@ -129,7 +129,7 @@ describe('malformed payloads', () => {
   // Socket.IO dispatches a client's event to the socket's listeners by its name; were a reserved name such as
   // `disconnect` let through, a raw client would run the gateway's disconnect handling on a live socket (its user's
   // subscription dropped for their other sockets too, presence told it left). socket.io-parser refuses those names.
-  it('closes a connection that sends a forged disconnect event; the user\'s other socket goes on receiving', async () => {
+  it("closes a connection that sends a forged disconnect event; the user's other socket goes on receiving", async () => {
     const erin = 'erin' as UserId;
     const frank = 'frank' as UserId;
     const forger = await connectAs(erin);
