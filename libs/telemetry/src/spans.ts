@@ -25,7 +25,7 @@ export function markTracingStarted(): void {
  * Whether spans are recorded or trace context is carried: the SDK runs (`startTracing`, which also registers the
  * W3C propagator), or a propagator is registered by hand. Neither: `inSpan` and the bus's trace headers are
  * skipped, since OpenTelemetry's no-op spans, contexts and headers still cost their allocations on every message
- * (~3 % of the gateway's CPU per message, docs/benchmarks.md).
+ * (~3 % of the gateway's busy time in its profile, docs/benchmarks.md).
  */
 export function tracingActive(): boolean {
   return sdkStarted || propagation.fields().length > 0;
