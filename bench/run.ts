@@ -765,6 +765,8 @@ interface GatewaysReport {
   p99Ratio: number;
   /** Each load generator's event-loop delay over the reference and the loaded phase. */
   generatorLoopDelayMs: { reference: LoopDelay[]; loaded: LoopDelay[] };
+  /** Each gateway's event-loop delay over the reference and the loaded phase, and its time in major GCs. */
+  gatewayLoopDelayMs: { reference: GatewayLoopDelay[]; loaded: GatewayLoopDelay[] };
   storm: {
     connectionsBefore: number;
     killed: number;
@@ -787,6 +789,9 @@ interface GatewaysReport {
   };
   accounting: ReturnType<typeof accountMessages> & { orderViolations: number; errorEvents: number };
 }
+
+/** A gateway's event-loop delay over a phase (prom-client's, reset at each scrape) and its major GCs' time in it. */
+type GatewayLoopDelay = LoopDelay & { majorGcMs: number };
 
 /**
  * Waits until the store's `find`s stop (none for 3 s, at most 120 s): each connect may look up what its user missed,
@@ -895,10 +900,36 @@ async function runGateways(): Promise<GatewaysReport> {
       log(
         `${label}: ${phase}: load generators' event-loop delay p99 ${delays.map((d) => d.p99Ms.toFixed(0)).join('/')} ms, max ${delays.map((d) => d.maxMs.toFixed(0)).join('/')} ms`,
       );
+    // The gateways' own delay: prom-client's event-loop histogram restarts at every scrape.
+    const gatewayLoopDelays = async (edges: typeof started.edges): Promise<GatewayLoopDelay[]> =>
+      Promise.all(
+        edges.map(async (edge) => {
+          const text = await (await fetch(`${edge.opsUrl}/metrics`)).text();
+          const seconds = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+          // Time in major GCs so far (a counter: the phase's share is the difference of two scrapes).
+          const majorGcSeconds = Number(/^nodejs_gc_duration_seconds_sum\{[^}]*kind="major"[^}]*\} (\S+)$/m.exec(text)?.[1] ?? 0);
+          return {
+            p99Ms: seconds('nodejs_eventloop_lag_p99_seconds') * 1000,
+            maxMs: seconds('nodejs_eventloop_lag_max_seconds') * 1000,
+            majorGcMs: majorGcSeconds * 1000,
+          };
+        }),
+      );
+    const gatewayLoopMaxMs = async (edges: typeof started.edges) => (await gatewayLoopDelays(edges)).map((delay) => delay.maxMs);
+    const logGatewayDelays = (phase: string, delays: GatewayLoopDelay[]) =>
+      log(
+        `${label}: ${phase}: gateways' event-loop delay p99 ${delays.map((d) => d.p99Ms.toFixed(0)).join('/')} ms, max ${delays.map((d) => d.maxMs.toFixed(0)).join('/')} ms; major GC ${delays.map((d) => d.majorGcMs.toFixed(0)).join('/')} ms`,
+      );
+    /** The delays after a phase, with the major GC time spent in it. */
+    const gcOver = (before: GatewayLoopDelay[], after: GatewayLoopDelay[]) =>
+      after.map((delay, i) => ({ ...delay, majorGcMs: delay.majorGcMs - (before[i]?.majorGcMs ?? 0) }));
     await loopDelays();
+    const referenceGcBefore = await gatewayLoopDelays(started.edges);
     const reference = await measurePhase(ctx, 'reference', chat);
     const referenceDelay = await loopDelays();
+    const referenceGatewayDelay = gcOver(referenceGcBefore, await gatewayLoopDelays(started.edges));
     logDelays('reference', referenceDelay);
+    logGatewayDelays('reference', referenceGatewayDelay);
 
     // 2. Every connection.
     const rssBefore = started.edges.map((edge) => rssOf(edge.pid));
@@ -920,9 +951,12 @@ async function runGateways(): Promise<GatewaysReport> {
     const rssPerConnectionKiB = started.edges.map((edge, i) => (rssOf(edge.pid) - rssBefore[i]!) / perGateway[i]! / 1024);
     log(`${label}: loaded: ${config.rate} msg/s with ${total} connections`);
     await loopDelays();
+    const loadedGcBefore = await gatewayLoopDelays(started.edges);
     const loaded = await measurePhase(ctx, 'loaded', chat);
     const loadedDelay = await loopDelays();
+    const loadedGatewayDelay = gcOver(loadedGcBefore, await gatewayLoopDelays(started.edges));
     logDelays('loaded', loadedDelay);
+    logGatewayDelays('loaded', loadedGatewayDelay);
 
     // 3. The storm. The survivors must have descriptors for the dead gateway's clients: trim the idle ones to fit.
     const fits = (config.gateways - 1) * (FD_LIMIT - FD_RESERVE);
@@ -935,14 +969,6 @@ async function runGateways(): Promise<GatewaysReport> {
       before = fits;
       await waitOnline(before, 30_000);
     }
-    // The gateways' own delay: prom-client's event-loop histogram restarts at every scrape.
-    const gatewayLoopMaxMs = async (edges: typeof started.edges) =>
-      Promise.all(
-        edges.map(async (edge) => {
-          const text = await (await fetch(`${edge.opsUrl}/metrics`)).text();
-          return Number(/^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
-        }),
-      );
     await loopDelays();
     await gatewayLoopMaxMs(started.edges.slice(1));
     const victim = started.edges[0]!;
@@ -1011,6 +1037,7 @@ async function runGateways(): Promise<GatewaysReport> {
       loaded: loadedReport,
       p99Ratio: loadedReport.latencyMs.p99 / referenceReport.latencyMs.p99,
       generatorLoopDelayMs: { reference: referenceDelay, loaded: loadedDelay },
+      gatewayLoopDelayMs: { reference: referenceGatewayDelay, loaded: loadedGatewayDelay },
       storm: {
         connectionsBefore: before,
         killed: victimSockets,
@@ -1040,7 +1067,22 @@ async function runGateways(): Promise<GatewaysReport> {
     await mongo.close();
     redis.disconnect();
     await started.stop();
+    keepGatewayWarnings(started.edges);
   }
+}
+
+/**
+ * What the gateways logged at warn level and above (a presence report timed out, a resync, NATS away...), one file
+ * per gateway beside the results: the storm and the loaded phase are read with them.
+ */
+function keepGatewayWarnings(edges: Started['edges']): void {
+  mkdirSync(join(ROOT, config.out), { recursive: true });
+  edges.forEach((edge, i) => {
+    const lines = (edge.process?.output() ?? '').split('\n').filter((line) => /"level":(4|5|6)0\b/.test(line));
+    const file = join(ROOT, config.out, `${runId}-gateway${i}-warnings.log`);
+    writeFileSync(file, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+    log(`gateway ${i}: ${lines.length} warnings and errors (${file.slice(ROOT.length)})`);
+  });
 }
 
 if (config.gateways > 1) {

@@ -164,7 +164,8 @@ export class UserDeliveries {
    */
   async catchUp(socket: ChatSocket, userId: UserId, options: { skipShown?: boolean } = {}): Promise<void> {
     if (!this.#catchingUp.has(socket.id)) this.holdLive(socket, userId);
-    await this.#catchUpSlots(() => this.#replay(socket, userId, options));
+    // A socket that went while it waited for a slot (a storm's, or the sockets of a gateway shutting down) is skipped.
+    await this.#catchUpSlots(() => (socket.disconnected ? this.forget(socket) : this.#replay(socket, userId, options)));
   }
 
   async #replay(socket: ChatSocket, userId: UserId, { skipShown = false }: { skipShown?: boolean }): Promise<void> {
@@ -196,6 +197,8 @@ export class UserDeliveries {
         if (page === CATCH_UP_MAX_PAGES - 1) this.#logger.warn({ userId }, 'catch-up stopped at its page limit; the rest is in history');
       }
     } catch (error) {
+      // Gone meanwhile: nothing to retry or report.
+      if (socket.disconnected) return;
       // The messages service is down or slow: live messages go out now, and the catch-up is tried again later
       // (as after a NATS reconnect), so a socket that stays connected never waits for its next connect.
       const attempt = (this.#catchUpRetries.get(socket.id) ?? 0) + 1;
