@@ -783,6 +783,8 @@ interface GatewaysReport {
     survivingGatewaysLoopDelayMaxMs: number[];
     /** Lowest users-online count in Redis sampled during the storm, and the count after the dead gateway's TTL. */
     minOnline: number;
+    /** The survivors' catch-ups waiting for a slot: the most sampled, when none were left (s after the kill), and at the end. */
+    catchUps: { maxWaiting: number; doneSeconds: number; waitingAtEnd: number };
     onlineAfterTtl: number;
     expected: number;
     chat: PhaseReport;
@@ -979,10 +981,26 @@ async function runGateways(): Promise<GatewaysReport> {
     alive.delete(victim.pid);
     let minOnline = Number.POSITIVE_INFINITY;
     let allReconnectedAt = Number.NaN;
+    // The survivors' catch-ups waiting for a slot (their sockets' live messages held): the most, and when none were left.
+    let maxCatchUpsWaiting = 0;
+    let catchUpsDoneAt = Number.NaN;
+    const catchUpsWaiting = async () =>
+      (
+        await Promise.all(
+          started.edges.slice(1).map(async (edge) => {
+            const text = await (await fetch(`${edge.opsUrl}/metrics`)).text();
+            return Number(/^chat_catch_ups_waiting(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
+          }),
+        )
+      ).reduce((a, b) => a + b, 0);
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
         minOnline = Math.min(minOnline, await onlineUsers());
+        const waiting = await catchUpsWaiting();
+        maxCatchUpsWaiting = Math.max(maxCatchUpsWaiting, waiting);
+        if (waiting > 0) catchUpsDoneAt = Number.NaN;
+        else if (maxCatchUpsWaiting > 0 && Number.isNaN(catchUpsDoneAt)) catchUpsDoneAt = (performance.now() - t0) / 1000;
         const r = await load.all<{ dropped: number; reconnected: number }>((id) => ({ id, type: 'reconnects' }));
         const dropped = r.reduce((n, x) => n + x.dropped, 0);
         const back = r.reduce((n, x) => n + x.reconnected, 0);
@@ -1004,6 +1022,10 @@ async function runGateways(): Promise<GatewaysReport> {
     const generatorDelay = await loopDelays();
     const survivorsDelay = await gatewayLoopMaxMs(started.edges.slice(1));
     log(`${label}: storm: surviving gateways' event-loop delay max ${survivorsDelay.map((ms) => ms.toFixed(0)).join('/')} ms`);
+    const catchUpsLeft = await catchUpsWaiting();
+    log(
+      `${label}: storm: catch-ups waiting at most ${maxCatchUpsWaiting}, ${Number.isNaN(catchUpsDoneAt) ? `${catchUpsLeft} still waiting at the end` : `none left ${catchUpsDoneAt.toFixed(1)} s after the kill`}`,
+    );
     logDelays('storm', generatorDelay);
     const reconnectErrors: Record<string, number> = {};
     for (const r of reconnects) for (const [k, v] of Object.entries(r.errors)) reconnectErrors[k] = (reconnectErrors[k] ?? 0) + v;
@@ -1051,6 +1073,7 @@ async function runGateways(): Promise<GatewaysReport> {
         generatorLoopDelayMs: generatorDelay,
         survivingGatewaysLoopDelayMaxMs: survivorsDelay,
         minOnline,
+        catchUps: { maxWaiting: maxCatchUpsWaiting, doneSeconds: catchUpsDoneAt, waitingAtEnd: catchUpsLeft },
         onlineAfterTtl: afterTtl.inRedis,
         expected: before,
         chat: reportPhase(storm, finals),

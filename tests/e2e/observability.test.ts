@@ -223,6 +223,9 @@ describe('observability of the running services', () => {
     expect(moved('gateway', 'chat_messages_failed_total', 'code="NOT_PARTICIPANT"')).toBe(1);
     expect(moved('gateway', 'chat_message_delivery_seconds_count')).toBe(5);
     expect(sample(after.gateway, 'chat_socket_connections')).toBeGreaterThanOrEqual(2);
+    // Both sockets caught up (their catch-ups ran before their live messages): none left waiting.
+    expect(after.gateway).toMatch(/^chat_catch_ups_waiting\{/m);
+    expect(sample(after.gateway, 'chat_catch_ups_waiting')).toBe(0);
     expect(moved('messages', 'chat_commands_processed_total', 'type="send",outcome="ok"')).toBe(5);
     expect(after.messages).toMatch(/chat_jetstream_consumer_pending\{consumer="messages-conversation-0"/);
     expect(after.messages).toMatch(/process_resident_memory_bytes/);

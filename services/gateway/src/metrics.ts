@@ -6,6 +6,11 @@ export function createGatewayMetrics() {
   return {
     registry,
     connections: new Gauge({ name: 'chat_socket_connections', help: 'Connected sockets', registers: [registry] }),
+    catchUpsWaiting: new Gauge({
+      name: 'chat_catch_ups_waiting',
+      help: 'Connected sockets waiting for their catch-up (what their user missed); their live messages are held meanwhile',
+      registers: [registry],
+    }),
     connectionErrors: new Counter({
       name: 'chat_socket_connection_errors_total',
       help: 'Connections refused or dropped for authentication, by reason',

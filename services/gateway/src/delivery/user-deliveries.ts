@@ -164,8 +164,12 @@ export class UserDeliveries {
    */
   async catchUp(socket: ChatSocket, userId: UserId, options: { skipShown?: boolean } = {}): Promise<void> {
     if (!this.#catchingUp.has(socket.id)) this.holdLive(socket, userId);
+    this.#metrics?.catchUpsWaiting.inc();
     // A socket that went while it waited for a slot (a storm's, or the sockets of a gateway shutting down) is skipped.
-    await this.#catchUpSlots(() => (socket.disconnected ? this.forget(socket) : this.#replay(socket, userId, options)));
+    await this.#catchUpSlots(() => {
+      this.#metrics?.catchUpsWaiting.dec();
+      return socket.disconnected ? this.forget(socket) : this.#replay(socket, userId, options);
+    });
   }
 
   async #replay(socket: ChatSocket, userId: UserId, { skipShown = false }: { skipShown?: boolean }): Promise<void> {
