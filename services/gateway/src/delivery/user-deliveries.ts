@@ -22,9 +22,13 @@ const CATCH_UP_PAGE = 200;
 const CATCH_UP_MAX_PAGES = 25;
 /**
  * Catch-ups of one gateway at once. A reconnect storm (a gateway died, NATS came back) would otherwise send every
- * socket's query to the store together and starve the send path; queued ones wait, their live messages held.
+ * socket's query to the store together and starve the send path; queued ones wait, their live messages held
+ * (`chat_catch_ups_waiting`). Not fewer: the messages service answers the requests that arrive together with one
+ * lookup, so more at once means bigger batches, not more queries. At 8, 44,100 connects left 1,900–3,000 lookups
+ * queued for 47–92 s and a storm's 12,900 reconnects 10,450 catch-ups still waiting at its end; at 64, none after
+ * the connects, and none at the storm's end in one of two runs (docs/benchmarks.md, sixth pass).
  */
-const CATCH_UPS_AT_ONCE = 8;
+const CATCH_UPS_AT_ONCE = 64;
 /** A failed catch-up is tried again after 0.5 s, doubling, at most this long apart, while its socket is connected. */
 const CATCH_UP_RETRY_MAX_MS = 8_000;
 
