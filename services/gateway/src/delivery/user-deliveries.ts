@@ -26,7 +26,7 @@ const CATCH_UP_MAX_PAGES = 25;
  * (`chat_catch_ups_waiting`). Not fewer: the messages service answers the requests that arrive together with one
  * lookup, so more at once means bigger batches, not more queries. At 8, 44,100 connects left 1,900–3,000 lookups
  * queued for 47–92 s and a storm's 12,900 reconnects 10,450 catch-ups still waiting at its end; at 64, none after
- * the connects, and none at the storm's end in one of two runs (docs/benchmarks.md, sixth pass).
+ * the connects, and 0–7,637 at the storm's end in three runs (docs/benchmarks.md, sixth pass).
  */
 const CATCH_UPS_AT_ONCE = 64;
 /** A failed catch-up is tried again after 0.5 s, doubling, at most this long apart, while its socket is connected. */
