@@ -23,6 +23,9 @@ function windows({ perMinute, burst }: Limit): {
   return extra > 0 ? { steady, burst: { points: extra, duration: 60 } } : { steady };
 }
 
+/** The steady and the burst window of a limit together. BurstyRateLimiter calls only `consume` of its two, which a SyncedWindow has. */
+const bursty = (steady: Consumer, burst: Consumer): Consumer => new BurstyRateLimiter(steady as RateLimiterLike, burst as RateLimiterLike);
+
 export interface LimitsOptions {
   policy: Record<LimitName, Limit>;
   /**
@@ -72,8 +75,6 @@ export class Limits {
         });
       };
       const { steady, burst } = windows(limit);
-      // BurstyRateLimiter calls only `consume` of its two limiters, which a SyncedWindow has.
-      const bursty = (a: Consumer, b: Consumer) => new BurstyRateLimiter(a as RateLimiterLike, b as RateLimiterLike);
       this.#consumers.set(name, burst ? bursty(counter(steady, 's'), counter(burst, 'b')) : counter(steady, 's'));
     }
   }

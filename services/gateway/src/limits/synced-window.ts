@@ -161,19 +161,21 @@ export class SyncedWindow {
 
   async #first(key: string, points: number): Promise<RateLimiterRes> {
     const count: Count = { points, resetAt: Date.now() + this.#durationSeconds * 1000, unsent: 0, window: 0 };
-    const asked = this.#sync.add(this.#redisKey(key), points, this.#durationSeconds).then(
-      ({ total, ttl }) => {
-        count.points = total;
-        count.resetAt = Date.now() + ttl;
-      },
-      // Redis away: counted here from now on (the insurance of the exact mode, without losing what is known).
-      () => undefined,
-    );
-    // Known before anyone waiting for the answer goes on.
-    const known = asked.then(() => {
-      this.#asking.delete(key);
-      this.#counts.set(key, count);
-    });
+    const known = this.#sync
+      .add(this.#redisKey(key), points, this.#durationSeconds)
+      .then(
+        ({ total, ttl }) => {
+          count.points = total;
+          count.resetAt = Date.now() + ttl;
+        },
+        // Redis away: counted here from now on (the insurance of the exact mode, without losing what is known).
+        () => undefined,
+      )
+      // Known before anyone waiting for the answer goes on.
+      .then(() => {
+        this.#asking.delete(key);
+        this.#counts.set(key, count);
+      });
     this.#asking.set(key, known);
     await known;
     return this.#result(count, Date.now());
