@@ -26,6 +26,7 @@ import {
   accountMessages,
   bytesPerConnection,
   mergeOutcomes,
+  metricValue,
   ratePerSecond,
   summarizeLatency,
   profileByOwner,
@@ -795,6 +796,10 @@ interface GatewaysReport {
 /** A gateway's event-loop delay over a phase (prom-client's, reset at each scrape) and its major GCs' time in it. */
 type GatewayLoopDelay = LoopDelay & { majorGcMs: number };
 
+/** Each gateway's Prometheus text from its ops port. */
+const scrapeGateways = (edges: Started['edges']): Promise<string[]> =>
+  Promise.all(edges.map(async (edge) => (await fetch(`${edge.opsUrl}/metrics`)).text()));
+
 /**
  * Waits until the store's `find`s stop (none for 3 s, at most 120 s): each connect may look up what its user missed,
  * and on FerretDB v1 each lookup scans its table, so after tens of thousands of connects the store is still busy
@@ -898,29 +903,22 @@ async function runGateways(): Promise<GatewaysReport> {
     log(`${label}: reference: ${config.rate} msg/s with ${config.pairs * 2 + referenceIdle} connections`);
     // The load generators time the round trips: their own event-loop delay over each phase says how much of it is theirs.
     const loopDelays = () => load.all<LoopDelay>((id) => ({ id, type: 'loopDelay' }));
+    const delayLine = (delays: LoopDelay[]) =>
+      `p99 ${delays.map((d) => d.p99Ms.toFixed(0)).join('/')} ms, max ${delays.map((d) => d.maxMs.toFixed(0)).join('/')} ms`;
     const logDelays = (phase: string, delays: LoopDelay[]) =>
-      log(
-        `${label}: ${phase}: load generators' event-loop delay p99 ${delays.map((d) => d.p99Ms.toFixed(0)).join('/')} ms, max ${delays.map((d) => d.maxMs.toFixed(0)).join('/')} ms`,
-      );
+      log(`${label}: ${phase}: load generators' event-loop delay ${delayLine(delays)}`);
     // The gateways' own delay: prom-client's event-loop histogram restarts at every scrape.
     const gatewayLoopDelays = async (edges: typeof started.edges): Promise<GatewayLoopDelay[]> =>
-      Promise.all(
-        edges.map(async (edge) => {
-          const text = await (await fetch(`${edge.opsUrl}/metrics`)).text();
-          const seconds = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-          // Time in major GCs so far (a counter: the phase's share is the difference of two scrapes).
-          const majorGcSeconds = Number(/^nodejs_gc_duration_seconds_sum\{[^}]*kind="major"[^}]*\} (\S+)$/m.exec(text)?.[1] ?? 0);
-          return {
-            p99Ms: seconds('nodejs_eventloop_lag_p99_seconds') * 1000,
-            maxMs: seconds('nodejs_eventloop_lag_max_seconds') * 1000,
-            majorGcMs: majorGcSeconds * 1000,
-          };
-        }),
-      );
+      (await scrapeGateways(edges)).map((text) => ({
+        p99Ms: (metricValue(text, 'nodejs_eventloop_lag_p99_seconds') ?? Number.NaN) * 1000,
+        maxMs: (metricValue(text, 'nodejs_eventloop_lag_max_seconds') ?? Number.NaN) * 1000,
+        // Time in major GCs so far (a counter: the phase's share is the difference of two scrapes).
+        majorGcMs: (metricValue(text, 'nodejs_gc_duration_seconds_sum', 'kind="major"') ?? 0) * 1000,
+      }));
     const gatewayLoopMaxMs = async (edges: typeof started.edges) => (await gatewayLoopDelays(edges)).map((delay) => delay.maxMs);
     const logGatewayDelays = (phase: string, delays: GatewayLoopDelay[]) =>
       log(
-        `${label}: ${phase}: gateways' event-loop delay p99 ${delays.map((d) => d.p99Ms.toFixed(0)).join('/')} ms, max ${delays.map((d) => d.maxMs.toFixed(0)).join('/')} ms; major GC ${delays.map((d) => d.majorGcMs.toFixed(0)).join('/')} ms`,
+        `${label}: ${phase}: gateways' event-loop delay ${delayLine(delays)}; major GC ${delays.map((d) => d.majorGcMs.toFixed(0)).join('/')} ms`,
       );
     /** The delays after a phase, with the major GC time spent in it. */
     const gcOver = (before: GatewayLoopDelay[], after: GatewayLoopDelay[]) =>
@@ -985,14 +983,7 @@ async function runGateways(): Promise<GatewaysReport> {
     let maxCatchUpsWaiting = 0;
     let catchUpsDoneAt = Number.NaN;
     const catchUpsWaiting = async () =>
-      (
-        await Promise.all(
-          started.edges.slice(1).map(async (edge) => {
-            const text = await (await fetch(`${edge.opsUrl}/metrics`)).text();
-            return Number(/^chat_catch_ups_waiting(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
-          }),
-        )
-      ).reduce((a, b) => a + b, 0);
+      (await scrapeGateways(started.edges.slice(1))).reduce((sum, text) => sum + (metricValue(text, 'chat_catch_ups_waiting') ?? 0), 0);
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {

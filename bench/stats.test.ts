@@ -3,6 +3,7 @@ import {
   accountMessages,
   bytesPerConnection,
   mergeOutcomes,
+  metricValue,
   ownerOf,
   percentile,
   profileByOwner,
@@ -12,6 +13,21 @@ import {
 } from './stats.ts';
 
 describe('bench statistics', () => {
+  it('reads one sample of Prometheus text, by name and label', () => {
+    const text = [
+      '# HELP chat_catch_ups_waiting Connected sockets waiting',
+      'chat_catch_ups_waiting_other{service="gateway"} 9',
+      'chat_catch_ups_waiting{service="gateway"} 3',
+      'nodejs_gc_duration_seconds_sum{service="gateway",kind="minor"} 0.5',
+      'nodejs_gc_duration_seconds_sum{service="gateway",kind="major"} 1.25',
+      'nodejs_eventloop_lag_p99_seconds 0.013',
+    ].join('\n');
+    expect(metricValue(text, 'chat_catch_ups_waiting')).toBe(3);
+    expect(metricValue(text, 'nodejs_gc_duration_seconds_sum', 'kind="major"')).toBe(1.25);
+    expect(metricValue(text, 'nodejs_eventloop_lag_p99_seconds')).toBe(0.013);
+    expect(metricValue(text, 'nodejs_eventloop_lag_max_seconds')).toBeUndefined();
+  });
+
   it('takes nearest-rank percentiles', () => {
     const values = Array.from({ length: 100 }, (_, i) => i + 1);
     expect(percentile(values, 50)).toBe(50);

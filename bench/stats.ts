@@ -257,3 +257,17 @@ export function profileByOwner(
     oursInclusive: ranked(inclusive, busy, limit).map(([frame, ms, percent]) => ({ frame, selfMs: ms, percent })),
   };
 }
+
+/**
+ * The value of one sample in Prometheus text: the metric `name` whose labels (if any) include `labels` (e.g.
+ * `kind="major"`); `undefined` when there is none. Labels the registry adds to every sample (`service=...`) are allowed.
+ */
+export function metricValue(text: string, name: string, labels = ''): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    const match = /^(?:\{([^}]*)\})? (\S+)$/.exec(rest);
+    if (match && (labels === '' || (match[1] ?? '').split(',').includes(labels))) return Number(match[2]);
+  }
+  return undefined;
+}
