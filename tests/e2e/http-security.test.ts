@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
+import WebSocket from 'ws';
 import type { Gateway } from '@chat/gateway';
 import { signToken } from '@chat/testing';
 import { useSystem } from '../support/system.ts';
@@ -73,6 +74,48 @@ describe('the Origin of Socket.IO handshakes', () => {
     expect(await handshake(gateway, APP)).toBe('connected');
     expect(await handshake(gateway, new URL(gateway.url).origin)).toBe('connected');
     expect(await handshake(gateway, undefined)).toBe('connected');
+  });
+});
+
+/**
+ * A raw WebSocket upgrade to engine.io: the HTTP status and body of a refusal, or the first frame once accepted.
+ * The gateway corks an upgrade's TCP socket for the rest of its turn (the 101 and the open packet in one write): a
+ * refusal must still reach the client before engine.io destroys the socket, not vanish into a reset.
+ */
+function upgrade(gateway: Gateway, query: string, origin?: string): Promise<{ status: number; body: string } | { first: string }> {
+  const url = `${gateway.url.replace(/^http/, 'ws')}/socket.io/?${query}`;
+  const ws = new WebSocket(url, origin === undefined ? {} : { headers: { origin } });
+  return new Promise((resolve, reject) => {
+    ws.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    ws.once('message', (data) => {
+      resolve({ first: String(data) });
+      ws.close();
+    });
+    ws.once('error', reject);
+  });
+}
+
+describe('WebSocket upgrades', () => {
+  it('refused are answered with their status and reason (origin, transport, session)', async () => {
+    const gateway = await listedGateway();
+    expect(await upgrade(gateway, 'EIO=4&transport=websocket', EVIL)).toEqual({ status: 400, body: 'origin not allowed' });
+    expect(await upgrade(system.gateway, 'EIO=4&transport=carrier-pigeon')).toEqual({ status: 400, body: 'Transport unknown' });
+    expect(await upgrade(system.gateway, 'EIO=4&transport=websocket&sid=no-such-session')).toEqual({
+      status: 400,
+      body: 'Session ID unknown',
+    });
+  });
+
+  it("accepted get engine.io's open packet first", async () => {
+    const answer = await upgrade(system.gateway, 'EIO=4&transport=websocket');
+    expect(answer).toEqual({ first: expect.stringMatching(/^0\{"sid":/) });
   });
 });
 

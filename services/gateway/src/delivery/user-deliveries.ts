@@ -38,7 +38,7 @@ interface UserEntry {
   sockets: number;
   /** The last message ids delivered to the user, made with the first one (an idle user has none). */
   recent: Set<string> | undefined;
-  /** Settles once NATS has the subscription. */
+  /** Settles once the subscription is on the NATS connection. */
   ready: Promise<void>;
 }
 
@@ -66,9 +66,9 @@ export class UserDeliveries {
   readonly #catchUpSlots = pLimit(CATCH_UPS_AT_ONCE);
   /** Failed catch-ups per socket, for the backoff of the next try. */
   readonly #catchUpRetries = new Map<string, number>();
-  /** Users whose subscription goes out with the next flush, and that flush (it confirms them). */
+  /** Users whose subscription goes out with the next batch, and when that batch subscribes. */
   readonly #toSubscribe: UserId[] = [];
-  #nextFlush: Promise<void> | undefined;
+  #nextBatch: Promise<void> | undefined;
 
   constructor(deps: {
     bus: Bus;
@@ -92,12 +92,15 @@ export class UserDeliveries {
     this.#onDelivery = (delivery, msg) => this.#deliver(msg.subject.slice(prefix.length) as UserId, delivery);
   }
 
-  /** Adds a socket of the user; resolves once NATS has the subscription, so nothing sent after is missed. */
+  /**
+   * Adds a socket of the user; resolves once the user's subscription is on this gateway's NATS connection, ahead
+   * of anything the socket does next.
+   */
   async acquire(userId: UserId): Promise<void> {
     const entry = this.#subscriptions.get(userId);
     if (entry) {
       entry.sockets++;
-      // The user's first socket may still be waiting for NATS to confirm the subscription.
+      // The user's first socket may still be waiting for its batch to subscribe.
       await entry.ready;
       return;
     }
@@ -109,22 +112,23 @@ export class UserDeliveries {
 
   /**
    * Subscribes for the user, together with every other user whose first socket arrives in this turn of the event
-   * loop, and resolves once NATS has all of them: their SUBs and one PING go out in one write (NATS handles a
-   * connection's protocol in order, so its PONG answers for all of them), and what the sockets do next (presence,
-   * `authenticated`, catch-up requests) runs together too. Not a write and a round trip per connecting socket.
+   * loop: their SUBs go out in one write, not one each. Nothing waits for NATS to answer (a PING's PONG): NATS
+   * handles a connection's protocol in order, and routes carry a subscription's interest ahead of the messages that
+   * follow it, so the catch-up request each socket sends after this is handled after the subscription, and what
+   * was published before it is in the catch-up's answer. A PONG would prove no more (it does not wait for other
+   * servers of a cluster either) and cost a round trip, a write and a read per batch of connects.
    */
   #subscribeSoon(userId: UserId): Promise<void> {
     this.#toSubscribe.push(userId);
-    this.#nextFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      this.#nextFlush = undefined;
+    this.#nextBatch ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#nextBatch = undefined;
       for (const user of this.#toSubscribe.splice(0)) {
         const entry = this.#subscriptions.get(user);
         // Gone already (its sockets went), or subscribed by an earlier turn.
         if (entry && !entry.sub) entry.sub = this.#bus.subscribe(this.#names.userDelivery(user), this.#onDelivery);
       }
-      return this.#bus.flush();
     });
-    return this.#nextFlush;
+    return this.#nextBatch;
   }
 
   release(userId: UserId): void {

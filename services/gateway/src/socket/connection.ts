@@ -1,4 +1,5 @@
-import { ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { ChatError, CLIENT_EVENT_NAMES, DELIVERY_ACKS_AUTH_FIELD, toChatError, type BusNames, type ClientEventName } from '@chat/contracts';
 import { bearerToken, type AuthUser, type TokenVerifier } from '@chat/auth';
 import type { Bus } from '@chat/bus';
@@ -77,18 +78,31 @@ function trimHandshake(socket: ChatSocket): void {
 }
 
 /**
- * For a WebSocket upgrade, engine.io hands its middlewares a stand-in response that holds the request, and that
- * a `close` listener on the TCP socket holds for the socket's life: so the request outlived `conn.request`.
- * Once the upgrade is done (it completes within the microtasks of its turn), the stand-in lets the request go.
+ * For a WebSocket upgrade, engine.io hands its middlewares a stand-in response that holds the request (and its TCP
+ * socket), and that a `close` listener on the TCP socket holds for the socket's life: so the request outlived
+ * `conn.request`. Once the upgrade is done (it completes within the microtasks of its turn), the stand-in lets the
+ * request go.
+ *
+ * Until then the TCP socket is corked: `ws` writes the `101 Switching Protocols` answer and engine.io its `open`
+ * packet in that same turn, and corked they leave in one write instead of two. On loopback and in VMs a write to a
+ * socket costs as much CPU as much of the rest of a connect (docs/benchmarks.md, seventh pass). An upgrade refused
+ * on the way (origin, bad request) is uncorked as it is refused, so its error answer still goes out before engine.io
+ * destroys the socket (`uncorkRefused`).
  */
-function releaseUpgradeRequest(_request: unknown, response: unknown, next: (error?: Error) => void): void {
+function coalesceUpgrade(request: IncomingMessage, response: unknown, next: (error?: Error) => void): void {
   if (!(response instanceof ServerResponse) && typeof response === 'object' && response !== null && 'req' in response) {
-    setImmediate(forgetRequest, response);
+    request.socket.cork();
+    setImmediate(upgradeDone, response, request.socket);
   }
   next();
 }
-const forgetRequest = (response: { req: unknown }) => {
+const upgradeDone = (response: { req: unknown }, tcp: Socket) => {
   response.req = null;
+  if (tcp.writableCorked > 0) tcp.uncork();
+};
+const uncorkRefused = ({ req }: { req?: IncomingMessage }) => {
+  const tcp = req?.socket;
+  if (tcp !== undefined && tcp.writableCorked > 0) tcp.uncork();
 };
 
 /** The token of the handshake: `auth.token` (the spec's clients) or `Authorization: Bearer`. */
@@ -109,7 +123,8 @@ export function setUpConnections(deps: ConnectionDeps): void {
     next(refusal);
   };
 
-  io.engine.use(releaseUpgradeRequest);
+  io.engine.use(coalesceUpgrade);
+  io.engine.on('connection_error', uncorkRefused);
 
   // A handshake with a token must carry a good one; without a token the socket may still `authenticate`.
   io.use(async (socket, next) => {
