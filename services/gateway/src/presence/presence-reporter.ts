@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Connection, PresenceNames, UserId } from '@chat/contracts';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
 
 /** The most connection events in one report (the contract's limit). */
 const REPORT_BATCH = 1000;
+/**
+ * How long a connection event waits for others to share its report, when none is in flight. Without it a report
+ * went out per connect at a few hundred connects a second (1,050 reports for 2,000 connects): a request, its
+ * reply and a Redis pipeline each. Online status reaches watchers this much later.
+ */
+const REPORT_LINGER_MS = 10;
 const REQUEST_TIMEOUT_MS = 3_000;
 
 type ConnectionEvent = { type: 'connected' | 'disconnected'; connection: Connection };
@@ -12,11 +19,12 @@ type ConnectionEvent = { type: 'connected' | 'disconnected'; connection: Connect
 /**
  * Tells the presence service which sockets this gateway holds, and that it is alive.
  *
- * Reports are batched, one in flight at a time, in the order things happened. When a report cannot be
- * delivered (presence or Redis down) nothing is retried piecemeal: the next successful heartbeat starts a
- * new epoch of this gateway's id and registers every live connection under it; the old epoch then expires
- * like a dead gateway, removing only the connections not registered again. The same happens when presence
- * answers that it does not know this gateway (its Redis data was lost, or it expired us while we were cut off).
+ * Reports are batched (what arrives within `REPORT_LINGER_MS`, and while one is in flight), one in flight at a
+ * time, in the order things happened. When a report cannot be delivered (presence or Redis down) nothing is
+ * retried piecemeal: the next successful heartbeat starts a new epoch of this gateway's id and registers every
+ * live connection under it; the old epoch then expires like a dead gateway, removing only the connections not
+ * registered again. The same happens when presence answers that it does not know this gateway (its Redis data
+ * was lost, or it expired us while we were cut off).
  */
 export class PresenceReporter {
   readonly #base = `gw-${randomUUID()}`;
@@ -112,7 +120,9 @@ export class PresenceReporter {
   }
 
   #kick(): void {
-    this.#flushing ??= this.#flush().finally(() => (this.#flushing = undefined));
+    this.#flushing ??= sleep(REPORT_LINGER_MS)
+      .then(() => this.#flush())
+      .finally(() => (this.#flushing = undefined));
   }
 
   async #flush(): Promise<void> {

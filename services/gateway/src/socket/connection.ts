@@ -244,13 +244,25 @@ export function setUpConnections(deps: ConnectionDeps): void {
     typing_start: { handler: typingStartHandler({ typing: deps.typing }), limit: 'typing' },
     typing_stop: { handler: typingStopHandler({ typing: deps.typing }), limit: 'typing' },
   } satisfies EventTable;
-  const listeners = eventListeners(events, { logger, limits, metrics: deps.metrics });
+  const listeners: ReadonlyMap<string, (this: ChatSocket, ...args: unknown[]) => Promise<void>> = new Map(
+    eventListeners(events, { logger, limits, metrics: deps.metrics }),
+  );
 
-  // Anything this server does not handle is answered, never silently dropped. Whether an event is handled is
-  // decided by the contracts, not by the socket's listeners: Socket.IO itself listens to `error` on every
-  // socket, so a client emitting `error` would otherwise get no answer at all.
+  /**
+   * The one listener of every client event: Socket.IO calls a socket's `onAny` listeners with each event it
+   * receives, and this one looks the event up in the table. Not a listener per event on every socket (eleven
+   * `socket.on` calls and their entries per connection, at tens of thousands of connections).
+   *
+   * Anything this server does not handle is answered, never silently dropped. Whether an event is handled is
+   * decided by the contracts, not by the socket's listeners: Socket.IO itself listens to `error` on every
+   * socket, so a client emitting `error` still gets its answer.
+   */
   function onAnyEvent(this: ChatSocket, event: string, ...args: unknown[]): void {
-    if (isClientEvent(event) && this.listeners(event).length > 0) return;
+    const listener = isClientEvent(event) ? listeners.get(event) : undefined;
+    if (listener) {
+      void listener.apply(this, args);
+      return;
+    }
     const error = new ChatError('UNKNOWN_EVENT', `'${String(event).slice(0, 64)}' is not an event this server handles`);
     const payload = error.toPayload({ event: String(event).slice(0, 64) });
     this.emit('error', payload);
@@ -289,7 +301,6 @@ export function setUpConnections(deps: ConnectionDeps): void {
     trimHandshake(socket);
     deps.metrics.connections.inc();
 
-    for (const [event, listener] of listeners) socket.on(event, listener as never);
     socket.onAny(onAnyEvent);
     socket.on('disconnect', onDisconnect);
 
