@@ -91,6 +91,10 @@ const flags = {
     help: 'after the idle connections, a heap snapshot of the gateway summarised by constructor (slow at many connections)',
   },
   'gateway-env': { default: '', help: 'extra env for the gateways, K=V,K=V (settings under test, NODE_OPTIONS heap flags)' },
+  'gateway-node-args': {
+    default: '',
+    help: "Node/V8 flags on the gateways' command line, space-separated (those NODE_OPTIONS refuses, e.g. GC flags)",
+  },
   'storm-seconds': { default: '30', help: '--gateways: how long the chat load runs after a gateway is killed' },
   out: { default: 'bench/results', help: 'where the JSON goes' },
 } as const;
@@ -136,6 +140,7 @@ const config = {
       .filter(Boolean)
       .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   ) as Record<string, string>,
+  gatewayNodeArgs: option('gateway-node-args').split(' ').filter(Boolean),
   stormSeconds: num('storm-seconds'),
   out: option('out'),
 };
@@ -582,6 +587,7 @@ async function runSystem(system: 'ours' | 'baseline'): Promise<SystemReport> {
           extraEnv: profileEnv,
           inspect: true,
           gatewayEnv: config.gatewayEnv,
+          gatewayNodeArgs: config.gatewayNodeArgs,
         })
       : await startBaseline({ infra, database, secret, extraEnv: profileEnv('baseline') });
   const mongo = new MongoClient(mongoUrlFor(infra, database));
@@ -838,6 +844,7 @@ async function runGateways(): Promise<GatewaysReport> {
     extraEnv: () => ({}),
     gateways: config.gateways,
     gatewayEnv: config.gatewayEnv,
+    gatewayNodeArgs: config.gatewayNodeArgs,
   });
   const urls = started.edges.map((edge) => edge.url);
   const load = new Load(urls, 'authenticated', { pairUrls: urls.slice(1), reconnect: true });

@@ -77,6 +77,8 @@ export interface OursOptions {
   inspect?: boolean;
   /** More env for the gateways only (e.g. NODE_OPTIONS heap flags, settings under test). */
   gatewayEnv?: Record<string, string>;
+  /** Node/V8 flags for the gateways' command line (the ones `NODE_OPTIONS` refuses, e.g. GC flags). */
+  gatewayNodeArgs?: readonly string[];
 }
 
 export async function startOurs({
@@ -89,6 +91,7 @@ export async function startOurs({
   gateways = 1,
   inspect = false,
   gatewayEnv = {},
+  gatewayNodeArgs = [],
 }: OursOptions): Promise<Started> {
   const env = {
     NATS_URL: infra.natsUrl,
@@ -124,7 +127,7 @@ export async function startOurs({
       const own = { ...extraEnv('gateway'), ...gatewayEnv };
       const nodeOptions = [own.NODE_OPTIONS, inspect ? '--inspect=127.0.0.1:0' : undefined].filter(Boolean).join(' ');
       if (nodeOptions) own.NODE_OPTIONS = nodeOptions;
-      const gateway = await spawnGateway({ ...env, ...own });
+      const gateway = await spawnGateway({ ...env, ...own }, gatewayNodeArgs);
       started[i === 0 ? 'gateway' : `gateway${i}`] = gateway;
       const inspectorUrl = inspect ? inspectorUrlOf(gateway.output()) : undefined;
       edges.push({

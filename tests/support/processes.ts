@@ -22,13 +22,25 @@ process.once('exit', () => {
 });
 
 /** Runs a service's `main.ts` as its own process, as `npm start` does. */
-export function spawnService(service: 'gateway' | 'messages' | 'presence' | 'uploads', env: Record<string, string>): ServiceProcess {
-  return spawnScript(`services/${service}/src/main.ts`, env, service);
+export function spawnService(
+  service: 'gateway' | 'messages' | 'presence' | 'uploads',
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): ServiceProcess {
+  return spawnScript(`services/${service}/src/main.ts`, env, service, nodeArgs);
 }
 
-/** Runs a TypeScript file of this repository (a path from its root) as its own process, as `spawnService` does. */
-export function spawnScript(script: string, env: Record<string, string>, service = script): ServiceProcess {
-  return spawnProcess(process.execPath, ['--conditions=source', script], { env, name: service });
+/**
+ * Runs a TypeScript file of this repository (a path from its root) as its own process, as `spawnService` does;
+ * `nodeArgs` go to Node before the script (V8 flags that `NODE_OPTIONS` does not take).
+ */
+export function spawnScript(
+  script: string,
+  env: Record<string, string>,
+  service = script,
+  nodeArgs: readonly string[] = [],
+): ServiceProcess {
+  return spawnProcess(process.execPath, [...nodeArgs, '--conditions=source', script], { env, name: service });
 }
 
 /**
@@ -122,8 +134,11 @@ function loggedPort(service: ServiceProcess, field: string): number {
 }
 
 /** A gateway process listening on free ports; resolves with its URLs once it is ready. */
-export async function spawnGateway(env: Record<string, string>): Promise<ServiceProcess & { url: string; opsUrl: string }> {
-  const gateway = spawnService('gateway', { ...env, SOCKET_PORT: '0', OPS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+export async function spawnGateway(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<ServiceProcess & { url: string; opsUrl: string }> {
+  const gateway = spawnService('gateway', { ...env, SOCKET_PORT: '0', OPS_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info' }, nodeArgs);
   await gateway.waitForLog('"msg":"ready"');
   return Object.assign(gateway, {
     url: `http://127.0.0.1:${loggedPort(gateway, 'port')}`,
