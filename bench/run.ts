@@ -93,7 +93,7 @@ const flags = {
   'gateway-env': { default: '', help: 'extra env for the gateways, K=V,K=V (settings under test, NODE_OPTIONS heap flags)' },
   'gateway-node-args': {
     default: '',
-    help: "Node/V8 flags on the gateways' command line, space-separated (those NODE_OPTIONS refuses, e.g. GC flags)",
+    help: "Node/V8 flags on the gateways' command line, space-separated (those NODE_OPTIONS refuses, e.g. GC flags); give it as --gateway-node-args=--flag",
   },
   'storm-seconds': { default: '30', help: '--gateways: how long the chat load runs after a gateway is killed' },
   out: { default: 'bench/results', help: 'where the JSON goes' },
