@@ -1,6 +1,6 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ChatError, CLIENT_EVENT_NAMES, DELIVERY_ACKS_AUTH_FIELD, toChatError, type BusNames, type ClientEventName } from '@chat/contracts';
+import { ChatError, DELIVERY_ACKS_AUTH_FIELD, toChatError, type BusNames } from '@chat/contracts';
 import { bearerToken, type AuthUser, type TokenVerifier } from '@chat/auth';
 import type { Bus } from '@chat/bus';
 import type { Logger } from '@chat/logger';
@@ -50,9 +50,6 @@ export interface ConnectionDeps {
 
 type Handshake = ChatSocket['handshake'];
 
-const CLIENT_EVENTS: ReadonlySet<unknown> = new Set(CLIENT_EVENT_NAMES);
-const isClientEvent = (event: unknown): event is ClientEventName => CLIENT_EVENTS.has(event);
-
 /**
  * The request headers a socket keeps once it is set up. The handshake middleware (the token) and the origin check
  * read the full headers before that; afterwards only the Admin UI reads them (the client's address behind a proxy,
@@ -84,10 +81,9 @@ function trimHandshake(socket: ChatSocket): void {
  * request go.
  *
  * Until then the TCP socket is corked: `ws` writes the `101 Switching Protocols` answer and engine.io its `open`
- * packet in that same turn, and corked they leave in one write instead of two. On loopback and in VMs a write to a
- * socket costs as much CPU as much of the rest of a connect (docs/benchmarks.md, seventh pass). An upgrade refused
- * on the way (origin, bad request) is uncorked as it is refused, so its error answer still goes out before engine.io
- * destroys the socket (`uncorkRefused`).
+ * packet in that same turn, and corked they leave in one write instead of two: one wake-up and read fewer for the
+ * client (docs/benchmarks.md, seventh pass). An upgrade refused on the way (origin, bad request) is uncorked as it
+ * is refused, so its error answer still goes out before engine.io destroys the socket (`uncorkRefused`).
  */
 function coalesceUpgrade(request: IncomingMessage, response: unknown, next: (error?: Error) => void): void {
   if (!(response instanceof ServerResponse) && typeof response === 'object' && response !== null && 'req' in response) {
@@ -96,14 +92,15 @@ function coalesceUpgrade(request: IncomingMessage, response: unknown, next: (err
   }
   next();
 }
-const upgradeDone = (response: { req: unknown }, tcp: Socket) => {
-  response.req = null;
-  if (tcp.writableCorked > 0) tcp.uncork();
-};
-const uncorkRefused = ({ req }: { req?: IncomingMessage }) => {
-  const tcp = req?.socket;
+/** Uncorks a socket `coalesceUpgrade` corked, once: whichever of the upgrade's end and its refusal comes first. */
+const uncork = (tcp: Socket | undefined) => {
   if (tcp !== undefined && tcp.writableCorked > 0) tcp.uncork();
 };
+const upgradeDone = (response: { req: unknown }, tcp: Socket) => {
+  response.req = null;
+  uncork(tcp);
+};
+const uncorkRefused = ({ req }: { req?: IncomingMessage }) => uncork(req?.socket);
 
 /** The token of the handshake: `auth.token` (the spec's clients) or `Authorization: Bearer`. */
 function tokenOf(handshake: Handshake): string | undefined {
@@ -244,9 +241,7 @@ export function setUpConnections(deps: ConnectionDeps): void {
     typing_start: { handler: typingStartHandler({ typing: deps.typing }), limit: 'typing' },
     typing_stop: { handler: typingStopHandler({ typing: deps.typing }), limit: 'typing' },
   } satisfies EventTable;
-  const listeners: ReadonlyMap<string, (this: ChatSocket, ...args: unknown[]) => Promise<void>> = new Map(
-    eventListeners(events, { logger, limits, metrics: deps.metrics }),
-  );
+  const listeners = eventListeners(events, { logger, limits, metrics: deps.metrics });
 
   /**
    * The one listener of every client event: Socket.IO calls a socket's `onAny` listeners with each event it
@@ -254,11 +249,11 @@ export function setUpConnections(deps: ConnectionDeps): void {
    * `socket.on` calls and their entries per connection, at tens of thousands of connections).
    *
    * Anything this server does not handle is answered, never silently dropped. Whether an event is handled is
-   * decided by the contracts, not by the socket's listeners: Socket.IO itself listens to `error` on every
-   * socket, so a client emitting `error` still gets its answer.
+   * decided by the table (every client event of the contracts), not by the socket's listeners: Socket.IO itself
+   * listens to `error` on every socket, so a client emitting `error` still gets its answer.
    */
   function onAnyEvent(this: ChatSocket, event: string, ...args: unknown[]): void {
-    const listener = isClientEvent(event) ? listeners.get(event) : undefined;
+    const listener = listeners.get(event);
     if (listener) {
       void listener.apply(this, args);
       return;

@@ -76,18 +76,21 @@ export async function countInvalidEvent(socket: ChatSocket, limits: Limits | und
 }
 
 /**
- * The listeners of an event table, one per event, made once per server and shared by every socket (Socket.IO
- * calls a listener with the socket as `this`): no closure per socket and event, which at tens of thousands of
- * sockets is a good part of their memory.
+ * The listeners of an event table by event name, one per event, made once per server and shared by every socket
+ * (called with the socket as `this`): no closure per socket and event, which at tens of thousands of sockets is a
+ * good part of their memory. Keyed by every client event of the contracts (the table is exhaustive), so a name
+ * missing here is not one the server handles.
  */
 export function eventListeners(
   table: EventTable,
   options: WrapperOptions,
-): Array<[ClientEventName, (this: ChatSocket, ...args: unknown[]) => Promise<void>]> {
-  return (Object.keys(table) as ClientEventName[]).map((event) => [
-    event,
-    eventListener(event, table[event] as EventSpec<typeof event>, options),
-  ]);
+): ReadonlyMap<string, (this: ChatSocket, ...args: unknown[]) => Promise<void>> {
+  return new Map(
+    (Object.keys(table) as ClientEventName[]).map((event) => [
+      event,
+      eventListener(event, table[event] as EventSpec<typeof event>, options),
+    ]),
+  );
 }
 
 /**
